@@ -20,10 +20,7 @@ fn pkg_config(args: &[&str]) -> Vec<String> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect()
+    String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect()
 }
 
 fn emit_link_flags() {
@@ -56,7 +53,9 @@ fn generate_bindings(cflags: &[String]) {
         .header("src/wrapper.h")
         .clang_args(cflags.iter().filter(|f| !f.starts_with("-march")))
         .clang_arg("-Isrc")
-        .allowlist_function("rte_(eal|eth|pktmbuf|mempool|ring|lcore|socket|strerror|get_|delay|thash|version).*")
+        .allowlist_function(
+            "rte_(eal|eth|pktmbuf|mempool|ring|lcore|socket|strerror|get_|delay|thash|version).*",
+        )
         .allowlist_function("shim_.*")
         .allowlist_var("RTE_(ETH|MBUF|MAX|PKTMBUF|LCORE|MEMPOOL|RING)_.*")
         .allowlist_var("RING_F_.*")
@@ -72,9 +71,7 @@ fn generate_bindings(cflags: &[String]) {
         .generate()
         .expect("bindgen failed on DPDK headers");
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR set by cargo"));
-    bindings
-        .write_to_file(out.join("bindings.rs"))
-        .expect("cannot write bindings.rs");
+    bindings.write_to_file(out.join("bindings.rs")).expect("cannot write bindings.rs");
 }
 
 fn main() {
