@@ -1,0 +1,277 @@
+//! ICMP for IPv4 (RFC 792).
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |     Type      |     Code      |          Checksum             |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |   Identifier (echo)           |    Sequence Number (echo)     |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |     Data: echo payload, or for errors the quoted IP header      |
+//! |     and at least the first 8 bytes of its payload ...           |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! The second word means identifier/sequence only for echo messages; for
+//! errors it is unused or type specific, and `data()` holds the offending
+//! datagram's IP header plus at least 8 bytes of it, which is where a
+//! firewall finds the ports of the flow the error belongs to. The quoted
+//! datagram is usually cut short, so its IPv4 total length will exceed what
+//! is quoted and `Ipv4Packet::new_checked` will refuse it as truncated.
+//!
+//! Invariant after `new_checked`: `buffer.len() >= HEADER_LEN`; once
+//! `new_checked` succeeds, no accessor panics. The buffer must be exactly
+//! the ICMP message (the IPv4 payload), since the checksum covers all of it.
+
+use crate::packet::checksum;
+use crate::packet::{Field, ParseError};
+
+mod field {
+    use crate::packet::Field;
+
+    pub const TYPE: usize = 0;
+    pub const CODE: usize = 1;
+    pub const CHECKSUM: Field = 2..4;
+    pub const ECHO_IDENT: Field = 4..6;
+    pub const ECHO_SEQ: Field = 6..8;
+    pub const DATA: usize = 8;
+}
+
+/// Length of the ICMP header, up to the data.
+///
+/// Also available as an associated const of the view.
+pub const HEADER_LEN: usize = field::DATA;
+
+pub const ECHO_REPLY: u8 = 0;
+pub const DEST_UNREACHABLE: u8 = 3;
+pub const SOURCE_QUENCH: u8 = 4;
+pub const REDIRECT: u8 = 5;
+pub const ECHO_REQUEST: u8 = 8;
+pub const TIME_EXCEEDED: u8 = 11;
+pub const PARAM_PROBLEM: u8 = 12;
+
+/// A view of an ICMPv4 message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Icmpv4Packet<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
+    pub const HEADER_LEN: usize = self::HEADER_LEN;
+
+    /// Wraps a buffer without checking it; accessors may panic on a short one.
+    pub fn new_unchecked(buffer: T) -> Self {
+        Icmpv4Packet { buffer }
+    }
+
+    pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
+        let packet = Self::new_unchecked(buffer);
+        packet.check_len()?;
+        Ok(packet)
+    }
+
+    pub fn check_len(&self) -> Result<(), ParseError> {
+        if self.buffer.as_ref().len() < Self::HEADER_LEN {
+            return Err(ParseError::IcmpTruncated);
+        }
+        Ok(())
+    }
+
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    fn read_u16(&self, f: Field) -> u16 {
+        let b = &self.buffer.as_ref()[f];
+        u16::from_be_bytes([b[0], b[1]])
+    }
+
+    pub fn msg_type(&self) -> u8 {
+        self.buffer.as_ref()[field::TYPE]
+    }
+
+    pub fn code(&self) -> u8 {
+        self.buffer.as_ref()[field::CODE]
+    }
+
+    pub fn checksum(&self) -> u16 {
+        self.read_u16(field::CHECKSUM)
+    }
+
+    /// Meaningful only when [`is_echo`](Self::is_echo).
+    pub fn echo_ident(&self) -> u16 {
+        self.read_u16(field::ECHO_IDENT)
+    }
+
+    /// Meaningful only when [`is_echo`](Self::is_echo).
+    pub fn echo_seq(&self) -> u16 {
+        self.read_u16(field::ECHO_SEQ)
+    }
+
+    /// Echo request or reply: the identifier plays the role of a port.
+    pub fn is_echo(&self) -> bool {
+        matches!(self.msg_type(), ECHO_REQUEST | ECHO_REPLY)
+    }
+
+    /// An error message quoting another datagram, which a stateful firewall
+    /// must match against the quoted flow rather than as a flow of its own.
+    pub fn is_error(&self) -> bool {
+        matches!(self.msg_type(), DEST_UNREACHABLE | SOURCE_QUENCH | REDIRECT | TIME_EXCEEDED | PARAM_PROBLEM)
+    }
+
+    /// Everything after the 8-byte header.
+    pub fn data(&self) -> &[u8] {
+        &self.buffer.as_ref()[field::DATA..]
+    }
+
+    pub fn verify_checksum(&self) -> bool {
+        checksum::checksum(self.buffer.as_ref()) == 0
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
+    fn write_u16(&mut self, f: Field, value: u16) {
+        self.buffer.as_mut()[f].copy_from_slice(&value.to_be_bytes());
+    }
+
+    pub fn set_msg_type(&mut self, msg_type: u8) {
+        self.buffer.as_mut()[field::TYPE] = msg_type;
+    }
+
+    pub fn set_code(&mut self, code: u8) {
+        self.buffer.as_mut()[field::CODE] = code;
+    }
+
+    pub fn set_checksum(&mut self, checksum: u16) {
+        self.write_u16(field::CHECKSUM, checksum);
+    }
+
+    pub fn set_echo_ident(&mut self, ident: u16) {
+        self.write_u16(field::ECHO_IDENT, ident);
+    }
+
+    pub fn set_echo_seq(&mut self, seq: u16) {
+        self.write_u16(field::ECHO_SEQ, seq);
+    }
+
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.buffer.as_mut()[field::DATA..]
+    }
+
+    /// Recomputes the checksum over the whole buffer.
+    pub fn fill_checksum(&mut self) {
+        self.set_checksum(0);
+        let csum = checksum::checksum(self.buffer.as_ref());
+        self.set_checksum(csum);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::Ipv4Packet;
+
+    #[rustfmt::skip]
+    static ECHO: [u8; 12] = [
+        // type echo request, code 0, checksum
+        0x08, 0x00, 0x21, 0x04,
+        // identifier 0x1234, sequence 1
+        0x12, 0x34, 0x00, 0x01,
+        // data
+        0x61, 0x62, 0x63, 0x64,
+    ];
+
+    #[test]
+    fn deconstruct() {
+        let packet = Icmpv4Packet::new_checked(&ECHO[..]).unwrap();
+        assert_eq!(packet.msg_type(), ECHO_REQUEST);
+        assert_eq!(packet.code(), 0);
+        assert_eq!(packet.checksum(), 0x2104);
+        assert_eq!(packet.echo_ident(), 0x1234);
+        assert_eq!(packet.echo_seq(), 1);
+        assert_eq!(packet.data(), b"abcd");
+        assert!(packet.verify_checksum());
+        assert!(packet.is_echo());
+        assert!(!packet.is_error());
+    }
+
+    #[test]
+    fn construct() {
+        let mut buf = [0xa5u8; 12];
+        let mut packet = Icmpv4Packet::new_unchecked(&mut buf[..]);
+        packet.set_msg_type(ECHO_REQUEST);
+        packet.set_code(0);
+        packet.set_echo_ident(0x1234);
+        packet.set_echo_seq(1);
+        packet.data_mut().copy_from_slice(b"abcd");
+        packet.fill_checksum();
+        assert_eq!(buf, ECHO);
+    }
+
+    #[test]
+    fn truncated() {
+        for len in 0..8 {
+            let err = Icmpv4Packet::new_checked(&ECHO[..len]).unwrap_err();
+            assert_eq!(err, ParseError::IcmpTruncated);
+        }
+        let bare = Icmpv4Packet::new_checked(&ECHO[..8]).unwrap();
+        assert!(bare.data().is_empty());
+    }
+
+    #[test]
+    fn corrupted_checksum() {
+        let mut buf = ECHO;
+        buf[11] ^= 0x01;
+        assert!(!Icmpv4Packet::new_checked(&buf[..]).unwrap().verify_checksum());
+    }
+
+    #[rustfmt::skip]
+    static PORT_UNREACHABLE: [u8; 36] = [
+        // type destination unreachable, code 3 (port), checksum
+        0x03, 0x03, 0x00, 0x00,
+        // unused
+        0x00, 0x00, 0x00, 0x00,
+        // quoted IPv4 header: total length 40 (more than is quoted), UDP
+        0x45, 0x00, 0x00, 0x28, 0x00, 0x00, 0x40, 0x00,
+        0x40, 0x11, 0x00, 0x00,
+        0x0a, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x02,
+        // first 8 bytes of the quoted UDP header: 5000 -> 53, len 20
+        0x13, 0x88, 0x00, 0x35, 0x00, 0x14, 0x00, 0x00,
+    ];
+
+    #[test]
+    fn error_quotes_datagram() {
+        let mut buf = PORT_UNREACHABLE;
+        Icmpv4Packet::new_unchecked(&mut buf[..]).fill_checksum();
+        let packet = Icmpv4Packet::new_checked(&buf[..]).unwrap();
+        assert!(packet.verify_checksum());
+        assert!(packet.is_error());
+        assert!(!packet.is_echo());
+        let quoted = packet.data();
+        assert_eq!(quoted.len(), 20 + 8);
+        // The quote is cut short, as the module doc warns.
+        let err = Ipv4Packet::new_checked(quoted).unwrap_err();
+        assert_eq!(err, ParseError::Ipv4Truncated);
+        assert_eq!(&quoted[20..24], &[0x13, 0x88, 0x00, 0x35]);
+    }
+
+    #[test]
+    fn type_classes() {
+        let mut buf = ECHO;
+        for (msg_type, echo, error) in [
+            (ECHO_REPLY, true, false),
+            (DEST_UNREACHABLE, false, true),
+            (SOURCE_QUENCH, false, true),
+            (REDIRECT, false, true),
+            (ECHO_REQUEST, true, false),
+            (TIME_EXCEEDED, false, true),
+            (PARAM_PROBLEM, false, true),
+            (13, false, false),
+        ] {
+            buf[0] = msg_type;
+            let packet = Icmpv4Packet::new_checked(&buf[..]).unwrap();
+            assert_eq!((packet.is_echo(), packet.is_error()), (echo, error));
+        }
+    }
+}
