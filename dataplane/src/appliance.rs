@@ -1,0 +1,235 @@
+//! Start-up and shutdown: pools, ports, rings and inboxes, then one lcore per role.
+//!
+//! ```text
+//!  main lcore ── control plane (the caller of Appliance::start)
+//!  lcore 1st  ── slow path: rings from workers ─► ARP / to-self / resolution ─► own TX queues
+//!  lcore 2nd+ ── workers: RX queue w of every port ─► pipeline ─► TX queue w of every port
+//! ```
+//! Port queues: RX queue `w` belongs to worker `w`; TX queue `w` to worker `w` and TX
+//! queue `workers` to the slow path.
+use crate::clock::TscClock;
+use crate::command::{inbox, Inbox};
+use crate::dpdk::{
+    launch_on, spsc_ring, tsc, tsc_hz, wait_lcore, DpdkError, Eal, LcoreId, Mempool, Port, PortConfig,
+    PortId, RxQueue, TxBuffer,
+};
+use crate::ifaces::{Interface, Interfaces};
+use crate::neigh::NeighbourCache;
+use crate::packet::MacAddr;
+use crate::pipeline::{Pipeline, PipelineLimits};
+use crate::route::{Route, RouteTable};
+use crate::slowpath::lcore::SlowPathCore;
+use crate::slowpath::{NeighbourLimits, SlowPath};
+use crate::stats::{CoreStats, SharedStats};
+use crate::worker::{tx_table, Worker};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One port as the dataplane needs it (the control plane resolved names to ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSpec {
+    pub port_id: PortId,
+    pub name: String,
+    pub zone: String,
+    pub addr: Ipv4Addr,
+    pub prefix_len: u8,
+    pub mac: Option<MacAddr>,
+    pub rx_desc: u16,
+    pub tx_desc: u16,
+    pub promiscuous: bool,
+}
+
+/// Everything the dataplane needs to start, already validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplianceConfig {
+    pub ports: Vec<PortSpec>,
+    /// (network, prefix length, route) beside the connected routes.
+    pub routes: Vec<(Ipv4Addr, u8, Route)>,
+    pub static_neighbours: Vec<(Ipv4Addr, MacAddr)>,
+    pub workers: usize,
+    pub mbufs: u32,
+    pub mbuf_cache: u32,
+    pub ring_size: u32,
+    pub inbox_size: usize,
+    pub neighbour: NeighbourLimits,
+    pub limits: PipelineLimits,
+    pub worker_idle_sleep: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Dpdk(#[from] DpdkError),
+    #[error(
+        "{needed} lcores are needed besides the main one (1 slow path + {workers} workers), EAL has {have}"
+    )]
+    NotEnoughLcores { needed: usize, workers: usize, have: usize },
+    #[error("port {0} appears twice")]
+    DuplicatePort(PortId),
+}
+
+/// A running appliance. Dropping it without `stop` leaves the lcores running.
+pub struct Appliance {
+    running: Arc<AtomicBool>,
+    lcores: Vec<LcoreId>,
+    ports: Vec<Port>,
+    ifaces: Arc<Interfaces>,
+    pool: Arc<Mempool>,
+    worker_stats: Vec<Arc<SharedStats>>,
+    slow_stats: Arc<SharedStats>,
+}
+
+impl Appliance {
+    pub fn start(eal: &Eal, cfg: &ApplianceConfig) -> Result<Appliance, StartError> {
+        let lcores = eal.worker_lcores();
+        let needed = cfg.workers + 1;
+        if lcores.len() < needed {
+            return Err(StartError::NotEnoughLcores { needed, workers: cfg.workers, have: lcores.len() });
+        }
+        let pool = Arc::new(Mempool::new("ferrowall_mbufs", cfg.mbufs, cfg.mbuf_cache, -1)?);
+        let ports = start_ports(cfg, &pool)?;
+        let ifaces = Arc::new(interfaces(cfg, &ports));
+        let routes = Arc::new(RouteTable::new(&ifaces, &cfg.routes));
+        let clock = TscClock::new(tsc(), tsc_hz());
+        let running = Arc::new(AtomicBool::new(true));
+
+        let slow = SlowPath::new(ifaces.clone(), routes.clone(), &cfg.static_neighbours, cfg.neighbour);
+        let mut seed = NeighbourCache::with_capacity(cfg.neighbour.capacity + cfg.static_neighbours.len());
+        for (ip, mac) in slow.static_neighbours() {
+            seed.set(ip, mac);
+        }
+
+        let mut from_workers = Vec::new();
+        let mut inboxes: Vec<Inbox> = Vec::new();
+        let mut workers = Vec::new();
+        let mut worker_stats = Vec::new();
+        for w in 0..cfg.workers {
+            let (to_slow, from) = spsc_ring(&format!("fw_slow{w}"), cfg.ring_size)?;
+            from_workers.push(from);
+            let inbox = inbox(cfg.inbox_size);
+            inboxes.push(inbox.clone());
+            let shared = Arc::new(SharedStats::default());
+            worker_stats.push(shared.clone());
+            workers.push(Worker {
+                rx: rx_queues_of(&ports, w, cfg.workers),
+                tx: tx_table(ports.iter().map(|p| TxBuffer::new(p.tx_queue(w as u16))).collect()),
+                pipeline: Pipeline::new(ifaces.clone(), routes.clone(), seed.clone(), cfg.limits),
+                to_slow,
+                inbox,
+                stats: CoreStats::default(),
+                shared,
+                clock,
+                idle_sleep: cfg.worker_idle_sleep,
+            });
+        }
+        let slow_stats = Arc::new(SharedStats::default());
+        let slow_core = SlowPathCore {
+            logic: slow,
+            from_workers,
+            tx: tx_table(ports.iter().map(|p| TxBuffer::new(p.tx_queue(cfg.workers as u16))).collect()),
+            inboxes,
+            pool: pool.clone(),
+            stats: CoreStats::default(),
+            shared: slow_stats.clone(),
+            clock,
+        };
+
+        let used: Vec<LcoreId> = lcores[..needed].to_vec();
+        let flag = running.clone();
+        launch_on(used[0], move || slow_core.run(&flag))?;
+        for (i, worker) in workers.into_iter().enumerate() {
+            let flag = running.clone();
+            launch_on(used[i + 1], move || worker.run(&flag))?;
+        }
+        Ok(Appliance { running, lcores: used, ports, ifaces, pool, worker_stats, slow_stats })
+    }
+
+    pub fn interfaces(&self) -> &Interfaces {
+        &self.ifaces
+    }
+
+    pub fn ports(&self) -> &[Port] {
+        &self.ports
+    }
+
+    pub fn worker_stats(&self) -> Vec<CoreStats> {
+        self.worker_stats.iter().map(|s| s.snapshot()).collect()
+    }
+
+    pub fn slow_path_stats(&self) -> CoreStats {
+        self.slow_stats.snapshot()
+    }
+
+    /// Workers and slow path added up.
+    pub fn total_stats(&self) -> CoreStats {
+        let mut total = self.slow_path_stats();
+        for s in self.worker_stats() {
+            total.accumulate(&s);
+        }
+        total
+    }
+
+    pub fn mbufs_in_use(&self) -> u32 {
+        self.pool.in_use()
+    }
+
+    /// Stops the loops (they drain and publish), waits for every lcore, stops the ports.
+    pub fn stop(self) -> Result<CoreStats, DpdkError> {
+        self.running.store(false, Ordering::SeqCst);
+        for &l in &self.lcores {
+            wait_lcore(l);
+        }
+        for p in &self.ports {
+            p.stop()?;
+        }
+        Ok(self.total_stats())
+    }
+}
+
+fn start_ports(cfg: &ApplianceConfig, pool: &Mempool) -> Result<Vec<Port>, StartError> {
+    let mut ports = Vec::new();
+    for (i, spec) in cfg.ports.iter().enumerate() {
+        if cfg.ports[..i].iter().any(|p| p.port_id == spec.port_id) {
+            return Err(StartError::DuplicatePort(spec.port_id));
+        }
+        let info = Port::info(spec.port_id)?;
+        let pc = PortConfig {
+            rx_queues: info.rx_queues_for(cfg.workers as u16),
+            tx_queues: cfg.workers as u16 + 1,
+            rx_desc: spec.rx_desc,
+            tx_desc: spec.tx_desc,
+            mac: spec.mac.map(|m| m.0),
+            promiscuous: spec.promiscuous,
+        };
+        ports.push(Port::start(spec.port_id, &pc, pool)?);
+    }
+    Ok(ports)
+}
+
+/// Worker `w` polls RX queues w, w + workers, ... of every port: one each, unless a driver
+/// insists on more queues than workers.
+fn rx_queues_of(ports: &[Port], w: usize, workers: usize) -> Vec<RxQueue> {
+    ports
+        .iter()
+        .flat_map(|p| (w..p.rx_queue_count() as usize).step_by(workers).map(move |q| p.rx_queue(q as u16)))
+        .collect()
+}
+
+fn interfaces(cfg: &ApplianceConfig, ports: &[Port]) -> Interfaces {
+    Interfaces::new(
+        cfg.ports
+            .iter()
+            .zip(ports)
+            .map(|(spec, port)| Interface {
+                port: spec.port_id,
+                name: spec.name.clone(),
+                zone: spec.zone.clone(),
+                mac: MacAddr(port.mac()),
+                addr: spec.addr,
+                prefix_len: spec.prefix_len,
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,109 @@
+//! Builders of well-formed frames for tests, benchmarks, fuzz seeds and the lab tools.
+//! Not used on the packet path (they allocate).
+use crate::packet::{checksum, MacAddr};
+use std::net::Ipv4Addr;
+
+/// Ethernet addresses of a frame.
+#[derive(Debug, Clone, Copy)]
+pub struct L2 {
+    pub src: MacAddr,
+    pub dst: MacAddr,
+}
+
+/// IPv4 header fields that tests vary.
+#[derive(Debug, Clone, Copy)]
+pub struct L3 {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub ttl: u8,
+}
+
+fn ethernet(l2: L2, ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(14 + payload.len());
+    f.extend_from_slice(&l2.dst.0);
+    f.extend_from_slice(&l2.src.0);
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(payload);
+    // Pad to the 60-byte minimum as a NIC would.
+    if f.len() < 60 {
+        f.resize(60, 0);
+    }
+    f
+}
+
+/// A 20-byte IPv4 header plus `l4`, checksummed.
+pub fn ipv4(l3: L3, protocol: u8, l4: &[u8]) -> Vec<u8> {
+    let total = (20 + l4.len()) as u16;
+    let mut h = vec![0x45, 0, 0, 0, 0x12, 0x34, 0x40, 0, l3.ttl, protocol, 0, 0];
+    h[2..4].copy_from_slice(&total.to_be_bytes());
+    h.extend_from_slice(&l3.src.octets());
+    h.extend_from_slice(&l3.dst.octets());
+    let c = checksum::checksum(&h);
+    h[10..12].copy_from_slice(&c.to_be_bytes());
+    h.extend_from_slice(l4);
+    h
+}
+
+fn l4_checksum(l3: L3, protocol: u8, seg: &mut [u8], at: usize) {
+    let sum = checksum::pseudo_header_sum(l3.src, l3.dst, protocol, seg.len() as u16) + checksum::sum(seg);
+    let mut c = !checksum::fold(sum);
+    if protocol == 17 && c == 0 {
+        c = 0xffff;
+    }
+    seg[at..at + 2].copy_from_slice(&c.to_be_bytes());
+}
+
+pub fn udp(l2: L2, l3: L3, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut seg = Vec::with_capacity(8 + payload.len());
+    seg.extend_from_slice(&sport.to_be_bytes());
+    seg.extend_from_slice(&dport.to_be_bytes());
+    seg.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    seg.extend_from_slice(&[0, 0]);
+    seg.extend_from_slice(payload);
+    l4_checksum(l3, 17, &mut seg, 6);
+    ethernet(l2, 0x0800, &ipv4(l3, 17, &seg))
+}
+
+/// TCP flag bits for [`tcp`].
+pub mod tcp_flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn tcp(l2: L2, l3: L3, sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut seg = Vec::with_capacity(20 + payload.len());
+    seg.extend_from_slice(&sport.to_be_bytes());
+    seg.extend_from_slice(&dport.to_be_bytes());
+    seg.extend_from_slice(&seq.to_be_bytes());
+    seg.extend_from_slice(&ack.to_be_bytes());
+    seg.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    seg.extend_from_slice(payload);
+    l4_checksum(l3, 6, &mut seg, 16);
+    ethernet(l2, 0x0800, &ipv4(l3, 6, &seg))
+}
+
+/// ICMP echo request (`request`) or reply.
+pub fn icmp_echo(l2: L2, l3: L3, request: bool, ident: u16, seq: u16, data: &[u8]) -> Vec<u8> {
+    let mut m = vec![if request { 8 } else { 0 }, 0, 0, 0];
+    m.extend_from_slice(&ident.to_be_bytes());
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(data);
+    let c = checksum::checksum(&m);
+    m[2..4].copy_from_slice(&c.to_be_bytes());
+    ethernet(l2, 0x0800, &ipv4(l3, 1, &m))
+}
+
+/// ARP request (`request`) or reply between the given addresses.
+pub fn arp(request: bool, sender: (MacAddr, Ipv4Addr), target: (MacAddr, Ipv4Addr)) -> Vec<u8> {
+    let mut a = vec![0, 1, 8, 0, 6, 4, 0, if request { 1 } else { 2 }];
+    a.extend_from_slice(&sender.0 .0);
+    a.extend_from_slice(&sender.1.octets());
+    a.extend_from_slice(&target.0 .0);
+    a.extend_from_slice(&target.1.octets());
+    let dst = if request { MacAddr::BROADCAST } else { target.0 };
+    ethernet(L2 { src: sender.0, dst }, 0x0806, &a)
+}

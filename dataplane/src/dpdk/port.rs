@@ -1,0 +1,391 @@
+//! Ethernet ports: configuration, per-lcore queue handles, TX buffering.
+use super::mbuf::{Mbuf, MbufBurst, BURST_SIZE};
+use super::ring::{RingRx, RingTx};
+use super::{DpdkError, Mempool};
+use std::cell::Cell;
+use std::ffi::{CStr, CString};
+use std::marker::PhantomData;
+
+pub type PortId = u16;
+
+/// What ferrowall asks of a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortConfig {
+    pub rx_queues: u16,
+    pub tx_queues: u16,
+    pub rx_desc: u16,
+    pub tx_desc: u16,
+    /// Overrides the device's MAC address.
+    pub mac: Option<[u8; 6]>,
+    /// Receive frames for any MAC (lab veths, VRRP-less setups).
+    pub promiscuous: bool,
+}
+
+/// Facts about a device that decide how it is configured.
+#[derive(Debug, Clone)]
+pub struct PortInfo {
+    pub driver: String,
+    pub max_rx_queues: u16,
+    pub max_tx_queues: u16,
+    pub rss_offloads: u64,
+    pub socket: i32,
+}
+
+impl PortInfo {
+    /// Drivers whose every queue receives whatever the queue count configured: af_packet
+    /// opens one socket per `qpairs` at probe time and the kernel fans packets out over
+    /// all of them, so an RX queue nobody polls would swallow its share.
+    pub fn receives_on_every_queue(&self) -> bool {
+        self.driver == "net_af_packet"
+    }
+
+    /// RX queues to configure for `workers` workers.
+    pub fn rx_queues_for(&self, workers: u16) -> u16 {
+        if self.receives_on_every_queue() {
+            self.max_rx_queues.max(workers)
+        } else {
+            workers
+        }
+    }
+}
+
+/// A configured, started port. Queue handles are taken out once each.
+pub struct Port {
+    id: PortId,
+    info: PortInfo,
+    rss: bool,
+    rx_queues: u16,
+}
+
+/// The RX side of one queue. Not `Clone`, not `Sync`: one lcore polls it.
+pub struct RxQueue {
+    port: PortId,
+    queue: u16,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+/// The TX side of one queue. Not `Clone`, not `Sync`: one lcore transmits on it.
+pub struct TxQueue {
+    port: PortId,
+    queue: u16,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+/// Port counters as the PMD reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EthStats {
+    pub ipackets: u64,
+    pub opackets: u64,
+    pub ibytes: u64,
+    pub obytes: u64,
+    pub imissed: u64,
+    pub ierrors: u64,
+    pub oerrors: u64,
+    pub rx_nombuf: u64,
+}
+
+/// Finds a probed port by its device name (PCI address or vdev name such as
+/// `net_af_packet0`).
+pub fn port_by_name(name: &str) -> Result<PortId, DpdkError> {
+    let cname = CString::new(name).map_err(|_| DpdkError {
+        call: "rte_eth_dev_get_port_by_name",
+        errno: 22,
+        message: "device name contains NUL".into(),
+    })?;
+    let mut id: u16 = 0;
+    // SAFETY: cname is a valid C string and id a valid out-pointer.
+    let rc = unsafe { dpdk_sys::rte_eth_dev_get_port_by_name(cname.as_ptr(), &mut id) };
+    if rc != 0 {
+        return Err(DpdkError::from_code("rte_eth_dev_get_port_by_name", rc));
+    }
+    Ok(id)
+}
+
+fn check(call: &'static str, rc: i32) -> Result<(), DpdkError> {
+    if rc < 0 {
+        Err(DpdkError::from_code(call, rc))
+    } else {
+        Ok(())
+    }
+}
+
+impl Port {
+    pub fn info(id: PortId) -> Result<PortInfo, DpdkError> {
+        let mut raw = dpdk_sys::rte_eth_dev_info::default();
+        // SAFETY: raw is a valid, writable rte_eth_dev_info.
+        check("rte_eth_dev_info_get", unsafe { dpdk_sys::rte_eth_dev_info_get(id, &mut raw) })?;
+        let driver = if raw.driver_name.is_null() {
+            String::from("unknown")
+        } else {
+            // SAFETY: driver_name is a static NUL-terminated string owned by the driver.
+            unsafe { CStr::from_ptr(raw.driver_name) }.to_string_lossy().into_owned()
+        };
+        // SAFETY: plain query for a valid port id.
+        let socket = unsafe { dpdk_sys::rte_eth_dev_socket_id(id) };
+        Ok(PortInfo {
+            driver,
+            max_rx_queues: raw.max_rx_queues,
+            max_tx_queues: raw.max_tx_queues,
+            rss_offloads: raw.flow_type_rss_offloads,
+            socket,
+        })
+    }
+
+    /// Configures queues (RSS over IP/TCP/UDP when the device hashes and more than one RX
+    /// queue is wanted), sets the MAC and promiscuous mode, and starts the port.
+    pub fn start(id: PortId, cfg: &PortConfig, pool: &Mempool) -> Result<Port, DpdkError> {
+        let info = Port::info(id)?;
+        if cfg.rx_queues > info.max_rx_queues || cfg.tx_queues > info.max_tx_queues {
+            return Err(DpdkError {
+                call: "rte_eth_dev_configure",
+                errno: 22,
+                message: format!(
+                    "port {id} ({}) supports {} RX / {} TX queues, {} / {} are needed (one RX queue per \
+                     worker, one TX queue per worker plus the slow path's; vdevs take a queue count \
+                     such as qpairs=N for net_af_packet)",
+                    info.driver, info.max_rx_queues, info.max_tx_queues, cfg.rx_queues, cfg.tx_queues
+                ),
+            });
+        }
+        // SAFETY: plain constant query from the shim.
+        let wanted_hf = unsafe { dpdk_sys::shim_rss_hf_ip_tcp_udp() };
+        let rss_hf = wanted_hf & info.rss_offloads;
+        let rss = cfg.rx_queues > 1 && rss_hf != 0;
+        let mut conf = dpdk_sys::rte_eth_conf::default();
+        if rss {
+            conf.rxmode.mq_mode = dpdk_sys::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+        }
+        // SAFETY: conf is a valid rte_eth_conf; queue counts were checked above.
+        check("rte_eth_dev_configure", unsafe {
+            dpdk_sys::rte_eth_dev_configure(id, cfg.rx_queues, cfg.tx_queues, &conf)
+        })?;
+        let (mut rx_desc, mut tx_desc) = (cfg.rx_desc, cfg.tx_desc);
+        // SAFETY: valid port and writable descriptor counts.
+        check("rte_eth_dev_adjust_nb_rx_tx_desc", unsafe {
+            dpdk_sys::rte_eth_dev_adjust_nb_rx_tx_desc(id, &mut rx_desc, &mut tx_desc)
+        })?;
+        let socket = if info.socket < 0 { 0 } else { info.socket as u32 };
+        for q in 0..cfg.rx_queues {
+            // SAFETY: the pool outlives the port (pools live for the process); NULL rxconf
+            // selects the driver defaults.
+            check("rte_eth_rx_queue_setup", unsafe {
+                dpdk_sys::rte_eth_rx_queue_setup(id, q, rx_desc, socket, std::ptr::null(), pool.as_ptr())
+            })?;
+        }
+        for q in 0..cfg.tx_queues {
+            // SAFETY: NULL txconf selects the driver defaults.
+            check("rte_eth_tx_queue_setup", unsafe {
+                dpdk_sys::rte_eth_tx_queue_setup(id, q, tx_desc, socket, std::ptr::null())
+            })?;
+        }
+        if let Some(mac) = cfg.mac {
+            let mut addr = dpdk_sys::rte_ether_addr { addr_bytes: mac };
+            // SAFETY: addr is a valid rte_ether_addr.
+            check("rte_eth_dev_default_mac_addr_set", unsafe {
+                dpdk_sys::rte_eth_dev_default_mac_addr_set(id, &mut addr)
+            })?;
+        }
+        if cfg.promiscuous {
+            // SAFETY: valid port id. Some vdevs are always promiscuous and say ENOTSUP.
+            let rc = unsafe { dpdk_sys::rte_eth_promiscuous_enable(id) };
+            if rc < 0 && rc != -95 {
+                return Err(DpdkError::from_code("rte_eth_promiscuous_enable", rc));
+            }
+        }
+        // SAFETY: all queues are set up.
+        check("rte_eth_dev_start", unsafe { dpdk_sys::rte_eth_dev_start(id) })?;
+        Ok(Port { id, info, rss, rx_queues: cfg.rx_queues })
+    }
+
+    pub fn id(&self) -> PortId {
+        self.id
+    }
+
+    pub fn driver(&self) -> &str {
+        &self.info.driver
+    }
+
+    pub fn rx_queue_count(&self) -> u16 {
+        self.rx_queues
+    }
+
+    /// Whether the NIC spreads RX over queues by hash.
+    pub fn rss(&self) -> bool {
+        self.rss
+    }
+
+    pub fn mac(&self) -> [u8; 6] {
+        mac_of(self.id)
+    }
+
+    /// The handle for RX queue `q`; the caller must take each queue once.
+    pub fn rx_queue(&self, queue: u16) -> RxQueue {
+        RxQueue { port: self.id, queue, _not_sync: PhantomData }
+    }
+
+    /// The handle for TX queue `q`; the caller must take each queue once.
+    pub fn tx_queue(&self, queue: u16) -> TxQueue {
+        TxQueue { port: self.id, queue, _not_sync: PhantomData }
+    }
+
+    pub fn stats(&self) -> EthStats {
+        stats_of(self.id)
+    }
+
+    /// Stops the port; queues must no longer be polled.
+    pub fn stop(&self) -> Result<(), DpdkError> {
+        // SAFETY: valid port id; the caller has joined every lcore using its queues.
+        check("rte_eth_dev_stop", unsafe { dpdk_sys::rte_eth_dev_stop(self.id) })
+    }
+}
+
+/// MAC address of a port.
+pub fn mac_of(id: PortId) -> [u8; 6] {
+    let mut addr = dpdk_sys::rte_ether_addr::default();
+    // SAFETY: addr is a valid out-parameter; an invalid id leaves it zeroed.
+    unsafe { dpdk_sys::rte_eth_macaddr_get(id, &mut addr) };
+    addr.addr_bytes
+}
+
+/// Port counters (a snapshot; safe to read while the port runs).
+pub fn stats_of(id: PortId) -> EthStats {
+    let mut raw = dpdk_sys::rte_eth_stats::default();
+    // SAFETY: raw is a valid out-parameter; on error it stays zeroed.
+    unsafe { dpdk_sys::rte_eth_stats_get(id, &mut raw) };
+    EthStats {
+        ipackets: raw.ipackets,
+        opackets: raw.opackets,
+        ibytes: raw.ibytes,
+        obytes: raw.obytes,
+        imissed: raw.imissed,
+        ierrors: raw.ierrors,
+        oerrors: raw.oerrors,
+        rx_nombuf: raw.rx_nombuf,
+    }
+}
+
+impl RxQueue {
+    pub fn port(&self) -> PortId {
+        self.port
+    }
+
+    /// Receives up to `BURST_SIZE` packets into `burst` (which must have been drained).
+    #[inline]
+    pub fn rx_burst(&mut self, burst: &mut MbufBurst) -> usize {
+        let (port, queue) = (self.port, self.queue);
+        // SAFETY: this handle is the only poller of (port, queue) (not Clone/Sync); the
+        // PMD writes at most n valid, exclusively owned mbufs into the burst's array.
+        burst.fill_with(|pkts, n| unsafe { dpdk_sys::shim_rte_eth_rx_burst(port, queue, pkts, n) });
+        burst.len()
+    }
+}
+
+/// Packets staged for one TX queue, sent a burst at a time.
+pub struct TxBuffer {
+    queue: TxQueue,
+    pkts: [*mut dpdk_sys::rte_mbuf; BURST_SIZE],
+    len: usize,
+}
+
+// SAFETY: the raw pointers are mbufs this buffer owns exclusively (moved in by push); moving
+// the buffer to another lcore moves that ownership. TxQueue itself is Send.
+unsafe impl Send for TxBuffer {}
+
+/// What a flush did: packets the PMD took and packets it refused (freed here).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flushed {
+    pub sent: u32,
+    pub dropped: u32,
+}
+
+impl TxBuffer {
+    pub fn new(queue: TxQueue) -> TxBuffer {
+        TxBuffer { queue, pkts: [std::ptr::null_mut(); BURST_SIZE], len: 0 }
+    }
+
+    pub fn port(&self) -> PortId {
+        self.queue.port
+    }
+
+    /// Stages a packet; a full buffer is flushed first. Returns that flush's outcome.
+    #[inline]
+    pub fn push(&mut self, m: Mbuf) -> Flushed {
+        let flushed = if self.len == BURST_SIZE { self.flush() } else { Flushed::default() };
+        self.pkts[self.len] = m.into_raw();
+        self.len += 1;
+        flushed
+    }
+
+    /// Sends what is staged; what the PMD does not take is freed and reported dropped.
+    pub fn flush(&mut self) -> Flushed {
+        if self.len == 0 {
+            return Flushed::default();
+        }
+        let (port, queue) = (self.queue.port, self.queue.queue);
+        let (pkts, n) = (self.pkts.as_mut_ptr(), self.len as u16);
+        // SAFETY: pkts[..len] are valid mbufs we own; the PMD takes ownership of the first
+        // `sent`; this handle is the only user of (port, queue).
+        let sent = unsafe { dpdk_sys::shim_rte_eth_tx_burst(port, queue, pkts, n) } as usize;
+        for &raw in &self.pkts[sent..self.len] {
+            // SAFETY: the PMD did not take these; we still own them and free each once.
+            unsafe { dpdk_sys::shim_rte_pktmbuf_free(raw) };
+        }
+        let dropped = (self.len - sent) as u32;
+        self.len = 0;
+        Flushed { sent: sent as u32, dropped }
+    }
+}
+
+impl Drop for TxBuffer {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Creates an in-process port over rings (`net_ring`), for tests: returns the port, one
+/// injector per RX queue and one reader per TX queue.
+pub fn ring_port(
+    name: &str,
+    rx_queues: u16,
+    tx_queues: u16,
+    ring_size: u32,
+) -> Result<(PortId, Vec<RingTx>, Vec<RingRx>), DpdkError> {
+    let mut injectors = Vec::new();
+    let mut rx_rings = Vec::new();
+    for q in 0..rx_queues {
+        // The PMD is the consumer: it gets the raw ring; rings are never freed.
+        let (tx, rx) = super::spsc_ring(&format!("{name}_r{q}"), ring_size)?;
+        rx_rings.push(rx.as_ptr());
+        injectors.push(tx);
+    }
+    let mut readers = Vec::new();
+    let mut tx_rings = Vec::new();
+    for q in 0..tx_queues {
+        let (tx, rx) = super::spsc_ring(&format!("{name}_t{q}"), ring_size)?;
+        tx_rings.push(tx.as_ptr());
+        readers.push(rx);
+        std::mem::forget(tx); // the PMD is the producer
+    }
+    let cname = CString::new(name).map_err(|_| DpdkError {
+        call: "rte_eth_from_rings",
+        errno: 22,
+        message: "port name contains NUL".into(),
+    })?;
+    // SAFETY: the ring arrays hold valid rings that are never freed (rings live for the
+    // process), so the PMD's copies of the pointers stay valid.
+    let rc = unsafe {
+        dpdk_sys::rte_eth_from_rings(
+            cname.as_ptr(),
+            rx_rings.as_ptr(),
+            rx_queues as u32,
+            tx_rings.as_ptr(),
+            tx_queues as u32,
+            0,
+        )
+    };
+    if rc < 0 {
+        return Err(DpdkError::from_code("rte_eth_from_rings", rc));
+    }
+    Ok((rc as PortId, injectors, readers))
+}

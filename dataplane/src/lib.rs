@@ -1,0 +1,22 @@
+//! ferrowall's packet side.
+//!
+//! Modules follow a packet's path: [`dpdk`] receives it into a [`frame::Frame`],
+//! [`packet`] views its headers, [`pipeline`] decides its fate on a worker
+//! ([`ifaces`], [`route`], [`neigh`]), [`slowpath`] handles what workers pass on, and
+//! [`worker`] / [`appliance`] run it all on DPDK lcores. [`stats`] counts every outcome.
+pub mod appliance;
+pub mod clock;
+pub mod command;
+pub mod craft;
+pub mod dpdk;
+pub mod frame;
+pub mod ifaces;
+pub mod neigh;
+pub mod packet;
+pub mod pipeline;
+pub mod route;
+pub mod slowpath;
+pub mod stats;
+pub mod worker;
+
+pub use appliance::{Appliance, ApplianceConfig, PortSpec, StartError};

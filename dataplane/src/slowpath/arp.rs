@@ -1,0 +1,102 @@
+//! ARP (RFC 826): answer requests for our addresses, learn neighbours.
+//!
+//! Learning follows the RFC's merge rule: a sender already in the table is refreshed by
+//! any ARP it sends; a new sender is added only when it asks for one of our addresses (or
+//! answers us). Chatter between other hosts fills nothing.
+use super::resolve::Egress;
+use super::{SlowOutput, SlowPath};
+use crate::clock::Millis;
+use crate::dpdk::PortId;
+use crate::frame::Frame;
+use crate::packet::{ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, MacAddr};
+use crate::stats::DropReason;
+use std::net::Ipv4Addr;
+
+const ETH_LEN: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
+
+pub(super) fn handle<F: Frame>(
+    sp: &mut SlowPath<F>,
+    mut frame: F,
+    in_port: PortId,
+    now: Millis,
+    out: &mut impl SlowOutput<F>,
+) {
+    let repr = match parse(frame.data()) {
+        Ok(r) => r,
+        Err(reason) => return out.discard(frame, reason),
+    };
+    let Some(iface) = sp.ifaces.get(in_port) else {
+        return out.discard(frame, DropReason::ArpNotForUs);
+    };
+    let (our_mac, our_ip) = (iface.mac, iface.addr);
+    let for_us = repr.target_ip == our_ip;
+    let valid_sender =
+        iface.on_link(repr.sender_ip) && repr.sender_ip != our_ip && !repr.sender_hw_addr.is_multicast();
+    if valid_sender {
+        let egress = Egress { port: in_port, mac: our_mac, ip: our_ip };
+        sp.neigh.learn(repr.sender_ip, repr.sender_hw_addr, egress, for_us, now, out);
+    }
+    match repr.operation {
+        ArpOperation::Request if for_us => {
+            reply_in_place(frame.data_mut(), &repr, our_mac, our_ip);
+            out.transmit(in_port, frame);
+        }
+        ArpOperation::Request => out.discard(frame, DropReason::ArpNotForUs),
+        // A reply is consumed by learning above.
+        ArpOperation::Reply if for_us => drop(frame),
+        ArpOperation::Reply => out.discard(frame, DropReason::ArpNotForUs),
+        ArpOperation::Unknown(_) => out.discard(frame, DropReason::ArpUnhandled),
+    }
+}
+
+fn parse(data: &[u8]) -> Result<ArpRepr, DropReason> {
+    let eth = EthernetFrame::new_checked(data)?;
+    let arp = ArpPacket::new_checked(eth.payload())?;
+    Ok(ArpRepr::parse(&arp)?)
+}
+
+fn reply_in_place(data: &mut [u8], req: &ArpRepr, our_mac: MacAddr, our_ip: Ipv4Addr) {
+    let reply = ArpRepr {
+        operation: ArpOperation::Reply,
+        sender_hw_addr: our_mac,
+        sender_ip: our_ip,
+        target_hw_addr: req.sender_hw_addr,
+        target_ip: req.sender_ip,
+    };
+    write_frame(data, &reply, req.sender_hw_addr);
+}
+
+/// Writes an Ethernet + ARP frame; `data` is at least `FRAME_LEN` bytes.
+fn write_frame(data: &mut [u8], repr: &ArpRepr, eth_dst: MacAddr) {
+    let mut eth = EthernetFrame::new_unchecked(&mut *data);
+    eth.set_dst_addr(eth_dst);
+    eth.set_src_addr(repr.sender_hw_addr);
+    eth.set_ethertype(EtherType::Arp);
+    repr.emit(&mut ArpPacket::new_unchecked(&mut data[ETH_LEN..]));
+}
+
+/// Minimum Ethernet frame without FCS; ARP is padded to it.
+pub(super) const FRAME_LEN: usize = 60;
+
+/// Builds a broadcast who-has request for `target` into an empty frame.
+pub(super) fn build_request<F: Frame>(
+    frame: &mut F,
+    our_mac: MacAddr,
+    our_ip: Ipv4Addr,
+    target: Ipv4Addr,
+) -> bool {
+    if !frame.append(FRAME_LEN as u16) {
+        return false;
+    }
+    let data = frame.data_mut();
+    data.fill(0);
+    let req = ArpRepr {
+        operation: ArpOperation::Request,
+        sender_hw_addr: our_mac,
+        sender_ip: our_ip,
+        target_hw_addr: MacAddr::ZERO,
+        target_ip: target,
+    };
+    write_frame(data, &req, MacAddr::BROADCAST);
+    true
+}

@@ -1,0 +1,127 @@
+//! The slow-path lcore: drains the workers' rings into [`SlowPath`], transmits on its own
+//! TX queue of every port, and tells every worker about neighbour changes.
+use super::{NeighbourUpdate, SlowOutput, SlowPath};
+use crate::clock::{Millis, TscClock};
+use crate::command::{Command, Inbox};
+use crate::dpdk::{tsc, Mbuf, MbufBurst, Mempool, PortId, RingRx, TxBuffer};
+use crate::stats::{CoreStats, DropReason, SharedStats};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const TICK_MS: u64 = 10;
+const PUBLISH_MS: u64 = 10;
+/// The slow path sleeps this long after an empty poll: it is not the fast path, and on
+/// small machines it shares a CPU.
+const IDLE_SLEEP: Duration = Duration::from_micros(100);
+
+pub struct SlowPathCore {
+    pub(crate) logic: SlowPath<Mbuf>,
+    pub(crate) from_workers: Vec<RingRx>,
+    pub(crate) tx: Vec<Option<TxBuffer>>,
+    pub(crate) inboxes: Vec<Inbox>,
+    pub(crate) pool: Arc<Mempool>,
+    pub(crate) stats: CoreStats,
+    pub(crate) shared: Arc<SharedStats>,
+    pub(crate) clock: TscClock,
+}
+
+/// The effects of one step, borrowed from the core's own fields.
+struct Effects<'a> {
+    tx: &'a mut [Option<TxBuffer>],
+    inboxes: &'a [Inbox],
+    pool: &'a Mempool,
+    stats: &'a mut CoreStats,
+}
+
+impl SlowOutput<Mbuf> for Effects<'_> {
+    fn transmit(&mut self, port: PortId, frame: Mbuf) {
+        match self.tx.get_mut(port as usize).and_then(Option::as_mut) {
+            Some(buf) => {
+                let f = buf.push(frame);
+                self.stats.tx_packets += u64::from(f.sent);
+                self.stats.count_drops(DropReason::TxQueueFull, u64::from(f.dropped));
+            }
+            None => self.stats.drop(DropReason::NoRoute),
+        }
+    }
+
+    fn discard(&mut self, frame: Mbuf, reason: DropReason) {
+        self.stats.drop(reason);
+        drop(frame);
+    }
+
+    fn notify(&mut self, update: NeighbourUpdate) {
+        for inbox in self.inboxes {
+            // A full inbox loses the update; the worker then passes packets for that
+            // neighbour here, and resolve() notifies again.
+            let _ = inbox.push(Command::Neighbour(update));
+        }
+    }
+
+    fn alloc(&mut self) -> Option<Mbuf> {
+        self.pool.alloc()
+    }
+
+    fn count_drop(&mut self, reason: DropReason) {
+        self.stats.drop(reason);
+    }
+}
+
+impl SlowPathCore {
+    pub fn run(mut self, running: &AtomicBool) -> i32 {
+        let mut burst = MbufBurst::default();
+        let mut last_tick = Millis(0);
+        let mut last_publish = Millis(0);
+        while running.load(Ordering::Relaxed) {
+            let now = self.clock.millis(tsc());
+            let mut received = 0;
+            for r in 0..self.from_workers.len() {
+                received += self.from_workers[r].recv_burst(&mut burst);
+                for m in burst.by_ref() {
+                    self.stats.rx_packets += 1;
+                    let port = m.port();
+                    let mut fx = Effects {
+                        tx: &mut self.tx,
+                        inboxes: &self.inboxes,
+                        pool: &self.pool,
+                        stats: &mut self.stats,
+                    };
+                    self.logic.handle(m, port, now, &mut fx);
+                }
+            }
+            if now.saturating_sub(last_tick) >= TICK_MS {
+                let mut fx = Effects {
+                    tx: &mut self.tx,
+                    inboxes: &self.inboxes,
+                    pool: &self.pool,
+                    stats: &mut self.stats,
+                };
+                self.logic.tick(now, &mut fx);
+                last_tick = now;
+            }
+            self.flush();
+            self.stats.polls += 1;
+            if received > 0 {
+                self.stats.busy_polls += 1;
+            } else {
+                std::thread::sleep(IDLE_SLEEP);
+            }
+            if now.saturating_sub(last_publish) >= PUBLISH_MS {
+                self.shared.publish(&self.stats);
+                last_publish = now;
+            }
+        }
+        self.flush();
+        self.shared.publish(&self.stats);
+        0
+    }
+
+    fn flush(&mut self) {
+        for buf in self.tx.iter_mut().flatten() {
+            let f = buf.flush();
+            self.stats.tx_packets += u64::from(f.sent);
+            self.stats.count_drops(DropReason::TxQueueFull, u64::from(f.dropped));
+        }
+    }
+}

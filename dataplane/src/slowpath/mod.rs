@@ -1,0 +1,108 @@
+//! The slow-path core's logic, callable without EAL: ARP, traffic to the appliance's own
+//! addresses, and packets whose next hop is not resolved yet.
+//!
+//! Workers hand these packets over as they are; the slow path classifies them again
+//! rather than trusting a tag, so a packet can never be misfiled by a stale worker. Its
+//! effects go through [`SlowOutput`]: frames to transmit, drops to count, neighbour
+//! changes to send to every worker, and buffers for packets it builds.
+mod arp;
+pub mod lcore;
+mod local;
+mod resolve;
+
+pub use resolve::{NeighbourLimits, NeighbourState, NeighbourView};
+
+use crate::clock::Millis;
+use crate::dpdk::PortId;
+use crate::frame::Frame;
+use crate::ifaces::Interfaces;
+use crate::packet::{EtherType, EthernetFrame, Ipv4Packet, MacAddr};
+use crate::route::RouteTable;
+use crate::stats::DropReason;
+use resolve::{Egress, NeighbourTable};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+/// A change the workers' neighbour caches must apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeighbourUpdate {
+    Set { ip: Ipv4Addr, mac: MacAddr },
+    Remove { ip: Ipv4Addr },
+}
+
+/// Where the slow path's effects go: TX queues, counters, worker inboxes, the mbuf pool.
+pub trait SlowOutput<F: Frame> {
+    fn transmit(&mut self, port: PortId, frame: F);
+    /// Counts the drop; the frame is freed by being dropped.
+    fn discard(&mut self, frame: F, reason: DropReason);
+    fn notify(&mut self, update: NeighbourUpdate);
+    /// An empty frame for a packet the slow path builds (ARP requests).
+    fn alloc(&mut self) -> Option<F>;
+    /// Counts a drop of a packet that had no buffer.
+    fn count_drop(&mut self, reason: DropReason);
+}
+
+pub struct SlowPath<F: Frame> {
+    ifaces: Arc<Interfaces>,
+    routes: Arc<RouteTable>,
+    neigh: NeighbourTable<F>,
+}
+
+impl<F: Frame> SlowPath<F> {
+    pub fn new(
+        ifaces: Arc<Interfaces>,
+        routes: Arc<RouteTable>,
+        statics: &[(Ipv4Addr, MacAddr)],
+        limits: NeighbourLimits,
+    ) -> SlowPath<F> {
+        SlowPath { ifaces, routes, neigh: NeighbourTable::new(statics, limits) }
+    }
+
+    /// Static neighbours, for seeding the workers' caches at start.
+    pub fn static_neighbours(&self) -> Vec<(Ipv4Addr, MacAddr)> {
+        self.neigh.statics()
+    }
+
+    pub fn neighbours(&self, now: Millis) -> Vec<NeighbourView> {
+        self.neigh.view(now)
+    }
+
+    /// Handles one frame a worker passed over.
+    pub fn handle(&mut self, frame: F, in_port: PortId, now: Millis, out: &mut impl SlowOutput<F>) {
+        let ethertype = match EthernetFrame::new_checked(frame.data()) {
+            Ok(eth) => eth.ethertype(),
+            Err(e) => return out.discard(frame, e.into()),
+        };
+        match ethertype {
+            EtherType::Arp => arp::handle(self, frame, in_port, now, out),
+            EtherType::Ipv4 => self.handle_ipv4(frame, in_port, now, out),
+            _ => out.discard(frame, DropReason::UnsupportedEthertype),
+        }
+    }
+
+    fn handle_ipv4(&mut self, frame: F, in_port: PortId, now: Millis, out: &mut impl SlowOutput<F>) {
+        let dst = match Ipv4Packet::new_checked(&frame.data()[EthernetFrame::<&[u8]>::HEADER_LEN..]) {
+            Ok(ip) => ip.dst_addr(),
+            Err(e) => return out.discard(frame, e.into()),
+        };
+        if self.ifaces.owner_of(dst).is_some() {
+            return local::handle(&self.ifaces, frame, in_port, out);
+        }
+        let Some(route) = self.routes.lookup(dst) else {
+            return out.discard(frame, DropReason::NoRoute);
+        };
+        let Some(iface) = self.ifaces.get(route.port) else {
+            return out.discard(frame, DropReason::NoRoute);
+        };
+        let egress = Egress { port: iface.port, mac: iface.mac, ip: iface.addr };
+        self.neigh.resolve(frame, route.next_hop(dst), egress, now, out);
+    }
+
+    /// Timers: ARP retries, hold-queue expiry, neighbour aging. Call every few ms.
+    pub fn tick(&mut self, now: Millis, out: &mut impl SlowOutput<F>) {
+        self.neigh.tick(now, out);
+    }
+}
+
+#[cfg(test)]
+mod tests;

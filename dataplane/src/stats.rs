@@ -1,0 +1,235 @@
+//! Counters: every packet the dataplane drops is counted under one named reason.
+//!
+//! Cores count in plain integers they own, and publish a copy into [`SharedStats`]
+//! (relaxed atomic stores) every few milliseconds, so the control plane reads them without
+//! the per-packet path ever touching an atomic.
+use crate::packet::ParseError;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! drop_reasons {
+    ($($variant:ident => $name:literal, $help:literal;)*) => {
+        /// Why a packet was dropped. Names are stable: metrics and `display statistics
+        /// drop` use them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum DropReason {
+            /// A header failed its checks; the parse error names which.
+            Malformed(ParseError),
+            $($variant,)*
+        }
+
+        /// Dense positions of the non-parse reasons, so `index()` is a jump table.
+        #[derive(Clone, Copy)]
+        enum Slot { $($variant,)* }
+
+        const OTHER_REASONS: &[DropReason] = &[$(DropReason::$variant,)*];
+
+        impl DropReason {
+            /// Dense index for counter arrays.
+            #[inline]
+            pub fn index(self) -> usize {
+                match self {
+                    DropReason::Malformed(e) => e.index(),
+                    $(DropReason::$variant => ParseError::ALL.len() + Slot::$variant as usize,)*
+                }
+            }
+
+            /// Stable snake_case name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    DropReason::Malformed(e) => e.as_str(),
+                    $(DropReason::$variant => $name,)*
+                }
+            }
+
+            /// One-line explanation for operators.
+            pub fn help(self) -> &'static str {
+                match self {
+                    DropReason::Malformed(_) => "malformed header",
+                    $(DropReason::$variant => $help,)*
+                }
+            }
+        }
+    };
+}
+
+drop_reasons! {
+    MultiSegment => "multi_segment", "chained mbuf; ports run without scatter";
+    NotOurMac => "not_our_mac", "unicast frame for another MAC (promiscuous port)";
+    UnsupportedEthertype => "unsupported_ethertype", "neither IPv4 nor ARP";
+    Ipv4BadChecksum => "ipv4_bad_checksum", "IPv4 header checksum wrong";
+    MartianAddress => "martian_address", "broadcast, multicast, loopback or zero address";
+    NoRoute => "no_route", "no route to the destination";
+    TtlExceeded => "ttl_exceeded", "TTL expired in transit";
+    NeighbourUnresolved => "neighbour_unresolved", "next hop did not answer ARP, or the hold queue was full";
+    SlowPathRingFull => "slow_path_ring_full", "ring to the slow-path core full";
+    TxQueueFull => "tx_queue_full", "NIC TX queue full";
+    ToSelfUnhandled => "to_self_unhandled", "addressed to the appliance, no service for it";
+    ArpNotForUs => "arp_not_for_us", "ARP for an address that is not ours";
+    ArpUnhandled => "arp_unhandled", "ARP operation other than request or reply";
+    IcmpUnhandled => "icmp_unhandled", "ICMP to the appliance other than echo request";
+    NoBuffer => "no_buffer", "mbuf pool empty when a packet had to be built";
+}
+
+impl DropReason {
+    /// Number of distinct reasons (counter array size).
+    pub const COUNT: usize = ParseError::ALL.len() + OTHER_REASONS.len();
+
+    /// Every reason, in index order.
+    pub fn all() -> impl Iterator<Item = DropReason> {
+        ParseError::ALL.iter().map(|e| DropReason::Malformed(*e)).chain(OTHER_REASONS.iter().copied())
+    }
+}
+
+impl From<ParseError> for DropReason {
+    fn from(e: ParseError) -> Self {
+        DropReason::Malformed(e)
+    }
+}
+
+/// Counters one core owns and increments without atomics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreStats {
+    pub rx_packets: u64,
+    pub tx_packets: u64,
+    pub to_slow_path: u64,
+    pub forwarded: u64,
+    pub local_replies: u64,
+    pub drops: [u64; DropReason::COUNT],
+    /// Poll iterations that found work, and all iterations: the busy ratio.
+    pub busy_polls: u64,
+    pub polls: u64,
+}
+
+impl Default for CoreStats {
+    fn default() -> Self {
+        CoreStats {
+            rx_packets: 0,
+            tx_packets: 0,
+            to_slow_path: 0,
+            forwarded: 0,
+            local_replies: 0,
+            drops: [0; DropReason::COUNT],
+            busy_polls: 0,
+            polls: 0,
+        }
+    }
+}
+
+impl CoreStats {
+    #[inline]
+    pub fn drop(&mut self, reason: DropReason) {
+        self.count_drops(reason, 1);
+    }
+
+    #[inline]
+    pub fn count_drops(&mut self, reason: DropReason, n: u64) {
+        // index() is < COUNT by construction; get_mut keeps the no-panic promise anyway.
+        if let Some(c) = self.drops.get_mut(reason.index()) {
+            *c += n;
+        }
+    }
+
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+
+    /// Adds another core's counters (for totals).
+    pub fn accumulate(&mut self, other: &CoreStats) {
+        self.rx_packets += other.rx_packets;
+        self.tx_packets += other.tx_packets;
+        self.to_slow_path += other.to_slow_path;
+        self.forwarded += other.forwarded;
+        self.local_replies += other.local_replies;
+        for (a, b) in self.drops.iter_mut().zip(other.drops.iter()) {
+            *a += b;
+        }
+        self.busy_polls += other.busy_polls;
+        self.polls += other.polls;
+    }
+}
+
+/// The published copy of one core's counters.
+pub struct SharedStats {
+    rx_packets: AtomicU64,
+    tx_packets: AtomicU64,
+    to_slow_path: AtomicU64,
+    forwarded: AtomicU64,
+    local_replies: AtomicU64,
+    drops: [AtomicU64; DropReason::COUNT],
+    busy_polls: AtomicU64,
+    polls: AtomicU64,
+}
+
+impl Default for SharedStats {
+    fn default() -> Self {
+        SharedStats {
+            rx_packets: AtomicU64::new(0),
+            tx_packets: AtomicU64::new(0),
+            to_slow_path: AtomicU64::new(0),
+            forwarded: AtomicU64::new(0),
+            local_replies: AtomicU64::new(0),
+            drops: std::array::from_fn(|_| AtomicU64::new(0)),
+            busy_polls: AtomicU64::new(0),
+            polls: AtomicU64::new(0),
+        }
+    }
+}
+
+impl SharedStats {
+    /// Called by the owning core, off the per-packet path.
+    pub fn publish(&self, s: &CoreStats) {
+        let r = Ordering::Relaxed;
+        self.rx_packets.store(s.rx_packets, r);
+        self.tx_packets.store(s.tx_packets, r);
+        self.to_slow_path.store(s.to_slow_path, r);
+        self.forwarded.store(s.forwarded, r);
+        self.local_replies.store(s.local_replies, r);
+        for (a, v) in self.drops.iter().zip(s.drops.iter()) {
+            a.store(*v, r);
+        }
+        self.busy_polls.store(s.busy_polls, r);
+        self.polls.store(s.polls, r);
+    }
+
+    /// Called by the control plane.
+    pub fn snapshot(&self) -> CoreStats {
+        let r = Ordering::Relaxed;
+        CoreStats {
+            rx_packets: self.rx_packets.load(r),
+            tx_packets: self.tx_packets.load(r),
+            to_slow_path: self.to_slow_path.load(r),
+            forwarded: self.forwarded.load(r),
+            local_replies: self.local_replies.load(r),
+            drops: std::array::from_fn(|i| self.drops[i].load(r)),
+            busy_polls: self.busy_polls.load(r),
+            polls: self.polls.load(r),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_indices_are_dense_and_names_unique() {
+        let all: Vec<_> = DropReason::all().collect();
+        assert_eq!(all.len(), DropReason::COUNT);
+        for (i, r) in all.iter().enumerate() {
+            assert_eq!(r.index(), i, "{r:?}");
+        }
+        let mut names: Vec<_> = all.iter().map(|r| r.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
+    }
+
+    #[test]
+    fn publish_round_trips() {
+        let mut s = CoreStats { rx_packets: 7, ..CoreStats::default() };
+        s.drop(DropReason::NoRoute);
+        let shared = SharedStats::default();
+        shared.publish(&s);
+        assert_eq!(shared.snapshot(), s);
+    }
+}

@@ -1,0 +1,144 @@
+//! A worker lcore: polls one RX queue of every port, runs the pipeline, transmits on its
+//! own TX queue of every port.
+//!
+//! Loop: drain the inbox, `rx_burst` each port, process, flush TX and the slow-path ring,
+//! publish counters every few milliseconds. Everything a packet touches is owned by this
+//! struct; the only shared reads are the immutable topology behind `Arc`s.
+use crate::clock::TscClock;
+use crate::command::{Command, Inbox, INBOX_BATCH};
+use crate::dpdk::{tsc, Flushed, Mbuf, MbufBurst, PortId, RingTx, RxQueue, TxBuffer};
+use crate::ifaces::MAX_PORTS;
+use crate::pipeline::{Pipeline, Verdict};
+use crate::slowpath::NeighbourUpdate;
+use crate::stats::{CoreStats, DropReason, SharedStats};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often counters are published to the control plane.
+const PUBLISH_MS: u64 = 10;
+
+pub struct Worker {
+    pub(crate) rx: Vec<RxQueue>,
+    pub(crate) tx: Vec<Option<TxBuffer>>,
+    pub(crate) pipeline: Pipeline,
+    pub(crate) to_slow: RingTx,
+    pub(crate) inbox: Inbox,
+    pub(crate) stats: CoreStats,
+    pub(crate) shared: Arc<SharedStats>,
+    pub(crate) clock: TscClock,
+    /// Sleep after an empty poll; zero spins (production), non-zero shares a CPU (labs).
+    pub(crate) idle_sleep: Duration,
+}
+
+impl Worker {
+    pub fn run(mut self, running: &AtomicBool) -> i32 {
+        let mut burst = MbufBurst::default();
+        let mut last_publish = self.clock.millis(tsc());
+        while running.load(Ordering::Relaxed) {
+            let now = self.clock.millis(tsc());
+            self.drain_inbox();
+            let mut received = 0;
+            for q in 0..self.rx.len() {
+                received += self.rx[q].rx_burst(&mut burst);
+                let port = self.rx[q].port();
+                while let Some(m) = burst.next() {
+                    burst.prefetch(1);
+                    self.handle(m, port, now);
+                }
+            }
+            self.flush();
+            self.stats.polls += 1;
+            if received > 0 {
+                self.stats.busy_polls += 1;
+            } else if !self.idle_sleep.is_zero() {
+                std::thread::sleep(self.idle_sleep);
+            }
+            if now.saturating_sub(last_publish) >= PUBLISH_MS {
+                self.shared.publish(&self.stats);
+                last_publish = now;
+            }
+        }
+        self.flush();
+        self.shared.publish(&self.stats);
+        0
+    }
+
+    #[inline]
+    fn handle(&mut self, mut m: Mbuf, port: PortId, now: crate::clock::Millis) {
+        self.stats.rx_packets += 1;
+        if m.segments() != 1 {
+            return self.stats.drop(DropReason::MultiSegment);
+        }
+        match self.pipeline.process(&mut m, port, now) {
+            Verdict::Forward(out) => {
+                self.stats.forwarded += 1;
+                self.transmit(out, m);
+            }
+            Verdict::Reply(out) => {
+                self.stats.local_replies += 1;
+                self.transmit(out, m);
+            }
+            Verdict::SlowPath => {
+                self.stats.to_slow_path += 1;
+                m.set_port(port);
+                let dropped = self.to_slow.push(m);
+                self.stats.count_drops(DropReason::SlowPathRingFull, u64::from(dropped));
+            }
+            Verdict::Drop(reason) => self.stats.drop(reason),
+        }
+    }
+
+    #[inline]
+    fn transmit(&mut self, port: PortId, m: Mbuf) {
+        match self.tx.get_mut(port as usize).and_then(Option::as_mut) {
+            Some(buf) => {
+                let f = buf.push(m);
+                self.count_tx(f);
+            }
+            None => self.stats.drop(DropReason::NoRoute),
+        }
+    }
+
+    fn count_tx(&mut self, f: Flushed) {
+        self.stats.tx_packets += u64::from(f.sent);
+        self.stats.count_drops(DropReason::TxQueueFull, u64::from(f.dropped));
+    }
+
+    fn flush(&mut self) {
+        for i in 0..self.tx.len() {
+            if let Some(buf) = self.tx[i].as_mut() {
+                let f = buf.flush();
+                self.count_tx(f);
+            }
+        }
+        let dropped = self.to_slow.flush();
+        self.stats.count_drops(DropReason::SlowPathRingFull, u64::from(dropped));
+    }
+
+    fn drain_inbox(&mut self) {
+        for _ in 0..INBOX_BATCH {
+            let Some(cmd) = self.inbox.pop() else { break };
+            match cmd {
+                Command::Neighbour(NeighbourUpdate::Set { ip, mac }) => {
+                    self.pipeline.neighbours_mut().set(ip, mac);
+                }
+                Command::Neighbour(NeighbourUpdate::Remove { ip }) => {
+                    self.pipeline.neighbours_mut().remove(ip);
+                }
+            }
+        }
+    }
+}
+
+/// TX buffers indexed by port id.
+pub(crate) fn tx_table(buffers: Vec<TxBuffer>) -> Vec<Option<TxBuffer>> {
+    let mut table: Vec<Option<TxBuffer>> = (0..MAX_PORTS).map(|_| None).collect();
+    for b in buffers {
+        let i = b.port() as usize;
+        if i < MAX_PORTS {
+            table[i] = Some(b);
+        }
+    }
+    table
+}
