@@ -1,0 +1,209 @@
+//! The TOML configuration: its schema, how it is read, and how it is checked.
+//!
+//! Reading ([`load`]) and checking ([`validate`]) both report a [`ConfigError`] naming the
+//! file, the line and column, and the field (`port[1].address`); nothing starts until the
+//! whole file is valid. Unknown fields are errors, so a typo never silently falls back to
+//! a default.
+mod load;
+mod validate;
+
+pub use load::{load_file, load_str, ConfigError, DEFAULT_CONFIG};
+pub use validate::{parse_prefix, validate, EalPlan, Validated};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub eal: Eal,
+    #[serde(default)]
+    pub cores: Cores,
+    #[serde(default)]
+    pub buffers: Buffers,
+    #[serde(rename = "port", default)]
+    pub ports: Vec<PortConf>,
+    #[serde(rename = "route", default)]
+    pub routes: Vec<RouteConf>,
+    #[serde(rename = "neighbour", default)]
+    pub neighbours: Vec<NeighbourConf>,
+    #[serde(default)]
+    pub arp: Arp,
+    #[serde(default)]
+    pub icmp: Icmp,
+}
+
+/// Extra EAL arguments (`--no-huge`, `-m`, `--file-prefix`, `--in-memory`, ...). Lcores,
+/// `--vdev` and `-a` are generated from `[cores]` and `[[port]]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Eal {
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// CPUs for the main (control plane) lcore, the slow path, and one per worker.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Cores {
+    #[serde(default)]
+    pub main: usize,
+    #[serde(default)]
+    pub slow_path: usize,
+    #[serde(default = "default_workers")]
+    pub workers: Vec<usize>,
+    /// Microseconds a worker sleeps after an empty poll; 0 polls without pause.
+    #[serde(default)]
+    pub worker_idle_sleep_us: u64,
+}
+
+fn default_workers() -> Vec<usize> {
+    vec![1]
+}
+
+impl Default for Cores {
+    fn default() -> Self {
+        Cores { main: 0, slow_path: 0, workers: default_workers(), worker_idle_sleep_us: 0 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Buffers {
+    #[serde(default = "default_mbufs")]
+    pub mbufs: u32,
+    #[serde(default = "default_mbuf_cache")]
+    pub mbuf_cache: u32,
+    /// Slots of each worker-to-slow-path ring (a power of two).
+    #[serde(default = "default_ring_size")]
+    pub ring_size: u32,
+    /// Commands each worker's inbox holds.
+    #[serde(default = "default_inbox_size")]
+    pub inbox_size: usize,
+}
+
+fn default_mbufs() -> u32 {
+    16383
+}
+fn default_mbuf_cache() -> u32 {
+    256
+}
+fn default_ring_size() -> u32 {
+    1024
+}
+fn default_inbox_size() -> usize {
+    4096
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Buffers {
+            mbufs: default_mbufs(),
+            mbuf_cache: default_mbuf_cache(),
+            ring_size: default_ring_size(),
+            inbox_size: default_inbox_size(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PortConf {
+    pub name: String,
+    /// PCI address (`0000:03:00.0`) or DPDK vdev string (`net_af_packet0,iface=eth1`).
+    pub device: String,
+    pub zone: String,
+    /// Interface address with prefix length, `192.168.1.254/24`.
+    pub address: String,
+    /// Overrides the device's MAC address.
+    pub mac: Option<String>,
+    #[serde(default)]
+    pub promiscuous: bool,
+    #[serde(default = "default_desc")]
+    pub rx_descriptors: u16,
+    #[serde(default = "default_desc")]
+    pub tx_descriptors: u16,
+}
+
+fn default_desc() -> u16 {
+    1024
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConf {
+    /// `0.0.0.0/0`, `10.0.0.0/8`, ...
+    pub destination: String,
+    /// Next hop; must be on the subnet of one of the ports.
+    pub gateway: String,
+}
+
+/// A static ARP entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NeighbourConf {
+    pub address: String,
+    pub mac: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Arp {
+    /// Seconds a learned neighbour stays without being confirmed.
+    #[serde(default = "default_arp_timeout")]
+    pub timeout: u64,
+    /// Packets held per unresolved next hop.
+    #[serde(default = "default_hold")]
+    pub hold_packets: usize,
+    #[serde(default = "default_retries")]
+    pub retries: u8,
+    #[serde(default = "default_arp_capacity")]
+    pub capacity: usize,
+}
+
+fn default_arp_timeout() -> u64 {
+    300
+}
+fn default_hold() -> usize {
+    8
+}
+fn default_retries() -> u8 {
+    3
+}
+fn default_arp_capacity() -> usize {
+    4096
+}
+
+impl Default for Arp {
+    fn default() -> Self {
+        Arp {
+            timeout: default_arp_timeout(),
+            hold_packets: default_hold(),
+            retries: default_retries(),
+            capacity: default_arp_capacity(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Icmp {
+    /// ICMP errors (time exceeded) each worker may send per second.
+    #[serde(default = "default_icmp_rate")]
+    pub errors_per_second: u64,
+    #[serde(default = "default_icmp_burst")]
+    pub errors_burst: u64,
+}
+
+fn default_icmp_rate() -> u64 {
+    100
+}
+fn default_icmp_burst() -> u64 {
+    20
+}
+
+impl Default for Icmp {
+    fn default() -> Self {
+        Icmp { errors_per_second: default_icmp_rate(), errors_burst: default_icmp_burst() }
+    }
+}

@@ -1,0 +1,394 @@
+//! Checks a parsed [`Config`] as a whole and turns it into what the dataplane starts from.
+use super::load::{at, at_key, FieldPath, Locator};
+use super::{Config, ConfigError, PortConf};
+use dataplane::appliance::{ApplianceConfig, PortSpec};
+use dataplane::dpdk::PortId;
+use dataplane::ifaces::prefix_mask;
+use dataplane::packet::MacAddr;
+use dataplane::pipeline::PipelineLimits;
+use dataplane::route::Route;
+use dataplane::slowpath::NeighbourLimits;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+/// A config that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validated {
+    pub eal: EalPlan,
+    /// Port ids are positions in `[[port]]` until [`Validated::appliance`] maps them.
+    template: ApplianceConfig,
+}
+
+/// How the EAL is started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EalPlan {
+    pub user_args: Vec<String>,
+    /// CPU of lcore 0 (main), lcore 1 (slow path), lcores 2.. (workers).
+    pub cpus: Vec<usize>,
+    /// `[[port]].device`, in order.
+    pub devices: Vec<String>,
+}
+
+impl EalPlan {
+    pub fn args(&self) -> Vec<String> {
+        let lcores: Vec<String> = self.cpus.iter().enumerate().map(|(l, c)| format!("{l}@{c}")).collect();
+        let mut args = vec!["--lcores".to_owned(), lcores.join(","), "--main-lcore".into(), "0".into()];
+        let mut any_pci = false;
+        for d in &self.devices {
+            if is_pci_address(d) {
+                any_pci = true;
+                args.extend(["-a".to_owned(), d.clone()]);
+            } else {
+                args.extend(["--vdev".to_owned(), d.clone()]);
+            }
+        }
+        if !any_pci && !self.user_args.iter().any(|a| a == "--no-pci") {
+            args.push("--no-pci".into());
+        }
+        args.extend(self.user_args.iter().cloned());
+        args
+    }
+
+    /// The name DPDK gives each port's device (the vdev name, or the PCI address).
+    pub fn device_names(&self) -> Vec<String> {
+        self.devices.iter().map(|d| d.split(',').next().unwrap_or(d).trim().to_owned()).collect()
+    }
+}
+
+impl Validated {
+    /// The dataplane's config, with the real port ids (in `[[port]]` order).
+    pub fn appliance(&self, ids: &[PortId]) -> ApplianceConfig {
+        let map = |i: PortId| ids.get(i as usize).copied().unwrap_or(i);
+        let mut cfg = self.template.clone();
+        for p in &mut cfg.ports {
+            p.port_id = map(p.port_id);
+        }
+        for (_, _, r) in &mut cfg.routes {
+            r.port = map(r.port);
+        }
+        cfg
+    }
+
+    pub fn workers(&self) -> usize {
+        self.template.workers
+    }
+}
+
+fn is_pci_address(s: &str) -> bool {
+    let b = s.as_bytes();
+    // dddd:bb:dd.f or bb:dd.f
+    let tail = |t: &[u8]| {
+        t.len() == 7
+            && t[2] == b':'
+            && t[5] == b'.'
+            && t.iter().enumerate().all(|(i, c)| i == 2 || i == 5 || c.is_ascii_hexdigit())
+    };
+    tail(b) || (b.len() == 12 && b[4] == b':' && b[..4].iter().all(u8::is_ascii_hexdigit) && tail(&b[5..]))
+}
+
+/// `a.b.c.d/len`.
+pub fn parse_prefix(s: &str) -> Result<(Ipv4Addr, u8), String> {
+    let (addr, len) = s.split_once('/').ok_or_else(|| format!("{s:?} is not ADDRESS/LENGTH"))?;
+    let addr: Ipv4Addr = addr.trim().parse().map_err(|_| format!("{addr:?} is not an IPv4 address"))?;
+    let len: u8 = len
+        .trim()
+        .parse()
+        .ok()
+        .filter(|l| *l <= 32)
+        .ok_or_else(|| format!("prefix length {len:?} is not 0..32"))?;
+    Ok((addr, len))
+}
+
+fn parse_ip(s: &str) -> Result<Ipv4Addr, String> {
+    s.trim().parse().map_err(|_| format!("{s:?} is not an IPv4 address"))
+}
+
+fn parse_mac(s: &str) -> Result<MacAddr, String> {
+    s.parse().map_err(|_| format!("{s:?} is not a MAC address (aa:bb:cc:dd:ee:ff)"))
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Checks everything; the first problem found is reported.
+pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, ConfigError> {
+    let loc = Locator::new(file, text);
+    let err = |path: FieldPath, msg: String| loc.error(&path, msg);
+    check_cores(cfg).map_err(|(p, m)| err(p, m))?;
+    check_buffers(cfg).map_err(|(p, m)| err(p, m))?;
+    let ports = check_ports(cfg).map_err(|(p, m)| err(p, m))?;
+    let routes = check_routes(cfg, &ports).map_err(|(p, m)| err(p, m))?;
+    let neighbours = check_neighbours(cfg, &ports).map_err(|(p, m)| err(p, m))?;
+    let template = ApplianceConfig {
+        ports,
+        routes,
+        static_neighbours: neighbours,
+        workers: cfg.cores.workers.len(),
+        mbufs: cfg.buffers.mbufs,
+        mbuf_cache: cfg.buffers.mbuf_cache,
+        ring_size: cfg.buffers.ring_size,
+        inbox_size: cfg.buffers.inbox_size,
+        neighbour: NeighbourLimits {
+            capacity: cfg.arp.capacity,
+            hold_packets: cfg.arp.hold_packets,
+            retries: cfg.arp.retries,
+            timeout_secs: cfg.arp.timeout,
+        },
+        limits: PipelineLimits {
+            icmp_errors_per_sec: cfg.icmp.errors_per_second,
+            icmp_errors_burst: cfg.icmp.errors_burst,
+        },
+        worker_idle_sleep: Duration::from_micros(cfg.cores.worker_idle_sleep_us),
+    };
+    let mut cpus = vec![cfg.cores.main, cfg.cores.slow_path];
+    cpus.extend(&cfg.cores.workers);
+    let eal = EalPlan {
+        user_args: cfg.eal.args.clone(),
+        cpus,
+        devices: cfg.ports.iter().map(|p| p.device.trim().to_owned()).collect(),
+    };
+    Ok(Validated { eal, template })
+}
+
+type Check<T> = Result<T, (FieldPath, String)>;
+
+fn check_cores(cfg: &Config) -> Check<()> {
+    let c = &cfg.cores;
+    if c.workers.is_empty() {
+        return Err((at_key("cores", "workers"), "at least one worker CPU is needed".into()));
+    }
+    if c.workers.len() > 64 {
+        return Err((
+            at_key("cores", "workers"),
+            format!("{} workers; at most 64 are supported", c.workers.len()),
+        ));
+    }
+    let available: Vec<usize> =
+        core_affinity::get_core_ids().map(|v| v.iter().map(|c| c.id).collect()).unwrap_or_default();
+    let check_cpu = |path: FieldPath, cpu: usize| -> Check<()> {
+        if available.is_empty() || available.contains(&cpu) {
+            Ok(())
+        } else {
+            Err((path, format!("CPU {cpu} is not available to this process (it may use {available:?})")))
+        }
+    };
+    check_cpu(at_key("cores", "main"), c.main)?;
+    check_cpu(at_key("cores", "slow_path"), c.slow_path)?;
+    for (i, &w) in c.workers.iter().enumerate() {
+        check_cpu(FieldPath::default().key("cores").key("workers").index(i), w)?;
+        if c.workers[..i].contains(&w) {
+            return Err((
+                FieldPath::default().key("cores").key("workers").index(i),
+                format!("CPU {w} is given to two workers"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_buffers(cfg: &Config) -> Check<()> {
+    let b = &cfg.buffers;
+    if !b.ring_size.is_power_of_two() || b.ring_size < 64 {
+        return Err((
+            at_key("buffers", "ring_size"),
+            format!("{} is not a power of two of at least 64", b.ring_size),
+        ));
+    }
+    if b.inbox_size == 0 {
+        return Err((at_key("buffers", "inbox_size"), "must be at least 1".into()));
+    }
+    let workers = cfg.cores.workers.len() as u64;
+    let per_port: u64 = cfg
+        .ports
+        .iter()
+        .map(|p| u64::from(p.rx_descriptors) * workers + u64::from(p.tx_descriptors) * (workers + 1))
+        .sum();
+    let needed = per_port + u64::from(b.ring_size) * workers + u64::from(b.mbuf_cache) * (workers + 2) + 1024;
+    if u64::from(b.mbufs) < needed {
+        return Err((
+            at_key("buffers", "mbufs"),
+            format!(
+                "{} mbufs cannot fill the queues and rings configured; at least {needed} are needed",
+                b.mbufs
+            ),
+        ));
+    }
+    if b.mbuf_cache > 512 || b.mbuf_cache > b.mbufs / 4 {
+        return Err((
+            at_key("buffers", "mbuf_cache"),
+            format!("{} is above 512 or a quarter of the pool", b.mbuf_cache),
+        ));
+    }
+    Ok(())
+}
+
+fn check_ports(cfg: &Config) -> Check<Vec<PortSpec>> {
+    if cfg.ports.is_empty() {
+        return Err((FieldPath::default().key("port"), "at least one [[port]] is needed".into()));
+    }
+    let mut specs: Vec<PortSpec> = Vec::new();
+    for (i, p) in cfg.ports.iter().enumerate() {
+        let spec = check_port(i, p)?;
+        if let Some(other) = cfg.ports[..i].iter().position(|o| o.name == p.name) {
+            return Err((
+                at("port", i, "name"),
+                format!("name {:?} is already used by port[{other}]", p.name),
+            ));
+        }
+        if let Some(other) =
+            cfg.ports[..i].iter().position(|o| o.device.split(',').next() == p.device.split(',').next())
+        {
+            return Err((
+                at("port", i, "device"),
+                format!("device {:?} is already used by port[{other}]", p.device),
+            ));
+        }
+        for (j, o) in specs.iter().enumerate() {
+            let len = o.prefix_len.min(spec.prefix_len);
+            if u32::from(o.addr) & prefix_mask(len) == u32::from(spec.addr) & prefix_mask(len) {
+                return Err((
+                    at("port", i, "address"),
+                    format!("subnet overlaps port[{j}] ({}/{})", o.addr, o.prefix_len),
+                ));
+            }
+        }
+        specs.push(spec);
+    }
+    Ok(specs)
+}
+
+fn check_port(i: usize, p: &PortConf) -> Check<PortSpec> {
+    if !is_name(&p.name) {
+        return Err((
+            at("port", i, "name"),
+            format!("{:?} is not a name (letters, digits, - and _, up to 32)", p.name),
+        ));
+    }
+    if !is_name(&p.zone) {
+        return Err((
+            at("port", i, "zone"),
+            format!("{:?} is not a zone name (letters, digits, - and _, up to 32)", p.zone),
+        ));
+    }
+    if p.device.trim().is_empty() {
+        return Err((at("port", i, "device"), "empty device; give a PCI address or a vdev string".into()));
+    }
+    let (addr, prefix_len) = parse_prefix(&p.address).map_err(|m| (at("port", i, "address"), m))?;
+    let host = u32::from(addr) & !prefix_mask(prefix_len);
+    if prefix_len == 0 || (prefix_len < 31 && (host == 0 || host == !prefix_mask(prefix_len))) {
+        return Err((at("port", i, "address"), format!("{} is not a host address of a /{prefix_len}", addr)));
+    }
+    let mac = match &p.mac {
+        Some(m) => Some(parse_mac(m).map_err(|e| (at("port", i, "mac"), e))?),
+        None => None,
+    };
+    if mac.is_some_and(|m| m.is_multicast() || m == MacAddr::ZERO) {
+        return Err((at("port", i, "mac"), "must be a unicast, non-zero MAC".into()));
+    }
+    for (field, n) in [("rx_descriptors", p.rx_descriptors), ("tx_descriptors", p.tx_descriptors)] {
+        if !(64..=8192).contains(&n) {
+            return Err((at("port", i, field), format!("{n} is not within 64..8192")));
+        }
+    }
+    Ok(PortSpec {
+        port_id: i as PortId,
+        name: p.name.clone(),
+        zone: p.zone.clone(),
+        addr,
+        prefix_len,
+        mac,
+        rx_desc: p.rx_descriptors,
+        tx_desc: p.tx_descriptors,
+        promiscuous: p.promiscuous,
+    })
+}
+
+/// Index of the port whose subnet holds `ip`.
+fn connected_port(ports: &[PortSpec], ip: Ipv4Addr) -> Option<usize> {
+    ports.iter().position(|p| {
+        u32::from(p.addr) & prefix_mask(p.prefix_len) == u32::from(ip) & prefix_mask(p.prefix_len)
+    })
+}
+
+fn check_routes(cfg: &Config, ports: &[PortSpec]) -> Check<Vec<(Ipv4Addr, u8, Route)>> {
+    let mut out: Vec<(Ipv4Addr, u8, Route)> = Vec::new();
+    for (i, r) in cfg.routes.iter().enumerate() {
+        let (net, len) = parse_prefix(&r.destination).map_err(|m| (at("route", i, "destination"), m))?;
+        if u32::from(net) & !prefix_mask(len) != 0 {
+            return Err((at("route", i, "destination"), format!("{net}/{len} has host bits set")));
+        }
+        let gw = parse_ip(&r.gateway).map_err(|m| (at("route", i, "gateway"), m))?;
+        let port = connected_port(ports, gw)
+            .ok_or_else(|| (at("route", i, "gateway"), format!("{gw} is not on the subnet of any port")))?;
+        if ports.iter().any(|p| p.addr == gw) {
+            return Err((at("route", i, "gateway"), format!("{gw} is the appliance's own address")));
+        }
+        if out.iter().any(|(n, l, _)| *n == net && *l == len) {
+            return Err((at("route", i, "destination"), format!("{net}/{len} is routed twice")));
+        }
+        out.push((net, len, Route { port: port as PortId, via: Some(gw) }));
+    }
+    Ok(out)
+}
+
+fn check_neighbours(cfg: &Config, ports: &[PortSpec]) -> Check<Vec<(Ipv4Addr, MacAddr)>> {
+    let mut out: Vec<(Ipv4Addr, MacAddr)> = Vec::new();
+    for (i, n) in cfg.neighbours.iter().enumerate() {
+        let ip = parse_ip(&n.address).map_err(|m| (at("neighbour", i, "address"), m))?;
+        if connected_port(ports, ip).is_none() {
+            return Err((at("neighbour", i, "address"), format!("{ip} is not on the subnet of any port")));
+        }
+        let mac = parse_mac(&n.mac).map_err(|m| (at("neighbour", i, "mac"), m))?;
+        if out.iter().any(|(a, _)| *a == ip) {
+            return Err((at("neighbour", i, "address"), format!("{ip} is listed twice")));
+        }
+        out.push((ip, mac));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_pci_addresses() {
+        assert!(is_pci_address("0000:03:00.0"));
+        assert!(is_pci_address("03:00.1"));
+        assert!(!is_pci_address("net_af_packet0,iface=x"));
+        assert!(!is_pci_address("0000:03:00"));
+    }
+
+    #[test]
+    fn parses_prefixes() {
+        assert_eq!(parse_prefix("10.0.0.1/8"), Ok(([10, 0, 0, 1].into(), 8)));
+        assert!(parse_prefix("10.0.0.1").is_err());
+        assert!(parse_prefix("10.0.0.1/33").is_err());
+        assert!(parse_prefix("10.0.0.300/8").is_err());
+    }
+
+    #[test]
+    fn eal_args_generated_from_cores_and_ports() {
+        let plan = EalPlan {
+            user_args: vec!["--no-huge".into()],
+            cpus: vec![0, 0, 1],
+            devices: vec!["net_null0".into(), "0000:03:00.0".into()],
+        };
+        assert_eq!(
+            plan.args(),
+            [
+                "--lcores",
+                "0@0,1@0,2@1",
+                "--main-lcore",
+                "0",
+                "--vdev",
+                "net_null0",
+                "-a",
+                "0000:03:00.0",
+                "--no-huge"
+            ]
+        );
+        assert_eq!(plan.device_names(), ["net_null0", "0000:03:00.0"]);
+    }
+}

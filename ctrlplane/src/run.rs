@@ -1,0 +1,66 @@
+//! Starting the dataplane from a validated config and running until a signal.
+use crate::config::Validated;
+use crate::report;
+use anyhow::Context;
+use dataplane::dpdk::{port_by_name, Eal, EalArgs};
+use dataplane::Appliance;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Starts EAL, ports and lcores; returns the running appliance.
+pub fn start(v: &Validated) -> anyhow::Result<(Eal, Appliance)> {
+    let args = v.eal.args();
+    tracing::info!(args = %args.join(" "), "starting EAL");
+    let eal = Eal::init(&EalArgs(args)).context("EAL start-up")?;
+    let mut ids = Vec::new();
+    for (name, device) in v.eal.device_names().iter().zip(&v.eal.devices) {
+        let id =
+            port_by_name(name).with_context(|| format!("port device {device:?} was not probed by DPDK"))?;
+        ids.push(id);
+    }
+    let cfg = v.appliance(&ids);
+    let appliance = Appliance::start(&eal, &cfg).context("dataplane start-up")?;
+    for p in appliance.ports() {
+        let iface = appliance.interfaces().get(p.id());
+        tracing::info!(
+            port = p.id(),
+            driver = p.driver(),
+            rss = p.rss(),
+            name = iface.map_or("?", |i| i.name.as_str()),
+            mac = %iface.map(|i| i.mac.to_string()).unwrap_or_default(),
+            "port up"
+        );
+    }
+    Ok((eal, appliance))
+}
+
+/// Runs until SIGINT or SIGTERM; prints counters every `interval` if given.
+pub fn run_until_signal(appliance: Appliance, interval: Option<Duration>) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handler")?;
+    }
+    tracing::info!("ferrowall running; SIGINT or SIGTERM stops it");
+    let mut last = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+        if let Some(every) = interval {
+            if last.elapsed() >= every {
+                print_counters(&appliance);
+                last = Instant::now();
+            }
+        }
+    }
+    tracing::info!("stopping: draining queues");
+    print_counters(&appliance);
+    let ifaces = appliance.interfaces().clone();
+    let stats: Vec<_> = appliance.ports().iter().map(|p| (p.id(), p.stats())).collect();
+    appliance.stop().context("stopping ports")?;
+    print!("{}", report::interfaces(&ifaces, &stats));
+    Ok(())
+}
+
+fn print_counters(a: &Appliance) {
+    print!("{}", report::counters(&a.total_stats(), &a.worker_stats(), &a.slow_path_stats()));
+}
