@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, unit and property tests, DPDK vdev tests,
+# config errors, then the live lab in network namespaces. Installs what is missing first.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --release --workspace --all-targets -q -- -D warnings
+
+step "unit, property, DPDK and config tests"
+cargo test --release --workspace 2>&1 | tee /tmp/ferrowall-cargo-test.log
+grep -q "test result: FAILED" /tmp/ferrowall-cargo-test.log && exit 1
+
+step "live lab"
+cargo build --release -q -p ctrlplane
+lab_failed=0
+for t in tests/lab/l3_forwarding.sh; do
+  bash "$t" || lab_failed=1
+done
+[ "$lab_failed" = 0 ] || { echo "lab: FAILED"; exit 1; }
+echo "all tests passed"

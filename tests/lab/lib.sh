@@ -1,0 +1,44 @@
+# Shared by the lab tests: start/stop ferrowall in the appliance namespace, checks.
+# Sourced; expects $ROOT (repository root) and $LAB_PREFIX.
+
+FW_BIN=${FW_BIN:-$ROOT/target/release/ferrowall}
+FW_PID=""
+FW_LOG=""
+PASSED=0
+FAILED=0
+
+ok()   { PASSED=$((PASSED + 1)); echo "  ok   $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "  FAIL $*"; }
+check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else fail "$what"; fi; }
+
+# fw_start CONFIG: starts ferrowall in $LAB_PREFIX-fw; waits until it reports running.
+fw_start() {
+  FW_LOG=$(mktemp /tmp/ferrowall-lab.XXXXXX.log)
+  ip netns exec "$LAB_PREFIX-fw" "$FW_BIN" --config "$1" >"$FW_LOG" 2>&1 &
+  FW_PID=$!
+  for _ in $(seq 1 100); do
+    grep -q "ferrowall running" "$FW_LOG" && return 0
+    kill -0 "$FW_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "ferrowall did not start:"; cat "$FW_LOG"
+  return 1
+}
+
+# fw_stop: SIGTERM, wait; returns ferrowall's exit status. Output stays in $FW_LOG.
+fw_stop() {
+  [ -n "$FW_PID" ] || return 0
+  kill -TERM "$FW_PID" 2>/dev/null || true
+  local rc=0
+  wait "$FW_PID" || rc=$?
+  FW_PID=""
+  return $rc
+}
+
+lab_cleanup() {
+  if [ -n "$FW_PID" ]; then kill -KILL "$FW_PID" 2>/dev/null || true; wait "$FW_PID" 2>/dev/null || true; fi
+  "$ROOT/scripts/lab.sh" down
+  [ -z "$FW_LOG" ] || rm -f "$FW_LOG"
+}
+
+summary() { echo "$1: $PASSED passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; }

@@ -1,0 +1,57 @@
+//! Helpers shared by the DPDK integration tests: EAL start for tests, injecting frames
+//! into ring ports and collecting what comes out.
+use dataplane::dpdk::{Eal, EalArgs, Mbuf, MbufBurst, Mempool, RingRx, RingTx};
+use std::time::{Duration, Instant};
+
+/// Starts the EAL without hugepages or PCI, with lcore 0 (main) and `extra` more lcores
+/// spread over the machine's CPUs.
+pub fn start_eal(name: &str, extra: usize) -> Eal {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let lcores: Vec<String> =
+        (0..=extra).map(|l| format!("{l}@{}", if l == 0 { 0 } else { (l - 1) % cpus })).collect();
+    let args = [
+        "--no-huge",
+        "-m",
+        "512",
+        "--no-pci",
+        "--file-prefix",
+        &format!("{name}-{}", std::process::id()),
+        "--lcores",
+        &lcores.join(","),
+        "--main-lcore",
+        "0",
+        "--log-level",
+        "lib.eal:error",
+    ];
+    Eal::init(&EalArgs(args.iter().map(|s| s.to_string()).collect())).expect("EAL start")
+}
+
+/// Puts one frame into a ring port's RX ring.
+pub fn inject(pool: &Mempool, ring: &mut RingTx, bytes: &[u8]) {
+    let mut m: Mbuf = pool.alloc().expect("test pool has room");
+    assert!(m.write_all(bytes), "frame fits an mbuf");
+    if ring.send(m).is_err() {
+        panic!("RX ring full");
+    }
+}
+
+/// Collects frames from a TX ring until `want` have come or `timeout` passes.
+pub fn collect(ring: &mut RingRx, want: usize, timeout: Duration) -> Vec<Vec<u8>> {
+    use dataplane::frame::Frame;
+    let mut got = Vec::new();
+    let mut burst = MbufBurst::default();
+    let start = Instant::now();
+    while got.len() < want && start.elapsed() < timeout {
+        ring.recv_burst(&mut burst);
+        for m in burst.by_ref() {
+            got.push(m.data().to_vec());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    got
+}
+
+/// Drains a ring for `quiet` and returns what came (for "nothing else was sent" checks).
+pub fn drain(ring: &mut RingRx, quiet: Duration) -> Vec<Vec<u8>> {
+    collect(ring, usize::MAX, quiet)
+}
