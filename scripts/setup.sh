@@ -7,7 +7,7 @@ PACKAGES=(
   # build: DPDK 22.11 LTS and bindgen's libclang
   dpdk dpdk-dev libdpdk-dev libclang-dev clang pkg-config
   # lab and tests: namespaces, veths, real traffic, capture decoding
-  iproute2 ethtool iputils-ping python3 python3-scapy tshark
+  iproute2 ethtool iputils-ping python3 python3-scapy tshark bc
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

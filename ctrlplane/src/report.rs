@@ -37,6 +37,18 @@ pub fn counters(total: &CoreStats, per_worker: &[CoreStats], slow: &CoreStats) -
     s
 }
 
+/// Packets per second between two snapshots of the totals.
+pub fn rates(before: &CoreStats, after: &CoreStats, elapsed: std::time::Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let pps = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / secs;
+    format!(
+        "rate: rx {:.0} pps, forwarded {:.0} pps, dropped {:.0} pps",
+        pps(before.rx_packets, after.rx_packets),
+        pps(before.forwarded, after.forwarded),
+        pps(before.total_drops(), after.total_drops())
+    )
+}
+
 fn busy_percent(s: &CoreStats) -> f64 {
     if s.polls == 0 {
         0.0

@@ -42,13 +42,15 @@ pub fn run_until_signal(appliance: Appliance, interval: Option<Duration>) -> any
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handler")?;
     }
     tracing::info!("ferrowall running; SIGINT or SIGTERM stops it");
-    let mut last = Instant::now();
+    let mut last = (Instant::now(), appliance.total_stats());
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
         if let Some(every) = interval {
-            if last.elapsed() >= every {
+            if last.0.elapsed() >= every {
+                let now = (Instant::now(), appliance.total_stats());
                 print_counters(&appliance);
-                last = Instant::now();
+                println!("{}", report::rates(&last.1, &now.1, now.0 - last.0));
+                last = now;
             }
         }
     }

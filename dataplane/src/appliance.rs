@@ -162,11 +162,17 @@ impl Appliance {
         self.slow_stats.snapshot()
     }
 
-    /// Workers and slow path added up.
+    /// The appliance as a whole: packets received from ports (by workers), and everything
+    /// transmitted or dropped by any core. What the slow path receives is internal.
     pub fn total_stats(&self) -> CoreStats {
-        let mut total = self.slow_path_stats();
+        let mut total = CoreStats::default();
         for s in self.worker_stats() {
             total.accumulate(&s);
+        }
+        let slow = self.slow_path_stats();
+        total.tx_packets += slow.tx_packets;
+        for (t, s) in total.drops.iter_mut().zip(slow.drops.iter()) {
+            *t += s;
         }
         total
     }

@@ -42,42 +42,71 @@ pub fn prefix_mask(len: u8) -> u32 {
     }
 }
 
-/// Interfaces indexed by port id: the per-packet lookups are array reads.
+/// What a destination address is to the appliance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DstKind {
+    /// One of our interface addresses.
+    Local,
+    /// The directed broadcast address of one of our subnets.
+    Broadcast,
+    Other,
+}
+
+/// Interfaces indexed by port id: the per-packet lookups are array reads and a scan of
+/// the few configured interfaces.
 #[derive(Debug, Clone, Default)]
 pub struct Interfaces {
-    by_port: Vec<Option<Interface>>,
+    list: Vec<Interface>,
+    /// Position in `list` per port id, `NONE` where the port has no interface.
+    by_port: [u8; MAX_PORTS],
+    /// (address, directed broadcast) per interface, for `dst_kind`.
+    addrs: Vec<(u32, Option<u32>)>,
 }
+
+const NONE: u8 = u8::MAX;
 
 impl Interfaces {
     pub fn new(list: Vec<Interface>) -> Interfaces {
-        let mut by_port = vec![None; MAX_PORTS];
-        for iface in list {
-            let slot = iface.port as usize;
-            if slot < MAX_PORTS {
-                by_port[slot] = Some(iface);
-            }
+        let list: Vec<Interface> = list.into_iter().filter(|i| (i.port as usize) < MAX_PORTS).collect();
+        let mut by_port = [NONE; MAX_PORTS];
+        for (pos, iface) in list.iter().enumerate() {
+            by_port[iface.port as usize] = pos as u8;
         }
-        Interfaces { by_port }
+        let addrs = list
+            .iter()
+            .map(|i| (u32::from(i.addr), (i.prefix_len < 31).then(|| u32::from(i.broadcast()))))
+            .collect();
+        Interfaces { list, by_port, addrs }
     }
 
     #[inline]
     pub fn get(&self, port: PortId) -> Option<&Interface> {
-        self.by_port.get(port as usize).and_then(Option::as_ref)
+        let pos = *self.by_port.get(port as usize)?;
+        self.list.get(pos as usize)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Interface> {
-        self.by_port.iter().flatten()
+        self.list.iter()
     }
 
     /// The interface owning `ip` as its own address.
-    #[inline]
     pub fn owner_of(&self, ip: Ipv4Addr) -> Option<&Interface> {
-        self.iter().find(|i| i.addr == ip)
+        self.list.iter().find(|i| i.addr == ip)
     }
 
-    /// Whether `ip` is a broadcast address of any of our subnets.
-    pub fn is_subnet_broadcast(&self, ip: Ipv4Addr) -> bool {
-        self.iter().any(|i| i.prefix_len < 31 && i.broadcast() == ip)
+    /// Whether `ip` is ours, a broadcast of our subnets, or neither: one scan.
+    #[inline]
+    pub fn dst_kind(&self, ip: Ipv4Addr) -> DstKind {
+        let ip = u32::from(ip);
+        for &(addr, bcast) in &self.addrs {
+            if ip == addr {
+                return DstKind::Local;
+            }
+            if bcast == Some(ip) {
+                return DstKind::Broadcast;
+            }
+        }
+        DstKind::Other
     }
 }
 
@@ -105,7 +134,9 @@ mod tests {
         assert_eq!(ifs.owner_of([203, 0, 113, 2].into()).unwrap().port, 1);
         assert!(ifs.get(0).unwrap().on_link([192, 168, 1, 1].into()));
         assert!(!ifs.get(0).unwrap().on_link([192, 168, 2, 1].into()));
-        assert!(ifs.is_subnet_broadcast([192, 168, 1, 255].into()));
+        assert_eq!(ifs.dst_kind([192, 168, 1, 255].into()), DstKind::Broadcast);
+        assert_eq!(ifs.dst_kind([203, 0, 113, 2].into()), DstKind::Local);
+        assert_eq!(ifs.dst_kind([203, 0, 113, 3].into()), DstKind::Other);
         assert_eq!(prefix_mask(0), 0);
         assert_eq!(prefix_mask(32), u32::MAX);
     }

@@ -17,7 +17,7 @@ mod icmp_error;
 use crate::clock::{Millis, TokenBucket};
 use crate::dpdk::PortId;
 use crate::frame::Frame;
-use crate::ifaces::Interfaces;
+use crate::ifaces::{DstKind, Interfaces};
 use crate::neigh::NeighbourCache;
 use crate::packet::{checksum, EtherType, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
 use crate::route::RouteTable;
@@ -59,6 +59,9 @@ pub struct Pipeline {
     ifaces: Arc<Interfaces>,
     routes: Arc<RouteTable>,
     neigh: NeighbourCache,
+    /// The last next hop resolved: most transit goes to one gateway, so this spares the
+    /// hash lookup. Cleared whenever the neighbour cache changes.
+    last_hop: Option<(Ipv4Addr, MacAddr)>,
     icmp_errors: TokenBucket,
 }
 
@@ -73,12 +76,27 @@ impl Pipeline {
             ifaces,
             routes,
             neigh,
+            last_hop: None,
             icmp_errors: TokenBucket::new(limits.icmp_errors_per_sec, limits.icmp_errors_burst),
         }
     }
 
+    /// The neighbour cache, for applying updates; forgets the last next hop.
     pub fn neighbours_mut(&mut self) -> &mut NeighbourCache {
+        self.last_hop = None;
         &mut self.neigh
+    }
+
+    #[inline]
+    fn neighbour(&mut self, ip: Ipv4Addr) -> Option<MacAddr> {
+        match self.last_hop {
+            Some((hop, mac)) if hop == ip => Some(mac),
+            _ => {
+                let mac = self.neigh.get(ip)?;
+                self.last_hop = Some((ip, mac));
+                Some(mac)
+            }
+        }
     }
 
     pub fn interfaces(&self) -> &Interfaces {
@@ -115,13 +133,14 @@ impl Pipeline {
             return Err(DropReason::Ipv4BadChecksum);
         }
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        if is_martian_src(src) || is_martian_dst(dst) || self.ifaces.is_subnet_broadcast(dst) {
+        if is_martian_src(src) || is_martian_dst(dst) {
             return Err(DropReason::MartianAddress);
         }
-        if self.ifaces.owner_of(dst).is_some() {
-            return Ok(Class::SlowPath);
+        match self.ifaces.dst_kind(dst) {
+            DstKind::Local => Ok(Class::SlowPath),
+            DstKind::Broadcast => Err(DropReason::MartianAddress),
+            DstKind::Other => Ok(Class::Transit { dst }),
         }
-        Ok(Class::Transit { dst })
     }
 
     fn forward<F: Frame>(&mut self, frame: &mut F, in_port: PortId, dst: Ipv4Addr, now: Millis) -> Verdict {
@@ -132,13 +151,13 @@ impl Pipeline {
         if ttl <= 1 {
             return self.time_exceeded(frame, in_port, now);
         }
-        let Some(out) = self.ifaces.get(route.port) else {
+        let Some(out_mac) = self.ifaces.get(route.port).map(|i| i.mac) else {
             return Verdict::Drop(DropReason::NoRoute);
         };
-        let Some(next_mac) = self.neigh.get(route.next_hop(dst)) else {
+        let Some(next_mac) = self.neighbour(route.next_hop(dst)) else {
             return Verdict::SlowPath;
         };
-        rewrite_for_next_hop(frame.data_mut(), out.mac, next_mac);
+        rewrite_for_next_hop(frame.data_mut(), out_mac, next_mac);
         Verdict::Forward(route.port)
     }
 
