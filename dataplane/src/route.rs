@@ -42,7 +42,12 @@ pub struct RouteTable {
 
 impl Default for RouteTable {
     fn default() -> Self {
-        RouteTable { l1: vec![EMPTY; 1 << 16].into_boxed_slice(), l2: Vec::new(), l3: Vec::new(), routes: Vec::new() }
+        RouteTable {
+            l1: vec![EMPTY; 1 << 16].into_boxed_slice(),
+            l2: Vec::new(),
+            l3: Vec::new(),
+            routes: Vec::new(),
+        }
     }
 }
 
@@ -219,8 +224,16 @@ mod tests {
                 .map(|(_, _, r)| *r)
         };
         let probes = [
-            [10, 1, 2, 200], [10, 1, 2, 201], [10, 1, 2, 129], [10, 1, 2, 1], [10, 1, 3, 1],
-            [10, 1, 200, 1], [10, 2, 0, 1], [11, 0, 0, 1], [172, 20, 1, 1], [172, 32, 0, 1],
+            [10, 1, 2, 200],
+            [10, 1, 2, 201],
+            [10, 1, 2, 129],
+            [10, 1, 2, 1],
+            [10, 1, 3, 1],
+            [10, 1, 200, 1],
+            [10, 2, 0, 1],
+            [11, 0, 0, 1],
+            [172, 20, 1, 1],
+            [172, 32, 0, 1],
         ];
         for p in probes {
             let d = u32::from(Ipv4Addr::from(p));
