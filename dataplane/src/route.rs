@@ -140,10 +140,8 @@ fn fill(slot: &mut Slot, l2: &mut [Slot], l3: &mut [Slot], value: Slot, level: u
     }
     let g = (*slot & !POINTER) as usize * GROUP;
     if level == 2 {
-        for i in g..g + GROUP {
-            let mut s = l2[i];
-            fill(&mut s, &mut [], l3, value, 3);
-            l2[i] = s;
+        for s in &mut l2[g..g + GROUP] {
+            fill(s, &mut [], l3, value, 3);
         }
     } else {
         for s in &mut l3[g..g + GROUP] {
