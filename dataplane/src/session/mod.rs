@@ -1,0 +1,384 @@
+//! Sessions: the state of every flow a worker owns, preallocated and aged in O(1).
+//!
+//! Both directions of a flow find the same session: the index maps the key of each
+//! direction (as packets arrive, before translation) to the session slot and the
+//! direction. A session keeps per-direction counters and the precomputed
+//! [`Rewrite`] per direction, so a hit only looks up and applies.
+//!
+//! Aging without a scan: sessions sit in one least-recently-used list per timeout class
+//! (all sessions of a class share one timeout, so each list is ordered by expiry). A
+//! packet moves its session to the tail of its list (at most once a second), and the
+//! worker removes a few expired sessions from the list heads per loop iteration, and
+//! more when the table is full and a new flow needs room.
+mod index;
+pub mod rewrite;
+pub mod tcp;
+
+pub use index::{FlowIndex, InsertError};
+pub use rewrite::Rewrite;
+pub use tcp::TcpState;
+
+use crate::clock::Millis;
+use crate::flow::FlowKey;
+use std::net::Ipv4Addr;
+
+/// Direction of a packet relative to the session's first packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    Original = 0,
+    Reply = 1,
+}
+
+impl Dir {
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Sessions of one class share one timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutClass {
+    TcpHalfOpen = 0,
+    TcpEstablished = 1,
+    TcpClosing = 2,
+    Udp = 3,
+    Icmp = 4,
+    Gre = 5,
+    Other = 6,
+}
+
+pub const CLASSES: usize = 7;
+
+impl TimeoutClass {
+    pub fn for_tcp(state: TcpState) -> TimeoutClass {
+        match state {
+            TcpState::SynSent | TcpState::SynReceived => TimeoutClass::TcpHalfOpen,
+            TcpState::Established | TcpState::FinWait(_) => TimeoutClass::TcpEstablished,
+            TcpState::Closing | TcpState::Closed => TimeoutClass::TcpClosing,
+        }
+    }
+}
+
+/// Timeouts in seconds; the defaults are the reference appliance's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub tcp: u64,
+    pub tcp_half_open: u64,
+    pub tcp_fin_rst: u64,
+    pub udp: u64,
+    pub icmp: u64,
+    pub gre: u64,
+    pub other: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { tcp: 1200, tcp_half_open: 5, tcp_fin_rst: 10, udp: 120, icmp: 20, gre: 600, other: 120 }
+    }
+}
+
+impl Timeouts {
+    fn millis(&self) -> [u64; CLASSES] {
+        [self.tcp_half_open, self.tcp, self.tcp_fin_rst, self.udp, self.icmp, self.gre, self.other]
+            .map(|s| s * 1000)
+    }
+}
+
+/// Which application a session belongs to, for display and for the ALG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum App {
+    None,
+}
+
+/// A NAT allocation the session holds and gives back when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NatBinding {
+    pub public: Ipv4Addr,
+    pub port: u16,
+    pub proto: u8,
+}
+
+/// One flow's state. `keys[d]` is the key packets of direction `d` arrive with.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub keys: [FlowKey; 2],
+    pub rewrite: [Rewrite; 2],
+    pub tcp: Option<TcpState>,
+    pub class: TimeoutClass,
+    pub app: App,
+    pub nat: Option<NatBinding>,
+    pub created: Millis,
+    pub last_seen: Millis,
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    /// Whether the reply key is in the index (not for one-way flows such as PPTP GRE).
+    pub two_way: bool,
+    lru_prev: u32,
+    lru_next: u32,
+    lru_moved: Millis,
+    in_use: bool,
+}
+
+/// What a new session starts from.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub original: FlowKey,
+    /// The key replies arrive with (the original reversed, then translated).
+    pub reply: FlowKey,
+    /// The original direction as it leaves (after translation).
+    pub translated: FlowKey,
+    pub tcp: Option<TcpState>,
+    pub class: TimeoutClass,
+    pub app: App,
+    pub nat: Option<NatBinding>,
+    pub two_way: bool,
+}
+
+pub type SessionId = u32;
+const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateError {
+    /// No free session: the flow is refused, established ones are untouched.
+    Full,
+    /// A session already uses one of the keys (e.g. a NAT tuple collision).
+    Conflict,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Lru {
+    head: u32,
+    tail: u32,
+}
+
+/// A worker's sessions.
+pub struct SessionTable {
+    slots: Vec<Session>,
+    free: Vec<u32>,
+    index: FlowIndex,
+    lru: [Lru; CLASSES],
+    timeouts_ms: [u64; CLASSES],
+    live: usize,
+}
+
+impl SessionTable {
+    /// A table for `capacity` sessions, all memory allocated now.
+    pub fn new(capacity: usize, timeouts: Timeouts) -> SessionTable {
+        let blank = Session {
+            keys: [FlowKey::default(); 2],
+            rewrite: [Rewrite::default(); 2],
+            tcp: None,
+            class: TimeoutClass::Other,
+            app: App::None,
+            nat: None,
+            created: Millis(0),
+            last_seen: Millis(0),
+            packets: [0; 2],
+            bytes: [0; 2],
+            two_way: true,
+            lru_prev: NIL,
+            lru_next: NIL,
+            lru_moved: Millis(0),
+            in_use: false,
+        };
+        SessionTable {
+            slots: vec![blank; capacity],
+            free: (0..capacity as u32).rev().collect(),
+            index: FlowIndex::with_capacity(capacity * 2),
+            lru: [Lru { head: NIL, tail: NIL }; CLASSES],
+            timeouts_ms: timeouts.millis(),
+            live: 0,
+        }
+    }
+
+    /// Timeouts can change at reload; sessions keep their place in their lists.
+    pub fn set_timeouts(&mut self, timeouts: Timeouts) {
+        self.timeouts_ms = timeouts.millis();
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Bytes of memory per session (slot plus its share of the index).
+    pub fn bytes_per_session(&self) -> usize {
+        std::mem::size_of::<Session>() + self.index.bytes() / self.slots.len().max(1)
+    }
+
+    #[inline]
+    pub fn lookup(&self, key: &FlowKey) -> Option<(SessionId, Dir)> {
+        let v = self.index.get(key)?;
+        Some((v >> 1, if v & 1 == 0 { Dir::Original } else { Dir::Reply }))
+    }
+
+    #[inline]
+    pub fn get(&self, id: SessionId) -> &Session {
+        &self.slots[id as usize]
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, id: SessionId) -> &mut Session {
+        &mut self.slots[id as usize]
+    }
+
+    /// The remaining time of a session, in milliseconds.
+    pub fn remaining_ms(&self, s: &Session, now: Millis) -> u64 {
+        (s.last_seen.0 + self.timeouts_ms[s.class as usize]).saturating_sub(now.0)
+    }
+
+    /// Live sessions (for display; not on the packet path).
+    pub fn iter(&self) -> impl Iterator<Item = (SessionId, &Session)> {
+        self.slots.iter().enumerate().filter(|(_, s)| s.in_use).map(|(i, s)| (i as SessionId, s))
+    }
+
+    /// Creates a session; when the table is full, expired sessions are reclaimed first
+    /// (their removal is reported through `on_removed`).
+    pub fn create(
+        &mut self,
+        new: NewSession,
+        now: Millis,
+        on_removed: impl FnMut(&Session),
+    ) -> Result<SessionId, CreateError> {
+        if self.free.is_empty() {
+            self.expire(now, 8, on_removed);
+        }
+        if self.index.get(&new.original).is_some() || (new.two_way && self.index.get(&new.reply).is_some()) {
+            return Err(CreateError::Conflict);
+        }
+        let needed = if new.two_way { 2 } else { 1 };
+        if self.index.len() + needed > self.index.capacity() {
+            return Err(CreateError::Full);
+        }
+        let Some(id) = self.free.pop() else { return Err(CreateError::Full) };
+        let _ = self.index.insert(new.original, id << 1);
+        if new.two_way {
+            let _ = self.index.insert(new.reply, (id << 1) | 1);
+        }
+        let s = &mut self.slots[id as usize];
+        s.keys = [new.original, new.reply];
+        s.rewrite = [
+            Rewrite::between(&new.original, &new.translated),
+            Rewrite::between(&new.reply, &new.original.reversed()),
+        ];
+        s.tcp = new.tcp;
+        s.class = new.class;
+        s.app = new.app;
+        s.nat = new.nat;
+        s.created = now;
+        s.last_seen = now;
+        s.packets = [0; 2];
+        s.bytes = [0; 2];
+        s.two_way = new.two_way;
+        s.lru_moved = now;
+        s.in_use = true;
+        self.live += 1;
+        self.link_tail(id);
+        Ok(id)
+    }
+
+    /// Records a packet: counters, time, and (at most once a second) its LRU position.
+    #[inline]
+    pub fn touch(&mut self, id: SessionId, dir: Dir, bytes: usize, now: Millis) {
+        let s = &mut self.slots[id as usize];
+        s.packets[dir.index()] += 1;
+        s.bytes[dir.index()] += bytes as u64;
+        s.last_seen = now;
+        if now.saturating_sub(s.lru_moved) >= 1000 {
+            s.lru_moved = now;
+            self.unlink(id);
+            self.link_tail(id);
+        }
+    }
+
+    /// Moves a session to another timeout class (TCP state changes).
+    pub fn set_class(&mut self, id: SessionId, class: TimeoutClass) {
+        if self.slots[id as usize].class == class {
+            return;
+        }
+        self.unlink(id);
+        self.slots[id as usize].class = class;
+        self.link_tail(id);
+    }
+
+    /// Removes up to `max` expired sessions from the list heads.
+    pub fn expire(&mut self, now: Millis, max: usize, mut on_removed: impl FnMut(&Session)) -> usize {
+        let mut removed = 0;
+        for class in 0..CLASSES {
+            while removed < max {
+                let head = self.lru[class].head;
+                if head == NIL {
+                    break;
+                }
+                let s = &self.slots[head as usize];
+                if now.0 < s.last_seen.0 + self.timeouts_ms[class] {
+                    break;
+                }
+                on_removed(s);
+                self.remove(head);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Ends a session now (reset, teardown by an ALG).
+    pub fn remove(&mut self, id: SessionId) {
+        let s = &self.slots[id as usize];
+        if !s.in_use {
+            return;
+        }
+        let (k0, k1, two_way) = (s.keys[0], s.keys[1], s.two_way);
+        self.index.remove(&k0);
+        if two_way {
+            self.index.remove(&k1);
+        }
+        self.unlink(id);
+        self.slots[id as usize].in_use = false;
+        self.free.push(id);
+        self.live -= 1;
+    }
+
+    fn link_tail(&mut self, id: SessionId) {
+        let class = self.slots[id as usize].class as usize;
+        let tail = self.lru[class].tail;
+        {
+            let s = &mut self.slots[id as usize];
+            s.lru_prev = tail;
+            s.lru_next = NIL;
+        }
+        if tail == NIL {
+            self.lru[class].head = id;
+        } else {
+            self.slots[tail as usize].lru_next = id;
+        }
+        self.lru[class].tail = id;
+    }
+
+    fn unlink(&mut self, id: SessionId) {
+        let (class, prev, next) = {
+            let s = &self.slots[id as usize];
+            (s.class as usize, s.lru_prev, s.lru_next)
+        };
+        if prev == NIL {
+            self.lru[class].head = next;
+        } else {
+            self.slots[prev as usize].lru_next = next;
+        }
+        if next == NIL {
+            self.lru[class].tail = prev;
+        } else {
+            self.slots[next as usize].lru_prev = prev;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
