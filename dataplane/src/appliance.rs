@@ -11,13 +11,16 @@ use crate::clock::TscClock;
 use crate::command::{inbox, Inbox};
 use crate::dpdk::{
     launch_on, spsc_ring, tsc, tsc_hz, wait_lcore, DpdkError, Eal, LcoreId, Mempool, Port, PortConfig,
-    PortId, RxQueue, TxBuffer,
+    PortId, RingRx, RingTx, RxQueue, TxBuffer,
 };
+use crate::flow::OwnerMap;
 use crate::ifaces::{Interface, Interfaces};
 use crate::neigh::NeighbourCache;
 use crate::packet::MacAddr;
-use crate::pipeline::{Pipeline, PipelineLimits};
+use crate::pipeline::{Pipeline, PipelineLimits, Shared};
 use crate::route::{Route, RouteTable};
+use crate::ruleset::Ruleset;
+use crate::session::SessionTable;
 use crate::slowpath::lcore::SlowPathCore;
 use crate::slowpath::{NeighbourLimits, SlowPath};
 use crate::stats::{CoreStats, SharedStats};
@@ -56,6 +59,9 @@ pub struct ApplianceConfig {
     pub neighbour: NeighbourLimits,
     pub limits: PipelineLimits,
     pub worker_idle_sleep: Duration,
+    /// Zones, security policy, NAT, timeouts.
+    pub rules: Ruleset,
+    pub sessions_per_worker: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,12 +101,17 @@ impl Appliance {
         let clock = TscClock::new(tsc(), tsc_hz());
         let running = Arc::new(AtomicBool::new(true));
 
+        let rules = Arc::new(cfg.rules.clone());
+        let owners = Arc::new(OwnerMap::new(cfg.workers as u16, &rules.nat.public_addrs(&ifaces)));
+        let shared = Shared { ifaces: ifaces.clone(), routes: routes.clone(), rules, owners };
+
         let slow = SlowPath::new(ifaces.clone(), routes.clone(), &cfg.static_neighbours, cfg.neighbour);
         let mut seed = NeighbourCache::with_capacity(cfg.neighbour.capacity + cfg.static_neighbours.len());
         for (ip, mac) in slow.static_neighbours() {
             seed.set(ip, mac);
         }
 
+        let mut handoffs = handoff_rings(cfg.workers, cfg.ring_size)?;
         let mut from_workers = Vec::new();
         let mut inboxes: Vec<Inbox> = Vec::new();
         let mut workers = Vec::new();
@@ -110,16 +121,25 @@ impl Appliance {
             from_workers.push(from);
             let inbox = inbox(cfg.inbox_size);
             inboxes.push(inbox.clone());
-            let shared = Arc::new(SharedStats::default());
-            worker_stats.push(shared.clone());
+            let shared_stats = Arc::new(SharedStats::default());
+            worker_stats.push(shared_stats.clone());
+            let (handoff_tx, handoff_rx) = handoffs.remove(0);
             workers.push(Worker {
                 rx: rx_queues_of(&ports, w, cfg.workers),
                 tx: tx_table(ports.iter().map(|p| TxBuffer::new(p.tx_queue(w as u16))).collect()),
-                pipeline: Pipeline::new(ifaces.clone(), routes.clone(), seed.clone(), cfg.limits),
+                pipeline: Pipeline::new(
+                    w as u16,
+                    shared.clone(),
+                    seed.clone(),
+                    SessionTable::new(cfg.sessions_per_worker, cfg.rules.timeouts),
+                    cfg.limits,
+                ),
                 to_slow,
+                handoff_tx,
+                handoff_rx,
                 inbox,
                 stats: CoreStats::default(),
-                shared,
+                shared: shared_stats,
                 clock,
                 idle_sleep: cfg.worker_idle_sleep,
             });
@@ -214,6 +234,25 @@ fn start_ports(cfg: &ApplianceConfig, pool: &Mempool) -> Result<Vec<Port>, Start
     Ok(ports)
 }
 
+/// Hand-off rings between every pair of workers (single producer, single consumer):
+/// for each worker, its producer ends indexed by destination (`None` for itself) and its
+/// consumer ends.
+#[allow(clippy::type_complexity)]
+fn handoff_rings(workers: usize, size: u32) -> Result<Vec<(Vec<Option<RingTx>>, Vec<RingRx>)>, DpdkError> {
+    let mut out: Vec<(Vec<Option<RingTx>>, Vec<RingRx>)> =
+        (0..workers).map(|_| ((0..workers).map(|_| None).collect(), Vec::new())).collect();
+    for from in 0..workers {
+        for to in 0..workers {
+            if from != to {
+                let (tx, rx) = spsc_ring(&format!("fw_ho{from}_{to}"), size)?;
+                out[from].0[to] = Some(tx);
+                out[to].1.push(rx);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Worker `w` polls RX queues w, w + workers, ... of every port: one each, unless a driver
 /// insists on more queues than workers.
 fn rx_queues_of(ports: &[Port], w: usize, workers: usize) -> Vec<RxQueue> {
@@ -232,6 +271,7 @@ fn interfaces(cfg: &ApplianceConfig, ports: &[Port]) -> Interfaces {
                 port: spec.port_id,
                 name: spec.name.clone(),
                 zone: spec.zone.clone(),
+                zone_id: cfg.rules.zones.id(&spec.zone).unwrap_or(0),
                 mac: MacAddr(port.mac()),
                 addr: spec.addr,
                 prefix_len: spec.prefix_len,

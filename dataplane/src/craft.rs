@@ -53,6 +53,11 @@ fn l4_checksum(l3: L3, protocol: u8, seg: &mut [u8], at: usize) {
     seg[at..at + 2].copy_from_slice(&c.to_be_bytes());
 }
 
+/// Ethernet + IPv4 around any L4 bytes (GRE, hand-made ICMP errors).
+pub fn ethernet_ipv4(l2: L2, l3: L3, protocol: u8, l4: &[u8]) -> Vec<u8> {
+    ethernet(l2, 0x0800, &ipv4(l3, protocol, l4))
+}
+
 pub fn udp(l2: L2, l3: L3, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let mut seg = Vec::with_capacity(8 + payload.len());
     seg.extend_from_slice(&sport.to_be_bytes());

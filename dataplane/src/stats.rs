@@ -68,6 +68,15 @@ drop_reasons! {
     ArpUnhandled => "arp_unhandled", "ARP operation other than request or reply";
     IcmpUnhandled => "icmp_unhandled", "ICMP to the appliance other than echo request";
     NoBuffer => "no_buffer", "mbuf pool empty when a packet had to be built";
+    Ipv4Fragment => "ipv4_fragment", "non-first IPv4 fragment (no reassembly; first fragments pass)";
+    TcpNoSession => "tcp_no_session", "TCP segment without a session that is not a SYN";
+    IcmpNoSession => "icmp_no_session", "ICMP echo reply or error matching no session";
+    PolicyDeny => "policy_deny", "new flow denied by the security policy";
+    NatExhausted => "nat_exhausted", "no NAT port, identifier or Call ID left";
+    SessionTableFull => "session_table_full", "new flow refused: the session table is full";
+    SessionConflict => "session_conflict", "new flow collides with an existing session's tuple";
+    HandoffRingFull => "handoff_ring_full", "ring to the owning worker full";
+    HandoffMisdirected => "handoff_misdirected", "handed-off packet not owned by its receiver";
 }
 
 impl DropReason {
@@ -94,6 +103,10 @@ pub struct CoreStats {
     pub to_slow_path: u64,
     pub forwarded: u64,
     pub local_replies: u64,
+    pub handoffs_out: u64,
+    pub handoffs_in: u64,
+    pub sessions_created: u64,
+    pub sessions_removed: u64,
     pub drops: [u64; DropReason::COUNT],
     /// Poll iterations that found work, and all iterations: the busy ratio.
     pub busy_polls: u64,
@@ -108,6 +121,10 @@ impl Default for CoreStats {
             to_slow_path: 0,
             forwarded: 0,
             local_replies: 0,
+            handoffs_out: 0,
+            handoffs_in: 0,
+            sessions_created: 0,
+            sessions_removed: 0,
             drops: [0; DropReason::COUNT],
             busy_polls: 0,
             polls: 0,
@@ -140,6 +157,10 @@ impl CoreStats {
         self.to_slow_path += other.to_slow_path;
         self.forwarded += other.forwarded;
         self.local_replies += other.local_replies;
+        self.handoffs_out += other.handoffs_out;
+        self.handoffs_in += other.handoffs_in;
+        self.sessions_created += other.sessions_created;
+        self.sessions_removed += other.sessions_removed;
         for (a, b) in self.drops.iter_mut().zip(other.drops.iter()) {
             *a += b;
         }
@@ -155,6 +176,10 @@ pub struct SharedStats {
     to_slow_path: AtomicU64,
     forwarded: AtomicU64,
     local_replies: AtomicU64,
+    handoffs_out: AtomicU64,
+    handoffs_in: AtomicU64,
+    sessions_created: AtomicU64,
+    sessions_removed: AtomicU64,
     drops: [AtomicU64; DropReason::COUNT],
     busy_polls: AtomicU64,
     polls: AtomicU64,
@@ -168,6 +193,10 @@ impl Default for SharedStats {
             to_slow_path: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
             local_replies: AtomicU64::new(0),
+            handoffs_out: AtomicU64::new(0),
+            handoffs_in: AtomicU64::new(0),
+            sessions_created: AtomicU64::new(0),
+            sessions_removed: AtomicU64::new(0),
             drops: std::array::from_fn(|_| AtomicU64::new(0)),
             busy_polls: AtomicU64::new(0),
             polls: AtomicU64::new(0),
@@ -184,6 +213,10 @@ impl SharedStats {
         self.to_slow_path.store(s.to_slow_path, r);
         self.forwarded.store(s.forwarded, r);
         self.local_replies.store(s.local_replies, r);
+        self.handoffs_out.store(s.handoffs_out, r);
+        self.handoffs_in.store(s.handoffs_in, r);
+        self.sessions_created.store(s.sessions_created, r);
+        self.sessions_removed.store(s.sessions_removed, r);
         for (a, v) in self.drops.iter().zip(s.drops.iter()) {
             a.store(*v, r);
         }
@@ -200,6 +233,10 @@ impl SharedStats {
             to_slow_path: self.to_slow_path.load(r),
             forwarded: self.forwarded.load(r),
             local_replies: self.local_replies.load(r),
+            handoffs_out: self.handoffs_out.load(r),
+            handoffs_in: self.handoffs_in.load(r),
+            sessions_created: self.sessions_created.load(r),
+            sessions_removed: self.sessions_removed.load(r),
             drops: std::array::from_fn(|i| self.drops[i].load(r)),
             busy_polls: self.busy_polls.load(r),
             polls: self.polls.load(r),

@@ -6,7 +6,7 @@
 //! struct; the only shared reads are the immutable topology behind `Arc`s.
 use crate::clock::TscClock;
 use crate::command::{Command, Inbox, INBOX_BATCH};
-use crate::dpdk::{tsc, Flushed, Mbuf, MbufBurst, PortId, RingTx, RxQueue, TxBuffer};
+use crate::dpdk::{tsc, Flushed, Mbuf, MbufBurst, PortId, RingRx, RingTx, RxQueue, TxBuffer};
 use crate::ifaces::MAX_PORTS;
 use crate::pipeline::{Pipeline, Verdict};
 use crate::slowpath::NeighbourUpdate;
@@ -17,12 +17,17 @@ use std::time::Duration;
 
 /// How often counters are published to the control plane.
 const PUBLISH_MS: u64 = 10;
+/// Expired sessions removed per loop iteration at most: aging never stalls the loop.
+const EXPIRE_BATCH: usize = 16;
 
 pub struct Worker {
     pub(crate) rx: Vec<RxQueue>,
     pub(crate) tx: Vec<Option<TxBuffer>>,
     pub(crate) pipeline: Pipeline,
     pub(crate) to_slow: RingTx,
+    /// Rings to the other workers, indexed by worker (`None` for this one).
+    pub(crate) handoff_tx: Vec<Option<RingTx>>,
+    pub(crate) handoff_rx: Vec<RingRx>,
     pub(crate) inbox: Inbox,
     pub(crate) stats: CoreStats,
     pub(crate) shared: Arc<SharedStats>,
@@ -44,10 +49,20 @@ impl Worker {
                 let port = self.rx[q].port();
                 while let Some(m) = burst.next() {
                     burst.prefetch(1);
-                    self.handle(m, port, now);
+                    self.stats.rx_packets += 1;
+                    self.handle(m, port, now, false);
+                }
+            }
+            for r in 0..self.handoff_rx.len() {
+                received += self.handoff_rx[r].recv_burst(&mut burst);
+                for m in burst.by_ref() {
+                    self.stats.handoffs_in += 1;
+                    let port = m.port();
+                    self.handle(m, port, now, true);
                 }
             }
             self.flush();
+            self.pipeline.expire(now, EXPIRE_BATCH);
             self.stats.polls += 1;
             if received > 0 {
                 self.stats.busy_polls += 1;
@@ -55,18 +70,24 @@ impl Worker {
                 std::thread::sleep(self.idle_sleep);
             }
             if now.saturating_sub(last_publish) >= PUBLISH_MS {
-                self.shared.publish(&self.stats);
+                self.publish();
                 last_publish = now;
             }
         }
         self.flush();
-        self.shared.publish(&self.stats);
+        self.publish();
         0
     }
 
+    fn publish(&mut self) {
+        self.stats.sessions_created = self.pipeline.counters.created;
+        self.stats.sessions_removed = self.pipeline.counters.removed;
+        self.shared.publish(&self.stats);
+    }
+
+    /// One packet, from a port queue or (`handed`) from another worker's hand-off ring.
     #[inline]
-    fn handle(&mut self, mut m: Mbuf, port: PortId, now: crate::clock::Millis) {
-        self.stats.rx_packets += 1;
+    fn handle(&mut self, mut m: Mbuf, port: PortId, now: crate::clock::Millis, handed: bool) {
         if m.segments() != 1 {
             return self.stats.drop(DropReason::MultiSegment);
         }
@@ -84,6 +105,18 @@ impl Worker {
                 m.set_port(port);
                 let dropped = self.to_slow.push(m);
                 self.stats.count_drops(DropReason::SlowPathRingFull, u64::from(dropped));
+            }
+            Verdict::Handoff(_) if handed => self.stats.drop(DropReason::HandoffMisdirected),
+            Verdict::Handoff(owner) => {
+                m.set_port(port);
+                match self.handoff_tx.get_mut(owner as usize).and_then(Option::as_mut) {
+                    Some(ring) => {
+                        self.stats.handoffs_out += 1;
+                        let dropped = ring.push(m);
+                        self.stats.count_drops(DropReason::HandoffRingFull, u64::from(dropped));
+                    }
+                    None => self.stats.drop(DropReason::HandoffMisdirected),
+                }
             }
             Verdict::Drop(reason) => self.stats.drop(reason),
         }
@@ -114,6 +147,10 @@ impl Worker {
         }
         let dropped = self.to_slow.flush();
         self.stats.count_drops(DropReason::SlowPathRingFull, u64::from(dropped));
+        for ring in self.handoff_tx.iter_mut().flatten() {
+            let dropped = ring.flush();
+            self.stats.count_drops(DropReason::HandoffRingFull, u64::from(dropped));
+        }
     }
 
     fn drain_inbox(&mut self) {

@@ -75,6 +75,8 @@ fn gateway_on_ring_ports() {
         neighbour: NeighbourLimits::default(),
         limits: PipelineLimits::default(),
         worker_idle_sleep: Duration::from_micros(50),
+        rules: ferrowall_tests::permit_all(&["trust", "untrust"]),
+        sessions_per_worker: 1024,
     };
     let app = Appliance::start(&eal, &cfg).expect("appliance starts");
     let in_mac = app.interfaces().get(in_id).unwrap().mac;
@@ -125,28 +127,35 @@ fn gateway_on_ring_ports() {
     assert_eq!(ip(&released[0]).ttl(), 63);
     std::thread::sleep(QUIET); // let the workers apply the neighbour update
 
-    // Now both workers forward on their own queues: TTL down, checksum right, MACs set.
+    // Now the flow is forwarded by its owner, whichever queue it arrives on (the other
+    // worker hands it over): TTL down, checksum right, MACs set.
     for w in 0..WORKERS {
         for _ in 0..10 {
             inject(&pool, &mut in_rx[w], &to_remote(REMOTE, 64));
             injected += 1;
         }
-        let fwd = collect(&mut out_tx[w], 10, T);
-        assert_eq!(fwd.len(), 10, "worker {w} forwards");
-        for f in &fwd {
-            let eth = EthernetFrame::new_checked(&f[..]).unwrap();
-            assert_eq!((eth.src_addr(), eth.dst_addr()), (out_mac, GW_MAC));
-            let p = ip(f);
-            assert_eq!(p.ttl(), 63);
-            assert!(p.verify_checksum());
-        }
+    }
+    let mut fwd = Vec::new();
+    for q in 0..WORKERS {
+        fwd.extend(collect(&mut out_tx[q], 20 - fwd.len(), Duration::from_secs(1)));
+    }
+    assert_eq!(fwd.len(), 20, "every packet forwarded once");
+    for f in &fwd {
+        let eth = EthernetFrame::new_checked(&f[..]).unwrap();
+        assert_eq!((eth.src_addr(), eth.dst_addr()), (out_mac, GW_MAC));
+        let p = ip(f);
+        assert_eq!(p.ttl(), 63);
+        assert!(p.verify_checksum());
     }
 
-    // TTL 1: the worker answers with time exceeded on its own inside queue.
+    // TTL 1: the owner answers with time exceeded on its own inside queue.
     inject(&pool, &mut in_rx[0], &to_remote(REMOTE, 1));
     injected += 1;
-    let te = collect(&mut in_tx[0], 1, T);
-    assert_eq!(te.len(), 1, "time exceeded");
+    let mut te = Vec::new();
+    for q in 0..WORKERS {
+        te.extend(collect(&mut in_tx[q], 1 - te.len(), Duration::from_secs(1)));
+    }
+    assert_eq!(te.len(), 1, "time exceeded, from the flow's owner");
     let t = ip(&te[0]);
     assert_eq!((t.src_addr(), t.dst_addr()), (INSIDE, CLIENT));
     assert_eq!(Icmpv4Packet::new_checked(t.payload()).unwrap().msg_type(), 11);
@@ -201,6 +210,8 @@ fn gateway_on_ring_ports() {
         assert_eq!(total.drops[reason.index()], 1, "{}", reason.name());
     }
     assert_eq!(total.total_drops(), drops.len() as u64, "no other drops");
+    assert_eq!(total.handoffs_out, total.handoffs_in, "every hand-off arrived");
     assert_eq!(total.forwarded, 10 * WORKERS as u64);
+    assert!(total.handoffs_in >= 10, "one worker's packets were handed to the owner");
     assert_eq!(total.local_replies, 1, "time exceeded");
 }

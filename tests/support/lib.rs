@@ -1,7 +1,30 @@
 //! Helpers shared by the DPDK integration tests: EAL start for tests, injecting frames
 //! into ring ports and collecting what comes out.
 use dataplane::dpdk::{Eal, EalArgs, Mbuf, MbufBurst, Mempool, RingRx, RingTx};
+use dataplane::policy::{Action, AddrSet, Policy, Rule, Zones};
+use dataplane::ruleset::Ruleset;
 use std::time::{Duration, Instant};
+
+/// A ruleset that permits every flow between every pair of `zones`, without NAT.
+pub fn permit_all(zones: &[&str]) -> Ruleset {
+    let z = Zones::new(zones.iter().copied());
+    let mut rules = Vec::new();
+    for from in zones {
+        for to in zones {
+            rules.push(Rule {
+                name: format!("{from}-{to}"),
+                from: z.id(from).unwrap(),
+                to: z.id(to).unwrap(),
+                source: AddrSet::any(),
+                destination: AddrSet::any(),
+                protocol: None,
+                ports: vec![],
+                action: Action::Permit,
+            });
+        }
+    }
+    Ruleset { policy: Policy::new(&z, rules), zones: z, ..Ruleset::default() }
+}
 
 /// Starts the EAL without hugepages or PCI, with lcore 0 (main) and `extra` more lcores
 /// spread over the machine's CPUs.

@@ -5,6 +5,7 @@
 //! whole file is valid. Unknown fields are errors, so a typo never silently falls back to
 //! a default.
 mod load;
+mod rules;
 mod validate;
 
 pub use load::{load_file, load_str, ConfigError, DEFAULT_CONFIG};
@@ -31,6 +32,135 @@ pub struct Config {
     pub arp: Arp,
     #[serde(default)]
     pub icmp: Icmp,
+    #[serde(default)]
+    pub sessions: Sessions,
+    #[serde(default)]
+    pub timeouts: TimeoutsConf,
+    #[serde(rename = "policy", default)]
+    pub policies: Vec<PolicyConf>,
+    #[serde(rename = "nat_pool", default)]
+    pub nat_pools: Vec<NatPoolConf>,
+    #[serde(rename = "nat", default)]
+    pub nats: Vec<NatConf>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sessions {
+    /// Sessions each worker can hold; memory for them is taken at start.
+    #[serde(default = "default_sessions")]
+    pub per_worker: usize,
+}
+
+fn default_sessions() -> usize {
+    100_000
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions { per_worker: default_sessions() }
+    }
+}
+
+/// Session timeouts in seconds (the reference appliance's defaults).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutsConf {
+    #[serde(default = "t_tcp")]
+    pub tcp: u64,
+    #[serde(default = "t_half_open")]
+    pub tcp_half_open: u64,
+    #[serde(default = "t_fin_rst")]
+    pub tcp_fin_rst: u64,
+    #[serde(default = "t_udp")]
+    pub udp: u64,
+    #[serde(default = "t_icmp")]
+    pub icmp: u64,
+    #[serde(default = "t_gre")]
+    pub gre: u64,
+    #[serde(default = "t_udp")]
+    pub other: u64,
+}
+
+fn t_tcp() -> u64 {
+    1200
+}
+fn t_half_open() -> u64 {
+    5
+}
+fn t_fin_rst() -> u64 {
+    10
+}
+fn t_udp() -> u64 {
+    120
+}
+fn t_icmp() -> u64 {
+    20
+}
+fn t_gre() -> u64 {
+    600
+}
+
+impl Default for TimeoutsConf {
+    fn default() -> Self {
+        TimeoutsConf {
+            tcp: t_tcp(),
+            tcp_half_open: t_half_open(),
+            tcp_fin_rst: t_fin_rst(),
+            udp: t_udp(),
+            icmp: t_icmp(),
+            gre: t_gre(),
+            other: t_udp(),
+        }
+    }
+}
+
+/// A security policy rule. Rules of a zone pair are tried in file order; the first that
+/// matches decides; no match denies.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConf {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    /// Prefixes or addresses; empty or absent is any.
+    #[serde(default)]
+    pub source: Vec<String>,
+    #[serde(default)]
+    pub destination: Vec<String>,
+    /// `tcp`, `udp`, `icmp`, `gre`, `any` or a protocol number.
+    #[serde(default = "any")]
+    pub protocol: String,
+    /// Destination ports or ranges (`"80"`, `"1000-2000"`), TCP and UDP only.
+    #[serde(default)]
+    pub ports: Vec<String>,
+    /// `permit` or `deny`.
+    pub action: String,
+}
+
+fn any() -> String {
+    "any".into()
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NatPoolConf {
+    pub name: String,
+    /// Addresses, ranges (`a.b.c.d-a.b.c.e`) or prefixes.
+    pub addresses: Vec<String>,
+}
+
+/// A source NAT rule: flows from `from` to `to` whose source matches are translated to
+/// the pool's addresses, or without `pool` to the egress interface's address (easy-IP).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NatConf {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub source: Vec<String>,
+    pub pool: Option<String>,
 }
 
 /// Extra EAL arguments (`--no-huge`, `-m`, `--file-prefix`, `--in-memory`, ...). Lcores,

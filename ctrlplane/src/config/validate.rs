@@ -99,7 +99,7 @@ pub fn parse_prefix(s: &str) -> Result<(Ipv4Addr, u8), String> {
     Ok((addr, len))
 }
 
-fn parse_ip(s: &str) -> Result<Ipv4Addr, String> {
+pub(super) fn parse_ip(s: &str) -> Result<Ipv4Addr, String> {
     s.trim().parse().map_err(|_| format!("{s:?} is not an IPv4 address"))
 }
 
@@ -107,7 +107,7 @@ fn parse_mac(s: &str) -> Result<MacAddr, String> {
     s.parse().map_err(|_| format!("{s:?} is not a MAC address (aa:bb:cc:dd:ee:ff)"))
 }
 
-fn is_name(s: &str) -> bool {
+pub(super) fn is_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 32 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
@@ -120,6 +120,13 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
     let ports = check_ports(cfg).map_err(|(p, m)| err(p, m))?;
     let routes = check_routes(cfg, &ports).map_err(|(p, m)| err(p, m))?;
     let neighbours = check_neighbours(cfg, &ports).map_err(|(p, m)| err(p, m))?;
+    let rules = super::rules::check(cfg, &ports).map_err(|(p, m)| err(p, m))?;
+    if cfg.sessions.per_worker == 0 || cfg.sessions.per_worker > 16_000_000 {
+        return Err(err(
+            at_key("sessions", "per_worker"),
+            format!("{} is not within 1..16000000", cfg.sessions.per_worker),
+        ));
+    }
     let template = ApplianceConfig {
         ports,
         routes,
@@ -140,6 +147,8 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
             icmp_errors_burst: cfg.icmp.errors_burst,
         },
         worker_idle_sleep: Duration::from_micros(cfg.cores.worker_idle_sleep_us),
+        rules,
+        sessions_per_worker: cfg.sessions.per_worker,
     };
     let mut cpus = vec![cfg.cores.main, cfg.cores.slow_path];
     cpus.extend(&cfg.cores.workers);
@@ -151,7 +160,7 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
     Ok(Validated { eal, template })
 }
 
-type Check<T> = Result<T, (FieldPath, String)>;
+pub(super) type Check<T> = Result<T, (FieldPath, String)>;
 
 fn check_cores(cfg: &Config) -> Check<()> {
     let c = &cfg.cores;

@@ -1,31 +1,39 @@
 //! The worker's per-packet logic, callable without EAL.
 //!
 //! ```text
-//!  frame ──► ethernet ──► ARP ─────────────────────────────► slow path
-//!               │
-//!               └─► IPv4 checks ──► to one of our addresses ► slow path
-//!                        │
-//!                        └─► route ──► TTL ──► neighbour ──► rewrite ──► TX port
-//!                              │        │         └─ miss ─► slow path (ARP, hold)
-//!                           no_route   └─ expired ─► ICMP time exceeded (rate-limited)
+//!  frame ─► ethernet ─► ARP ────────────────────────────────────────────► slow path
+//!              └─► IPv4 checks ─► flow key ─► owner? ── other worker ───► hand-off
+//!                                    │
+//!                     session hit ◄──┴──► miss ─► to us? ─────────────────► slow path
+//!                          │                 └─► SYN? ─► route ─► policy ─► NAT ─► new session
+//!                          ▼                                                        │
+//!                 apply rewrite ◄───────────────────────────────────────────────────┘
+//!                          └─► TTL ─► route ─► neighbour ─► MACs ─► TX port
 //! ```
 //!
 //! [`Pipeline::process`] takes a [`Frame`] and returns a [`Verdict`]; it never allocates,
 //! locks, logs or panics, so workers, scenario tests and fuzzers all run exactly this code.
-mod icmp_error;
+mod flow;
+mod forward;
+mod time_exceeded;
+
+pub use forward::rewrite_for_next_hop;
+pub use time_exceeded::build_time_exceeded;
 
 use crate::clock::{Millis, TokenBucket};
 use crate::dpdk::PortId;
+use crate::flow::{key, FlowKey, L4Info, Owner, OwnerMap};
 use crate::frame::Frame;
-use crate::ifaces::{DstKind, Interfaces};
+use crate::ifaces::Interfaces;
+use crate::nat::PortAllocator;
 use crate::neigh::NeighbourCache;
-use crate::packet::{checksum, EtherType, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
+use crate::packet::{EtherType, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
 use crate::route::RouteTable;
+use crate::ruleset::Ruleset;
+use crate::session::SessionTable;
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-
-pub use icmp_error::build_time_exceeded;
 
 const ETH_LEN: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 
@@ -38,6 +46,8 @@ pub enum Verdict {
     Reply(PortId),
     /// Hand to the slow-path core (ARP, traffic to the appliance, unresolved next hop).
     SlowPath,
+    /// Another worker owns this flow; pass the frame, untouched, to it.
+    Handoff(Owner),
     Drop(DropReason),
 }
 
@@ -54,30 +64,70 @@ impl Default for PipelineLimits {
     }
 }
 
-/// One worker's forwarding state: shared immutable topology plus what the worker owns.
+/// Session events the worker counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionCounters {
+    pub created: u64,
+    pub removed: u64,
+}
+
+/// What one worker needs besides its own tables: the shared, immutable parts.
+#[derive(Clone)]
+pub struct Shared {
+    pub ifaces: Arc<Interfaces>,
+    pub routes: Arc<RouteTable>,
+    pub rules: Arc<Ruleset>,
+    pub owners: Arc<OwnerMap>,
+}
+
+/// One worker's state: shared immutable config plus the tables the worker owns.
 pub struct Pipeline {
-    ifaces: Arc<Interfaces>,
-    routes: Arc<RouteTable>,
+    worker: Owner,
+    shared: Shared,
     neigh: NeighbourCache,
     /// The last next hop resolved: most transit goes to one gateway, so this spares the
     /// hash lookup. Cleared whenever the neighbour cache changes.
     last_hop: Option<(Ipv4Addr, MacAddr)>,
     icmp_errors: TokenBucket,
+    sessions: SessionTable,
+    ports: PortAllocator,
+    pub counters: SessionCounters,
+}
+
+/// A checked IPv4 packet's facts, read once.
+#[derive(Debug, Clone, Copy)]
+struct Packet {
+    key: FlowKey,
+    info: L4Info,
+    ihl: usize,
+    ttl: u8,
+    total_len: usize,
+}
+
+enum Class {
+    Ip(Packet),
+    SlowPath,
 }
 
 impl Pipeline {
     pub fn new(
-        ifaces: Arc<Interfaces>,
-        routes: Arc<RouteTable>,
+        worker: Owner,
+        shared: Shared,
         neigh: NeighbourCache,
+        sessions: SessionTable,
         limits: PipelineLimits,
     ) -> Pipeline {
+        let public = shared.rules.nat.public_addrs(&shared.ifaces);
+        let slice = shared.owners.slice(worker);
         Pipeline {
-            ifaces,
-            routes,
+            worker,
+            ports: PortAllocator::new(&public, slice, 0x5eed_0000 + u64::from(worker)),
+            shared,
             neigh,
             last_hop: None,
             icmp_errors: TokenBucket::new(limits.icmp_errors_per_sec, limits.icmp_errors_burst),
+            sessions,
+            counters: SessionCounters::default(),
         }
     }
 
@@ -87,35 +137,61 @@ impl Pipeline {
         &mut self.neigh
     }
 
-    #[inline]
-    fn neighbour(&mut self, ip: Ipv4Addr) -> Option<MacAddr> {
-        match self.last_hop {
-            Some((hop, mac)) if hop == ip => Some(mac),
-            _ => {
-                let mac = self.neigh.get(ip)?;
-                self.last_hop = Some((ip, mac));
-                Some(mac)
-            }
-        }
+    pub fn interfaces(&self) -> &Interfaces {
+        &self.shared.ifaces
     }
 
-    pub fn interfaces(&self) -> &Interfaces {
-        &self.ifaces
+    pub fn sessions(&self) -> &SessionTable {
+        &self.sessions
+    }
+
+    pub fn ports(&self) -> &PortAllocator {
+        &self.ports
+    }
+
+    pub fn worker(&self) -> Owner {
+        self.worker
+    }
+
+    /// A new ruleset (reload): new flows see it at once, sessions keep going.
+    pub fn set_rules(&mut self, rules: Arc<Ruleset>) {
+        self.sessions.set_timeouts(rules.timeouts);
+        self.shared.rules = rules;
     }
 
     /// Decides the fate of one received frame, rewriting it in place when it is forwarded
     /// or answered.
     pub fn process<F: Frame>(&mut self, frame: &mut F, in_port: PortId, now: Millis) -> Verdict {
-        match self.classify(frame.data(), in_port) {
-            Ok(Class::Transit { dst }) => self.forward(frame, in_port, dst, now),
-            Ok(Class::SlowPath) => Verdict::SlowPath,
-            Err(reason) => Verdict::Drop(reason),
+        let pkt = match self.classify(frame.data(), in_port) {
+            Ok(Class::Ip(p)) => p,
+            Ok(Class::SlowPath) => return Verdict::SlowPath,
+            Err(reason) => return Verdict::Drop(reason),
+        };
+        if pkt.info == L4Info::IcmpError {
+            return self.icmp_error(frame, in_port, &pkt, now);
         }
+        let owner = self.shared.owners.owner(&pkt.key, is_portless(pkt.info));
+        if owner != self.worker {
+            return Verdict::Handoff(owner);
+        }
+        match self.sessions.lookup(&pkt.key) {
+            Some((id, dir)) => self.established(frame, in_port, &pkt, id, dir, now),
+            None => self.new_flow(frame, in_port, &pkt, now),
+        }
+    }
+
+    /// Removes up to `max` expired sessions and gives back their NAT numbers. Called by
+    /// the worker once per loop iteration.
+    pub fn expire(&mut self, now: Millis, max: usize) -> usize {
+        let ports = &mut self.ports;
+        let n = self.sessions.expire(now, max, |s| release_nat(ports, s));
+        self.counters.removed += n as u64;
+        n
     }
 
     fn classify(&self, data: &[u8], in_port: PortId) -> Result<Class, DropReason> {
         let eth = EthernetFrame::new_checked(data)?;
-        let Some(iface) = self.ifaces.get(in_port) else {
+        let Some(iface) = self.shared.ifaces.get(in_port) else {
             return Err(DropReason::NotOurMac);
         };
         let dst_mac = eth.dst_addr();
@@ -132,75 +208,37 @@ impl Pipeline {
         if !ip.verify_checksum() {
             return Err(DropReason::Ipv4BadChecksum);
         }
-        let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        if is_martian_src(src) || is_martian_dst(dst) {
+        if is_martian(ip.src_addr()) || is_martian(ip.dst_addr()) {
             return Err(DropReason::MartianAddress);
         }
-        match self.ifaces.dst_kind(dst) {
-            DstKind::Local => Ok(Class::SlowPath),
-            DstKind::Broadcast => Err(DropReason::MartianAddress),
-            DstKind::Other => Ok(Class::Transit { dst }),
+        if ip.frag_offset() != 0 {
+            return Err(DropReason::Ipv4Fragment);
         }
+        let (key, info) = key::extract(&ip)?;
+        Ok(Class::Ip(Packet {
+            key,
+            info,
+            ihl: ip.header_len() as usize,
+            ttl: ip.ttl(),
+            total_len: ip.total_len() as usize,
+        }))
     }
+}
 
-    fn forward<F: Frame>(&mut self, frame: &mut F, in_port: PortId, dst: Ipv4Addr, now: Millis) -> Verdict {
-        let Some(route) = self.routes.lookup(dst) else {
-            return Verdict::Drop(DropReason::NoRoute);
-        };
-        let ttl = frame.data().get(ETH_LEN + 8).copied().unwrap_or(0);
-        if ttl <= 1 {
-            return self.time_exceeded(frame, in_port, now);
-        }
-        let Some(out_mac) = self.ifaces.get(route.port).map(|i| i.mac) else {
-            return Verdict::Drop(DropReason::NoRoute);
-        };
-        let Some(next_mac) = self.neighbour(route.next_hop(dst)) else {
-            return Verdict::SlowPath;
-        };
-        rewrite_for_next_hop(frame.data_mut(), out_mac, next_mac);
-        Verdict::Forward(route.port)
-    }
+/// Protocols whose packets carry nothing port-like (see `flow::owner`).
+fn is_portless(info: L4Info) -> bool {
+    matches!(info, L4Info::Other | L4Info::IcmpOther | L4Info::Gre { version: 0 })
+}
 
-    fn time_exceeded<F: Frame>(&mut self, frame: &mut F, in_port: PortId, now: Millis) -> Verdict {
-        let Some(iface) = self.ifaces.get(in_port) else {
-            return Verdict::Drop(DropReason::TtlExceeded);
-        };
-        if !icmp_error::may_answer(frame.data()) || !self.icmp_errors.take(now) {
-            return Verdict::Drop(DropReason::TtlExceeded);
-        }
-        if build_time_exceeded(frame, iface) {
-            Verdict::Reply(in_port)
-        } else {
-            Verdict::Drop(DropReason::TtlExceeded)
+fn release_nat(ports: &mut PortAllocator, s: &crate::session::Session) {
+    if let Some(b) = s.nat {
+        if b.port != 0 {
+            ports.release(b.public, b.proto, b.port);
         }
     }
 }
 
-enum Class {
-    Transit { dst: Ipv4Addr },
-    SlowPath,
-}
-
-/// Decrements the TTL with an RFC 1624 checksum update and sets the MAC addresses.
-/// The caller has checked the frame (Ethernet + IPv4 header present, TTL > 1).
-pub(crate) fn rewrite_for_next_hop(data: &mut [u8], src_mac: MacAddr, dst_mac: MacAddr) {
-    let mut eth = EthernetFrame::new_unchecked(&mut *data);
-    eth.set_dst_addr(dst_mac);
-    eth.set_src_addr(src_mac);
-    let mut ip = Ipv4Packet::new_unchecked(&mut data[ETH_LEN..]);
-    let ttl = ip.ttl();
-    let old_word = u16::from_be_bytes([ttl, u8::from(ip.next_header())]);
-    let new_word = u16::from_be_bytes([ttl - 1, u8::from(ip.next_header())]);
-    ip.set_ttl(ttl - 1);
-    let csum = ip.checksum();
-    ip.set_checksum(checksum::update16(csum, old_word, new_word));
-}
-
-fn is_martian_src(ip: Ipv4Addr) -> bool {
-    ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || ip.is_broadcast()
-}
-
-fn is_martian_dst(ip: Ipv4Addr) -> bool {
+fn is_martian(ip: Ipv4Addr) -> bool {
     ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || ip.is_broadcast()
 }
 

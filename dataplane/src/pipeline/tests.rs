@@ -1,25 +1,51 @@
-//! Scenario tests of the worker's per-packet logic, without EAL.
+//! Scenario tests of the worker's per-packet logic, without EAL: an inside network
+//! 192.168.1.0/24 (zone trust) behind the appliance, an outside 203.0.113.0/24 (zone
+//! untrust) with the gateway .1; NAT to the outside address 203.0.113.2 (easy-IP).
 use super::*;
-use crate::craft::{self, L2, L3};
+use crate::craft::{self, tcp_flags::*, L2, L3};
 use crate::frame::TestFrame;
 use crate::ifaces::Interface;
-use crate::packet::{Icmpv4Packet, ParseError};
+use crate::nat::{NatPolicy, NatRules, Pool, Target};
+use crate::packet::{Icmpv4Packet, ParseError, TcpPacket, UdpPacket};
+use crate::policy::{Action, AddrSet, Policy, Rule, Zones};
 use crate::route::Route;
+use crate::session::{Dir, TcpState, Timeouts};
+use crate::stats::DropReason;
 
 const IN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xa0]);
 const OUT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xb0]);
 const CLIENT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
 const GW_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0x99]);
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
+const CLIENT2: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 2);
+const PUBLIC: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
 const GW: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
-const REMOTE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
+const SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
 
-fn interfaces() -> Arc<Interfaces> {
-    Arc::new(Interfaces::new(vec![
+struct Env {
+    p: Pipeline,
+    now: Millis,
+}
+
+#[derive(Clone, Copy)]
+struct Opts {
+    nat: bool,
+    capacity: usize,
+    /// NAT to a one-address pool with only this many UDP ports left free.
+    pool: Option<(Ipv4Addr, u16)>,
+}
+
+const DEFAULT: Opts = Opts { nat: true, capacity: 64, pool: None };
+
+fn env(o: Opts) -> Env {
+    let zones = Zones::new(["trust", "untrust"]);
+    let (trust, untrust) = (zones.id("trust").unwrap(), zones.id("untrust").unwrap());
+    let ifaces = Arc::new(Interfaces::new(vec![
         Interface {
             port: 0,
             name: "inside".into(),
             zone: "trust".into(),
+            zone_id: trust,
             mac: IN_MAC,
             addr: [192, 168, 1, 254].into(),
             prefix_len: 24,
@@ -28,168 +54,429 @@ fn interfaces() -> Arc<Interfaces> {
             port: 1,
             name: "outside".into(),
             zone: "untrust".into(),
+            zone_id: untrust,
             mac: OUT_MAC,
-            addr: [203, 0, 113, 2].into(),
+            addr: PUBLIC,
             prefix_len: 24,
         },
-    ]))
-}
-
-fn pipeline(default_route: bool, neighbours: &[(Ipv4Addr, MacAddr)]) -> Pipeline {
-    let ifaces = interfaces();
-    let statics: Vec<_> =
-        if default_route { vec![([0, 0, 0, 0].into(), 0, Route { port: 1, via: Some(GW) })] } else { vec![] };
-    let routes = Arc::new(RouteTable::new(&ifaces, &statics));
-    let mut neigh = NeighbourCache::with_capacity(16);
-    for &(ip, mac) in neighbours {
-        neigh.set(ip, mac);
+    ]));
+    let routes =
+        Arc::new(RouteTable::new(&ifaces, &[([0, 0, 0, 0].into(), 0, Route { port: 1, via: Some(GW) })]));
+    let rule = |name: &str, protocol, ports, action| Rule {
+        name: name.into(),
+        from: trust,
+        to: untrust,
+        source: AddrSet(vec![([192, 168, 1, 0].into(), 24)]),
+        destination: AddrSet::any(),
+        protocol,
+        ports,
+        action,
+    };
+    let policy = Policy::new(
+        &zones,
+        vec![
+            rule("no-telnet", Some(6), vec![(23, 23)], Action::Deny),
+            rule("lan-out", None, vec![], Action::Permit),
+        ],
+    );
+    let mut nat = NatRules::default();
+    if o.nat {
+        let target = match o.pool {
+            Some((addr, _)) => {
+                nat.pools.push(Pool { name: "p".into(), addrs: vec![addr] });
+                Target::Pool(0)
+            }
+            None => Target::EasyIp,
+        };
+        nat.policies.push(NatPolicy {
+            name: "lan".into(),
+            from: trust,
+            to: untrust,
+            source: AddrSet::any(),
+            target,
+        });
     }
-    Pipeline::new(ifaces, routes, neigh, PipelineLimits { icmp_errors_per_sec: 1, icmp_errors_burst: 2 })
+    let rules = Arc::new(Ruleset { zones, policy, nat, timeouts: Timeouts::default() });
+    let owners = OwnerMap::new(1, &rules.nat.public_addrs(&ifaces));
+    let shared = Shared { ifaces, routes, rules, owners: Arc::new(owners) };
+    let mut neigh = NeighbourCache::with_capacity(16);
+    neigh.set(GW, GW_MAC);
+    neigh.set(CLIENT, CLIENT_MAC);
+    neigh.set(CLIENT2, CLIENT_MAC);
+    let limits = PipelineLimits { icmp_errors_per_sec: 1, icmp_errors_burst: 2 };
+    let mut p = Pipeline::new(0, shared, neigh, SessionTable::new(o.capacity, Timeouts::default()), limits);
+    if let Some((addr, n)) = o.pool {
+        // Leave only `n` ports free for UDP on the pool address.
+        let slice = p.shared.owners.slice(0);
+        for port in slice.skip(n as usize) {
+            p.ports.reserve(addr, 17, port);
+        }
+    }
+    Env { p, now: Millis(0) }
 }
 
-fn from_client(dst: Ipv4Addr, ttl: u8) -> TestFrame {
-    let l2 = L2 { src: CLIENT_MAC, dst: IN_MAC };
-    TestFrame::new(&craft::udp(l2, L3 { src: CLIENT, dst, ttl }, 40000, 53, b"query")).unwrap()
+impl Env {
+    fn send(&mut self, bytes: Vec<u8>, port: PortId) -> (Verdict, TestFrame) {
+        let mut f = TestFrame::new(&bytes).unwrap();
+        let v = self.p.process(&mut f, port, self.now);
+        (v, f)
+    }
+
+    fn out(&mut self, src: Ipv4Addr, bytes_for: impl Fn(L2, L3) -> Vec<u8>) -> (Verdict, TestFrame) {
+        let frame = bytes_for(L2 { src: CLIENT_MAC, dst: IN_MAC }, L3 { src, dst: SERVER, ttl: 64 });
+        self.send(frame, 0)
+    }
+
+    fn back(&mut self, dst: Ipv4Addr, bytes_for: impl Fn(L2, L3) -> Vec<u8>) -> (Verdict, TestFrame) {
+        let frame = bytes_for(L2 { src: GW_MAC, dst: OUT_MAC }, L3 { src: SERVER, dst, ttl: 64 });
+        self.send(frame, 1)
+    }
+
+    fn advance(&mut self, secs: u64) {
+        self.now = self.now.plus_secs(secs);
+        self.p.expire(self.now, 1000);
+    }
 }
 
-fn ip_of(f: &TestFrame) -> Ipv4Packet<&[u8]> {
+fn ip(f: &TestFrame) -> Ipv4Packet<&[u8]> {
     Ipv4Packet::new_checked(&f.data()[14..]).unwrap()
 }
 
-#[test]
-fn forwards_with_ttl_decrement_and_valid_checksum() {
-    let mut p = pipeline(true, &[(GW, GW_MAC)]);
-    let mut f = from_client(REMOTE, 64);
-    assert_eq!(p.process(&mut f, 0, Millis(0)), Verdict::Forward(1));
-    let eth = EthernetFrame::new_checked(f.data()).unwrap();
-    assert_eq!(eth.dst_addr(), GW_MAC);
-    assert_eq!(eth.src_addr(), OUT_MAC);
-    let ip = ip_of(&f);
-    assert_eq!(ip.ttl(), 63);
-    assert!(ip.verify_checksum(), "incremental update must equal a full recompute");
-    assert_eq!((ip.src_addr(), ip.dst_addr()), (CLIENT, REMOTE));
+fn tcp(f: &TestFrame) -> (u16, u16, bool) {
+    let ip = ip(f);
+    let (s, d) = (ip.src_addr(), ip.dst_addr());
+    let t = TcpPacket::new_checked(ip.payload()).unwrap();
+    (t.src_port(), t.dst_port(), t.verify_checksum(s, d))
+}
+
+fn udp(f: &TestFrame) -> (u16, u16, bool) {
+    let ip = ip(f);
+    let (s, d) = (ip.src_addr(), ip.dst_addr());
+    let u = UdpPacket::new_checked(ip.payload()).unwrap();
+    (u.src_port(), u.dst_port(), u.verify_checksum(s, d))
+}
+
+fn seg(sport: u16, dport: u16, flags: u8, payload: &'static [u8]) -> impl Fn(L2, L3) -> Vec<u8> {
+    move |l2, l3| craft::tcp(l2, l3, sport, dport, 1000, 2000, flags, payload)
+}
+
+fn dgram(sport: u16, dport: u16) -> impl Fn(L2, L3) -> Vec<u8> {
+    move |l2, l3| craft::udp(l2, l3, sport, dport, b"payload")
 }
 
 #[test]
-fn connected_destination_uses_its_own_neighbour_entry() {
-    let mut p = pipeline(false, &[(CLIENT, CLIENT_MAC)]);
-    let l2 = L2 { src: GW_MAC, dst: OUT_MAC };
-    let mut f =
-        TestFrame::new(&craft::udp(l2, L3 { src: GW, dst: CLIENT, ttl: 9 }, 53, 40000, b"x")).unwrap();
-    assert_eq!(p.process(&mut f, 1, Millis(0)), Verdict::Forward(0));
+fn tcp_handshake_data_and_fin_through_nat() {
+    let mut e = env(DEFAULT);
+    let (v, f) = e.out(CLIENT, seg(40001, 80, SYN, b""));
+    assert_eq!(v, Verdict::Forward(1));
+    assert_eq!((ip(&f).src_addr(), ip(&f).dst_addr()), (PUBLIC, SERVER));
+    assert!(ip(&f).verify_checksum());
+    let (sport, dport, ok) = tcp(&f);
+    assert!(ok, "TCP checksum after NAT");
+    assert_eq!(dport, 80);
+    assert!(e.p.shared.owners.slice(0).contains(&sport));
+    let public_port = sport;
+
+    let (v, f) = e.back(PUBLIC, seg(80, public_port, SYN | ACK, b""));
+    assert_eq!(v, Verdict::Forward(0));
+    assert_eq!(ip(&f).dst_addr(), CLIENT);
+    assert_eq!(tcp(&f), (80, 40001, true));
     assert_eq!(EthernetFrame::new_checked(f.data()).unwrap().dst_addr(), CLIENT_MAC);
+
+    for (v, _) in
+        [e.out(CLIENT, seg(40001, 80, ACK, b"")), e.out(CLIENT, seg(40001, 80, ACK | PSH, b"GET /"))]
+    {
+        assert_eq!(v, Verdict::Forward(1));
+    }
+    let (id, _) = e.p.sessions.lookup(&FlowKey::new(CLIENT, SERVER, 40001, 80, 6)).unwrap();
+    assert_eq!(e.p.sessions.get(id).tcp, Some(TcpState::Established));
+    assert_eq!(e.back(PUBLIC, seg(80, public_port, ACK | PSH, b"200 OK")).0, Verdict::Forward(0));
+    assert_eq!(e.out(CLIENT, seg(40001, 80, FIN | ACK, b"")).0, Verdict::Forward(1));
+    assert_eq!(e.back(PUBLIC, seg(80, public_port, FIN | ACK, b"")).0, Verdict::Forward(0));
+    let s = e.p.sessions.get(id);
+    assert_eq!(s.tcp, Some(TcpState::Closing));
+    assert_eq!(s.packets, [4, 3]);
+    // Closing sessions age in 10 s, and the NAT port comes back.
+    e.advance(9);
+    assert_eq!(e.p.sessions.len(), 1);
+    e.advance(1);
+    assert_eq!(e.p.sessions.len(), 0);
+    assert_eq!(e.p.ports.in_use(PUBLIC, 6), 0);
+    assert_eq!(e.p.counters, SessionCounters { created: 1, removed: 1 });
 }
 
 #[test]
-fn unresolved_next_hop_goes_to_slow_path_untouched() {
-    let mut p = pipeline(true, &[]);
-    let mut f = from_client(REMOTE, 64);
-    let before = f.data().to_vec();
-    assert_eq!(p.process(&mut f, 0, Millis(0)), Verdict::SlowPath);
-    assert_eq!(f.data(), &before[..]);
+fn udp_request_and_reply() {
+    let mut e = env(DEFAULT);
+    let (v, f) = e.out(CLIENT, dgram(5353, 53));
+    assert_eq!(v, Verdict::Forward(1));
+    let (pport, dport, ok) = udp(&f);
+    assert!(ok);
+    assert_eq!(dport, 53);
+    let (v, f) = e.back(PUBLIC, dgram(53, pport));
+    assert_eq!(v, Verdict::Forward(0));
+    assert_eq!(udp(&f), (53, 5353, true));
+    assert_eq!(ip(&f).dst_addr(), CLIENT);
+    assert_eq!(ip(&f).ttl(), 63);
 }
 
 #[test]
-fn arp_and_traffic_to_the_appliance_go_to_slow_path() {
-    let mut p = pipeline(true, &[]);
-    let mut arp =
-        TestFrame::new(&craft::arp(true, (CLIENT_MAC, CLIENT), (MacAddr::ZERO, [192, 168, 1, 254].into())))
-            .unwrap();
-    assert_eq!(p.process(&mut arp, 0, Millis(0)), Verdict::SlowPath);
-    let l2 = L2 { src: CLIENT_MAC, dst: IN_MAC };
-    let ping =
-        craft::icmp_echo(l2, L3 { src: CLIENT, dst: [203, 0, 113, 2].into(), ttl: 64 }, true, 1, 1, b"hi");
-    assert_eq!(p.process(&mut TestFrame::new(&ping).unwrap(), 0, Millis(0)), Verdict::SlowPath);
+fn icmp_echo_and_an_error_quoting_a_natted_packet() {
+    let mut e = env(DEFAULT);
+    let (v, f) = e.out(CLIENT, |l2, l3| craft::icmp_echo(l2, l3, true, 0x77, 1, b"ping"));
+    assert_eq!(v, Verdict::Forward(1));
+    let outer = ip(&f);
+    let icmp = Icmpv4Packet::new_checked(outer.payload()).unwrap();
+    assert!(icmp.verify_checksum());
+    let ident = icmp.echo_ident();
+    assert_ne!(ident, 0x77, "identifier translated into the worker's slice");
+    let (v, f) = e.back(PUBLIC, |l2, l3| craft::icmp_echo(l2, l3, false, ident, 1, b"ping"));
+    assert_eq!(v, Verdict::Forward(0));
+    let outer = ip(&f);
+    let icmp = Icmpv4Packet::new_checked(outer.payload()).unwrap();
+    assert_eq!((icmp.msg_type(), icmp.echo_ident()), (0, 0x77));
+    assert!(icmp.verify_checksum());
+
+    // A UDP flow, then a port unreachable from the server quoting the NATed datagram.
+    let (_, sent) = e.out(CLIENT, dgram(5353, 9999));
+    let quoted = &sent.data()[14..14 + 28];
+    let mut err = vec![3, 3, 0, 0, 0, 0, 0, 0];
+    err.extend_from_slice(quoted);
+    let c = crate::packet::checksum::checksum(&err);
+    err[2..4].copy_from_slice(&c.to_be_bytes());
+    let frame = craft::ethernet_ipv4(
+        L2 { src: GW_MAC, dst: OUT_MAC },
+        L3 { src: SERVER, dst: PUBLIC, ttl: 64 },
+        1,
+        &err,
+    );
+    let (v, f) = e.send(frame, 1);
+    assert_eq!(v, Verdict::Forward(0));
+    let outer = ip(&f);
+    assert!(outer.verify_checksum());
+    assert_eq!((outer.src_addr(), outer.dst_addr()), (SERVER, CLIENT));
+    let icmp = Icmpv4Packet::new_checked(outer.payload()).unwrap();
+    assert!(icmp.verify_checksum());
+    // The quoted copy is truncated (its total length is the original's): read by hand.
+    let inner = icmp.data();
+    assert_eq!(crate::packet::checksum::checksum(&inner[..20]), 0, "quoted header checksum");
+    let addr = |at: usize| Ipv4Addr::new(inner[at], inner[at + 1], inner[at + 2], inner[at + 3]);
+    assert_eq!((addr(12), addr(16)), (CLIENT, SERVER), "quoted packet as the client sent it");
+    let inner_udp = &icmp.data()[20..28];
+    assert_eq!(u16::from_be_bytes([inner_udp[0], inner_udp[1]]), 5353);
+    // An error quoting nothing we know is dropped.
+    let mut stray = err.clone();
+    stray[8 + 20] ^= 0xff;
+    let frame = craft::ethernet_ipv4(
+        L2 { src: GW_MAC, dst: OUT_MAC },
+        L3 { src: SERVER, dst: [10, 9, 9, 9].into(), ttl: 64 },
+        1,
+        &stray,
+    );
+    assert_eq!(e.send(frame, 1).0, Verdict::Drop(DropReason::IcmpNoSession));
 }
 
 #[test]
-fn no_route_is_dropped() {
-    let mut p = pipeline(false, &[]);
-    assert_eq!(p.process(&mut from_client(REMOTE, 64), 0, Millis(0)), Verdict::Drop(DropReason::NoRoute));
+fn policy_denies_and_default_denies() {
+    let mut e = env(DEFAULT);
+    assert_eq!(e.out(CLIENT, seg(40001, 23, SYN, b"")).0, Verdict::Drop(DropReason::PolicyDeny));
+    let from_outside = e.back(CLIENT, seg(5000, 22, SYN, b"")).0;
+    assert_eq!(
+        from_outside,
+        Verdict::Drop(DropReason::PolicyDeny),
+        "nothing from outside gets in unsolicited"
+    );
+    assert_eq!(e.back(PUBLIC, dgram(53, 3000)).0, Verdict::SlowPath, "to the appliance itself: slow path");
+    assert!(e.p.sessions.is_empty());
 }
 
 #[test]
-fn frames_for_other_macs_and_other_ethertypes_are_dropped() {
-    let mut p = pipeline(true, &[(GW, GW_MAC)]);
-    let l2 = L2 { src: CLIENT_MAC, dst: MacAddr([2, 9, 9, 9, 9, 9]) };
-    let mut f = TestFrame::new(&craft::udp(l2, L3 { src: CLIENT, dst: REMOTE, ttl: 64 }, 1, 2, b"")).unwrap();
-    assert_eq!(p.process(&mut f, 0, Millis(0)), Verdict::Drop(DropReason::NotOurMac));
-    let mut v6 = from_client(REMOTE, 64);
-    v6.data_mut()[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
-    assert_eq!(p.process(&mut v6, 0, Millis(0)), Verdict::Drop(DropReason::UnsupportedEthertype));
+fn a_non_syn_first_packet_is_dropped() {
+    let mut e = env(DEFAULT);
+    assert_eq!(e.out(CLIENT, seg(40001, 80, ACK, b"")).0, Verdict::Drop(DropReason::TcpNoSession));
+    assert_eq!(e.out(CLIENT, seg(40001, 80, SYN | ACK, b"")).0, Verdict::Drop(DropReason::TcpNoSession));
+    assert_eq!(
+        e.back(CLIENT, |l2, l3| craft::icmp_echo(l2, l3, false, 5000, 1, b"")).0,
+        Verdict::Drop(DropReason::IcmpNoSession)
+    );
+    assert!(e.p.sessions.is_empty());
 }
 
 #[test]
-fn malformed_headers_are_dropped_by_name() {
-    let mut p = pipeline(true, &[(GW, GW_MAC)]);
+fn every_protocol_ages_with_its_timeout() {
+    let mut e = env(DEFAULT);
+    e.out(CLIENT, seg(1, 80, SYN, b""));
+    assert_eq!(e.p.sessions.len(), 1);
+    e.advance(5);
+    assert_eq!(e.p.sessions.len(), 0, "half-open TCP: 5 s");
+
+    e.out(CLIENT, |l2, l3| craft::icmp_echo(l2, l3, true, 1, 1, b""));
+    e.advance(19);
+    assert_eq!(e.p.sessions.len(), 1);
+    e.advance(1);
+    assert_eq!(e.p.sessions.len(), 0, "ICMP: 20 s");
+
+    e.out(CLIENT, dgram(1, 53));
+    e.advance(119);
+    assert_eq!(e.p.sessions.len(), 1);
+    e.advance(1);
+    assert_eq!(e.p.sessions.len(), 0, "UDP: 120 s");
+
+    let gre =
+        |l2, l3| craft::ethernet_ipv4(l2, l3, 47, &[0x30, 0x01, 0x88, 0x0b, 0, 0, 0x12, 0x34, 0, 0, 0, 1]);
+    assert_eq!(e.out(CLIENT, gre).0, Verdict::Forward(1));
+    e.advance(599);
+    assert_eq!(e.p.sessions.len(), 1);
+    e.advance(1);
+    assert_eq!(e.p.sessions.len(), 0, "GRE: 600 s");
+
+    e.out(CLIENT, seg(2, 80, SYN, b""));
+    let (_, f) = e.out(CLIENT, seg(2, 80, SYN, b""));
+    let pport = tcp(&f).0;
+    e.back(PUBLIC, seg(80, pport, SYN | ACK, b""));
+    e.out(CLIENT, seg(2, 80, ACK, b""));
+    e.advance(1199);
+    assert_eq!(e.p.sessions.len(), 1);
+    e.advance(1);
+    assert_eq!(e.p.sessions.len(), 0, "established TCP: 1200 s");
+    assert_eq!(e.p.ports.in_use(PUBLIC, 6) + e.p.ports.in_use(PUBLIC, 17) + e.p.ports.in_use(PUBLIC, 1), 0);
+}
+
+#[test]
+fn a_full_table_refuses_new_flows_and_keeps_established_ones() {
+    let mut e = env(Opts { capacity: 2, ..DEFAULT });
+    let (_, a) = e.out(CLIENT, dgram(1, 53));
+    e.out(CLIENT, dgram(2, 53));
+    assert_eq!(e.out(CLIENT, dgram(3, 53)).0, Verdict::Drop(DropReason::SessionTableFull));
+    assert_eq!(e.p.ports.in_use(PUBLIC, 17), 2, "the refused flow's port was given back");
+    let pport = udp(&a).0;
+    assert_eq!(e.back(PUBLIC, dgram(53, pport)).0, Verdict::Forward(0));
+    assert_eq!(e.out(CLIENT, dgram(1, 53)).0, Verdict::Forward(1));
+}
+
+#[test]
+fn pool_exhaustion_refuses_the_flow() {
+    let pool = Ipv4Addr::new(198, 51, 100, 200);
+    let mut e = env(Opts { pool: Some((pool, 2)), ..DEFAULT });
+    let (v, f) = e.out(CLIENT, dgram(1, 53));
+    assert_eq!(v, Verdict::Forward(1));
+    assert_eq!(ip(&f).src_addr(), pool);
+    assert_eq!(e.out(CLIENT, dgram(2, 53)).0, Verdict::Forward(1));
+    assert_eq!(e.out(CLIENT, dgram(3, 53)).0, Verdict::Drop(DropReason::NatExhausted));
+    assert_eq!(e.p.sessions.len(), 2);
+}
+
+#[test]
+fn two_inside_hosts_to_one_server_get_distinct_public_ports() {
+    let mut e = env(DEFAULT);
+    let (_, a) = e.out(CLIENT, seg(40000, 443, SYN, b""));
+    let (_, b) = e.out(CLIENT2, seg(40000, 443, SYN, b""));
+    let (pa, pb) = (tcp(&a).0, tcp(&b).0);
+    assert_ne!(pa, pb);
+    assert_eq!(ip(&a).src_addr(), ip(&b).src_addr());
+    let (_, ra) = e.back(PUBLIC, seg(443, pa, SYN | ACK, b""));
+    let (_, rb) = e.back(PUBLIC, seg(443, pb, SYN | ACK, b""));
+    assert_eq!(ip(&ra).dst_addr(), CLIENT);
+    assert_eq!(ip(&rb).dst_addr(), CLIENT2);
+}
+
+#[test]
+fn without_nat_the_flow_is_routed_as_is() {
+    let mut e = env(Opts { nat: false, ..DEFAULT });
+    let (v, f) = e.out(CLIENT, dgram(7, 53));
+    assert_eq!(v, Verdict::Forward(1));
+    assert_eq!(udp(&f), (7, 53, true));
+    assert_eq!(ip(&f).src_addr(), CLIENT);
+    let (id, dir) = e.p.sessions.lookup(&FlowKey::new(SERVER, CLIENT, 53, 7, 17)).unwrap();
+    assert_eq!(dir, Dir::Reply);
+    assert!(e.p.sessions.get(id).rewrite[1].is_identity());
+}
+
+#[test]
+fn another_workers_flow_is_handed_off() {
+    let mut e = env(DEFAULT);
+    e.p.shared.owners = Arc::new(OwnerMap::new(4, &[PUBLIC]));
+    e.p.worker = 0;
+    let mut handed = 0;
+    for sport in 0..64 {
+        match e.out(CLIENT, dgram(10_000 + sport, 53)).0 {
+            Verdict::Handoff(w) => {
+                assert!((1..4).contains(&w));
+                handed += 1;
+            }
+            Verdict::Forward(1) => {}
+            v => panic!("{v:?}"),
+        }
+    }
+    assert!(handed > 32, "most of 64 flows belong to the other 3 workers: {handed}");
+    let reply_for_w2 = *e.p.shared.owners.slice(2).start() + 5;
+    assert_eq!(e.back(PUBLIC, dgram(53, reply_for_w2)).0, Verdict::Handoff(2));
+}
+
+#[test]
+fn l3_checks_still_apply() {
+    let mut e = env(DEFAULT);
     let mut short = TestFrame::new(&[0u8; 10]).unwrap();
     assert_eq!(
-        p.process(&mut short, 0, Millis(0)),
+        e.p.process(&mut short, 0, e.now),
         Verdict::Drop(DropReason::Malformed(ParseError::EthTruncated))
     );
-    let mut bad_sum = from_client(REMOTE, 64);
-    bad_sum.data_mut()[14 + 10] ^= 0xff;
-    assert_eq!(p.process(&mut bad_sum, 0, Millis(0)), Verdict::Drop(DropReason::Ipv4BadChecksum));
-    let mut bad_version = from_client(REMOTE, 64);
-    bad_version.data_mut()[14] = 0x65;
+    let mut bad =
+        craft::udp(L2 { src: CLIENT_MAC, dst: IN_MAC }, L3 { src: CLIENT, dst: SERVER, ttl: 64 }, 1, 2, b"");
+    bad[14 + 10] ^= 0xff;
+    assert_eq!(e.send(bad, 0).0, Verdict::Drop(DropReason::Ipv4BadChecksum));
+    let mut frag =
+        craft::udp(L2 { src: CLIENT_MAC, dst: IN_MAC }, L3 { src: CLIENT, dst: SERVER, ttl: 64 }, 1, 2, b"");
+    frag[14 + 6] = 0x00;
+    frag[14 + 7] = 0x10;
+    frag[14 + 10..14 + 12].copy_from_slice(&[0, 0]);
+    let c = crate::packet::checksum::checksum(&frag[14..34]);
+    frag[14 + 10..14 + 12].copy_from_slice(&c.to_be_bytes());
+    assert_eq!(e.send(frag, 0).0, Verdict::Drop(DropReason::Ipv4Fragment));
     assert_eq!(
-        p.process(&mut bad_version, 0, Millis(0)),
-        Verdict::Drop(DropReason::Malformed(ParseError::Ipv4BadVersion))
+        e.out(CLIENT, |l2, _| craft::udp(
+            l2,
+            L3 { src: CLIENT, dst: Ipv4Addr::BROADCAST, ttl: 64 },
+            1,
+            2,
+            b""
+        ))
+        .0,
+        Verdict::Drop(DropReason::MartianAddress)
     );
-    let mut cut = from_client(REMOTE, 64);
-    cut.truncate(14 + 12);
-    assert!(matches!(p.process(&mut cut, 0, Millis(0)), Verdict::Drop(DropReason::Malformed(_))));
-}
-
-#[test]
-fn martian_addresses_are_dropped() {
-    let mut p = pipeline(true, &[(GW, GW_MAC)]);
-    for dst in [
-        Ipv4Addr::BROADCAST,
-        Ipv4Addr::new(224, 0, 0, 5),
-        Ipv4Addr::new(192, 168, 1, 255),
-        Ipv4Addr::LOCALHOST,
-    ] {
-        assert_eq!(
-            p.process(&mut from_client(dst, 64), 0, Millis(0)),
-            Verdict::Drop(DropReason::MartianAddress),
-            "{dst}"
-        );
-    }
+    let arp = craft::arp(true, (CLIENT_MAC, CLIENT), (MacAddr::ZERO, [192, 168, 1, 254].into()));
+    assert_eq!(e.send(arp, 0).0, Verdict::SlowPath);
 }
 
 #[test]
 fn expiring_ttl_is_answered_with_time_exceeded_then_rate_limited() {
-    let mut p = pipeline(true, &[(GW, GW_MAC)]);
-    let original = from_client(REMOTE, 1);
-    let orig_ip_header = original.data()[14..34].to_vec();
-    let mut f = original.clone();
-    assert_eq!(p.process(&mut f, 0, Millis(0)), Verdict::Reply(0));
+    let mut e = env(DEFAULT);
+    let original =
+        craft::udp(L2 { src: CLIENT_MAC, dst: IN_MAC }, L3 { src: CLIENT, dst: SERVER, ttl: 1 }, 1, 53, b"q");
+    let header = original[14..34].to_vec();
+    let (v, f) = e.send(original.clone(), 0);
+    assert_eq!(v, Verdict::Reply(0));
     let eth = EthernetFrame::new_checked(f.data()).unwrap();
     assert_eq!((eth.dst_addr(), eth.src_addr()), (CLIENT_MAC, IN_MAC));
-    let ip = ip_of(&f);
-    assert!(ip.verify_checksum());
-    assert_eq!(
-        (ip.src_addr(), ip.dst_addr(), ip.next_header()),
-        ([192, 168, 1, 254].into(), CLIENT, IpProtocol::Icmp)
-    );
-    let icmp = Icmpv4Packet::new_checked(ip.payload()).unwrap();
-    assert_eq!((icmp.msg_type(), icmp.code()), (11, 0));
+    let t = ip(&f);
+    assert!(t.verify_checksum());
+    assert_eq!((t.src_addr(), t.dst_addr()), ([192, 168, 1, 254].into(), CLIENT));
+    let icmp = Icmpv4Packet::new_checked(t.payload()).unwrap();
+    assert_eq!((icmp.msg_type(), icmp.code(), icmp.data().len()), (11, 0, 28));
     assert!(icmp.verify_checksum());
-    assert_eq!(&icmp.data()[..20], &orig_ip_header[..], "quotes the original header");
-    assert_eq!(icmp.data().len(), 28, "header plus 8 bytes");
-    // Burst of 2, then 1 per second.
-    assert_eq!(p.process(&mut original.clone(), 0, Millis(0)), Verdict::Reply(0));
-    assert_eq!(p.process(&mut original.clone(), 0, Millis(0)), Verdict::Drop(DropReason::TtlExceeded));
-    assert_eq!(p.process(&mut original.clone(), 0, Millis(1000)), Verdict::Reply(0));
+    assert_eq!(&icmp.data()[..20], &header[..], "quotes the original header");
+    assert_eq!(e.send(original.clone(), 0).0, Verdict::Reply(0));
+    assert_eq!(e.send(original.clone(), 0).0, Verdict::Drop(DropReason::TtlExceeded));
+    e.now = Millis(1000);
+    assert_eq!(e.send(original, 0).0, Verdict::Reply(0));
 }
 
 #[test]
-fn icmp_errors_are_not_answered_with_errors() {
-    let mut p = pipeline(true, &[(GW, GW_MAC)]);
-    let l2 = L2 { src: CLIENT_MAC, dst: IN_MAC };
-    let mut unreachable = craft::icmp_echo(l2, L3 { src: CLIENT, dst: REMOTE, ttl: 1 }, true, 0, 0, &[0; 28]);
-    unreachable[34] = 3; // type: destination unreachable
-    let mut f = TestFrame::new(&unreachable).unwrap();
-    assert_eq!(p.process(&mut f, 0, Millis(0)), Verdict::Drop(DropReason::TtlExceeded));
+fn unresolved_next_hop_goes_to_slow_path_translated() {
+    let mut e = env(DEFAULT);
+    e.p.neighbours_mut().remove(GW);
+    let (v, f) = e.out(CLIENT, dgram(1, 53));
+    assert_eq!(v, Verdict::SlowPath);
+    assert_eq!(ip(&f).src_addr(), PUBLIC, "the slow path gets the packet translated");
+    assert_eq!(ip(&f).ttl(), 64, "TTL is decremented when the neighbour is known");
 }

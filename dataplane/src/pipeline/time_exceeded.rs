@@ -4,7 +4,7 @@
 //!  before: | eth | IPv4 (ihl) | payload ...                    |
 //!  after:  | eth | IPv4 (20) | ICMP 11/0 (8) | IPv4 (ihl) | 8 bytes of payload |
 //! ```
-use super::{carries_icmp_error, is_martian_src, ETH_LEN};
+use super::{carries_icmp_error, is_martian, ETH_LEN};
 use crate::frame::Frame;
 use crate::ifaces::Interface;
 use crate::packet::{checksum, EtherType, EthernetFrame, IpProtocol, Ipv4Packet, Ipv4Repr};
@@ -18,7 +18,7 @@ pub(super) fn may_answer(data: &[u8]) -> bool {
     let Some(ip) = data.get(ETH_LEN..).and_then(|d| Ipv4Packet::new_checked(d).ok()) else {
         return false;
     };
-    ip.frag_offset() == 0 && !is_martian_src(ip.src_addr()) && !carries_icmp_error(&ip)
+    ip.frag_offset() == 0 && !is_martian(ip.src_addr()) && !carries_icmp_error(&ip)
 }
 
 /// Turns a checked Ethernet/IPv4 frame into the time-exceeded message for its sender,

@@ -1,0 +1,159 @@
+//! A worker's NAT ports, ICMP identifiers and Call IDs: one bitmap per (public address,
+//! protocol), covering this worker's slice only, allocated at start.
+//!
+//! Allocation starts at a pseudo-random position (so ports are not predictable from one
+//! flow to the next) and takes the next free one; exhaustion is an error the caller
+//! counts, never a wait.
+use rustc_hash::FxHashMap;
+use std::net::Ipv4Addr;
+use std::ops::RangeInclusive;
+
+/// Protocols with their own number space: TCP, UDP, ICMP identifiers, GRE Call IDs.
+const SPACES: [u8; 4] = [6, 17, 1, 47];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortError {
+    /// Every number of the slice is taken.
+    Exhausted,
+    /// Not a public address or protocol this allocator was built for.
+    Unknown,
+}
+
+struct Bitmap {
+    words: Vec<u64>,
+    used: u32,
+}
+
+pub struct PortAllocator {
+    range: RangeInclusive<u16>,
+    maps: FxHashMap<(u32, u8), Bitmap>,
+    rng: u64,
+}
+
+impl PortAllocator {
+    /// Bitmaps for every public address and protocol, over `range` (this worker's slice).
+    pub fn new(public: &[Ipv4Addr], range: RangeInclusive<u16>, seed: u64) -> PortAllocator {
+        let size = (*range.end() as usize + 1).saturating_sub(*range.start() as usize);
+        let mut maps = FxHashMap::default();
+        for addr in public {
+            for proto in SPACES {
+                maps.insert((u32::from(*addr), proto), Bitmap { words: vec![0; size.div_ceil(64)], used: 0 });
+            }
+        }
+        PortAllocator { range, maps, rng: seed | 1 }
+    }
+
+    fn size(&self) -> u32 {
+        u32::from(*self.range.end()) - u32::from(*self.range.start()) + 1
+    }
+
+    /// Numbers in use for (address, protocol).
+    pub fn in_use(&self, public: Ipv4Addr, proto: u8) -> u32 {
+        self.maps.get(&(u32::from(public), proto)).map_or(0, |b| b.used)
+    }
+
+    pub fn allocate(&mut self, public: Ipv4Addr, proto: u8) -> Result<u16, PortError> {
+        let size = self.size();
+        // xorshift64: cheap, and enough to keep ports unpredictable to an observer.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let start = (self.rng % u64::from(size)) as u32;
+        let map = self.maps.get_mut(&(u32::from(public), proto)).ok_or(PortError::Unknown)?;
+        if map.used >= size {
+            return Err(PortError::Exhausted);
+        }
+        let offset = find_free(&map.words, start, size).ok_or(PortError::Exhausted)?;
+        map.words[(offset / 64) as usize] |= 1 << (offset % 64);
+        map.used += 1;
+        Ok(*self.range.start() + offset as u16)
+    }
+
+    /// Takes a specific number (e.g. keeping a client's own port); false if taken.
+    pub fn reserve(&mut self, public: Ipv4Addr, proto: u8, port: u16) -> bool {
+        if !self.range.contains(&port) {
+            return false;
+        }
+        let offset = u32::from(port - *self.range.start());
+        let Some(map) = self.maps.get_mut(&(u32::from(public), proto)) else { return false };
+        let (w, bit) = ((offset / 64) as usize, 1u64 << (offset % 64));
+        if map.words[w] & bit != 0 {
+            return false;
+        }
+        map.words[w] |= bit;
+        map.used += 1;
+        true
+    }
+
+    pub fn release(&mut self, public: Ipv4Addr, proto: u8, port: u16) {
+        if !self.range.contains(&port) {
+            return;
+        }
+        let offset = u32::from(port - *self.range.start());
+        if let Some(map) = self.maps.get_mut(&(u32::from(public), proto)) {
+            let (w, bit) = ((offset / 64) as usize, 1u64 << (offset % 64));
+            if map.words[w] & bit != 0 {
+                map.words[w] &= !bit;
+                map.used -= 1;
+            }
+        }
+    }
+}
+
+/// The first clear bit at or after `start` (wrapping), below `size`.
+fn find_free(words: &[u64], start: u32, size: u32) -> Option<u32> {
+    let probe = |from: u32, to: u32| -> Option<u32> {
+        let mut i = from;
+        while i < to {
+            let w = words[(i / 64) as usize] | ((1u64 << (i % 64)) - 1);
+            let free = !w;
+            if free != 0 {
+                let bit = (i / 64) * 64 + free.trailing_zeros();
+                return (bit < to).then_some(bit);
+            }
+            i = (i / 64 + 1) * 64;
+        }
+        None
+    };
+    probe(start, size).or_else(|| probe(0, start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PUB: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
+
+    #[test]
+    fn allocates_every_number_once_then_reports_exhaustion() {
+        let mut a = PortAllocator::new(&[PUB], 2000..=2099, 7);
+        let mut got: Vec<u16> = (0..100).map(|_| a.allocate(PUB, 17).unwrap()).collect();
+        got.sort();
+        assert_eq!(got, (2000..=2099).collect::<Vec<_>>());
+        assert_eq!(a.allocate(PUB, 17), Err(PortError::Exhausted));
+        assert_eq!(a.in_use(PUB, 17), 100);
+        a.release(PUB, 17, 2050);
+        assert_eq!(a.allocate(PUB, 17), Ok(2050));
+        assert_eq!(a.allocate(PUB, 6).map(|p| (2000..=2099).contains(&p)), Ok(true), "TCP has its own space");
+        assert_eq!(a.allocate(Ipv4Addr::new(1, 2, 3, 4), 6), Err(PortError::Unknown));
+    }
+
+    #[test]
+    fn reserve_takes_a_chosen_number() {
+        let mut a = PortAllocator::new(&[PUB], 1024..=65535, 1);
+        assert!(a.reserve(PUB, 47, 5000));
+        assert!(!a.reserve(PUB, 47, 5000));
+        assert!(!a.reserve(PUB, 47, 80), "outside the slice");
+        a.release(PUB, 47, 5000);
+        assert!(a.reserve(PUB, 47, 5000));
+    }
+
+    #[test]
+    fn find_free_wraps_around() {
+        let words = [u64::MAX, 0b1011];
+        assert_eq!(find_free(&words, 64, 70), Some(66));
+        assert_eq!(find_free(&words, 67, 68), Some(66), "wraps to the start");
+        let full = [u64::MAX, 0b1111];
+        assert_eq!(find_free(&full, 10, 68), None);
+    }
+}

@@ -1,0 +1,207 @@
+//! Packets of sessions: the fast path for established flows, the first packet of a new
+//! flow (policy, NAT, session), and ICMP errors about either.
+use super::{Packet, Pipeline, Verdict, ETH_LEN};
+use crate::clock::Millis;
+use crate::dpdk::PortId;
+use crate::flow::{FlowKey, L4Info};
+use crate::frame::Frame;
+use crate::ifaces::DstKind;
+use crate::nat::{icmp_error, PortError};
+use crate::policy::Decision;
+use crate::session::{App, CreateError, Dir, NatBinding, NewSession, SessionId, TcpState, TimeoutClass};
+use crate::stats::DropReason;
+use std::net::Ipv4Addr;
+
+const TCP: u8 = 6;
+const UDP: u8 = 17;
+const ICMP: u8 = 1;
+
+impl Pipeline {
+    /// A packet of an existing session: track TCP, translate, count, forward.
+    pub(super) fn established<F: Frame>(
+        &mut self,
+        frame: &mut F,
+        in_port: PortId,
+        pkt: &Packet,
+        id: SessionId,
+        dir: Dir,
+        now: Millis,
+    ) -> Verdict {
+        if pkt.ttl <= 1 {
+            return self.time_exceeded(frame, in_port, now);
+        }
+        if let L4Info::Tcp { flags, .. } = pkt.info {
+            self.track_tcp(id, dir, flags);
+        }
+        let rewrite = self.sessions.get(id).rewrite[dir.index()];
+        if let Some(ip) = frame.data_mut().get_mut(ETH_LEN..) {
+            rewrite.apply(ip, pkt.ihl, pkt.key.proto);
+        }
+        self.sessions.touch(id, dir, pkt.total_len, now);
+        self.forward(frame, rewrite.dst_addr.map_or(pkt.key.dst_addr(), Ipv4Addr::from))
+    }
+
+    fn track_tcp(&mut self, id: SessionId, dir: Dir, flags: u8) {
+        let s = self.sessions.get_mut(id);
+        let Some(state) = s.tcp else { return };
+        let next = state.next(dir, flags);
+        if next != state {
+            s.tcp = Some(next);
+            self.sessions.set_class(id, TimeoutClass::for_tcp(next));
+        }
+    }
+
+    /// The first packet of a flow: to us, or policy, NAT and a new session.
+    pub(super) fn new_flow<F: Frame>(
+        &mut self,
+        frame: &mut F,
+        in_port: PortId,
+        pkt: &Packet,
+        now: Millis,
+    ) -> Verdict {
+        let dst = pkt.key.dst_addr();
+        match self.shared.ifaces.dst_kind(dst) {
+            DstKind::Local => return Verdict::SlowPath,
+            DstKind::Broadcast => return Verdict::Drop(DropReason::MartianAddress),
+            DstKind::Other => {}
+        }
+        match pkt.info {
+            L4Info::Tcp { flags, .. } if !TcpState::opens(flags) => {
+                return Verdict::Drop(DropReason::TcpNoSession)
+            }
+            L4Info::IcmpEcho { request: false } => return Verdict::Drop(DropReason::IcmpNoSession),
+            _ => {}
+        }
+        if pkt.ttl <= 1 {
+            return self.time_exceeded(frame, in_port, now);
+        }
+        let id = match self.open_session(in_port, pkt, now) {
+            Ok(id) => id,
+            Err(reason) => return Verdict::Drop(reason),
+        };
+        self.established(frame, in_port, pkt, id, Dir::Original, now)
+    }
+
+    /// Route, zones, policy, NAT, then the session.
+    fn open_session(&mut self, in_port: PortId, pkt: &Packet, now: Millis) -> Result<SessionId, DropReason> {
+        let key = pkt.key;
+        let route = self.shared.routes.lookup(key.dst_addr()).ok_or(DropReason::NoRoute)?;
+        let from = self.shared.ifaces.get(in_port).ok_or(DropReason::NoRoute)?.zone_id;
+        let out = self.shared.ifaces.get(route.port).ok_or(DropReason::NoRoute)?;
+        let (to, egress_addr) = (out.zone_id, out.addr);
+        if let Decision::Deny(_) = self.shared.rules.policy.decide(from, to, &key) {
+            return Err(DropReason::PolicyDeny);
+        }
+        let public = self.shared.rules.nat.public_for(from, to, key.src, egress_addr);
+        let (translated, nat) = match public {
+            Some(public) => self.translate(&key, pkt.info, public)?,
+            None => (key, None),
+        };
+        let (tcp, class, two_way) = match pkt.info {
+            L4Info::Tcp { .. } => (Some(TcpState::SynSent), TimeoutClass::TcpHalfOpen, true),
+            L4Info::Udp => (None, TimeoutClass::Udp, true),
+            L4Info::IcmpEcho { .. } | L4Info::IcmpOther | L4Info::IcmpError => {
+                (None, TimeoutClass::Icmp, true)
+            }
+            // Enhanced GRE names the receiver's Call ID: the two directions are two flows.
+            L4Info::Gre { version: 1 } => (None, TimeoutClass::Gre, false),
+            L4Info::Gre { .. } => (None, TimeoutClass::Gre, true),
+            L4Info::Other => (None, TimeoutClass::Other, true),
+        };
+        let new = NewSession {
+            original: key,
+            reply: translated.reversed(),
+            translated,
+            tcp,
+            class,
+            app: App::None,
+            nat,
+            two_way,
+        };
+        let ports = &mut self.ports;
+        let created = self.sessions.create(new, now, |s| super::release_nat(ports, s));
+        match created {
+            Ok(id) => {
+                self.counters.created += 1;
+                Ok(id)
+            }
+            Err(e) => {
+                if let Some(b) = nat.filter(|b| b.port != 0) {
+                    self.ports.release(b.public, b.proto, b.port);
+                }
+                Err(match e {
+                    CreateError::Full => DropReason::SessionTableFull,
+                    CreateError::Conflict => DropReason::SessionConflict,
+                })
+            }
+        }
+    }
+
+    /// The translated key of a new flow to `public`: a port (TCP, UDP) or identifier
+    /// (ICMP echo) from this worker's slice; other protocols keep theirs.
+    fn translate(
+        &mut self,
+        key: &FlowKey,
+        info: L4Info,
+        public: Ipv4Addr,
+    ) -> Result<(FlowKey, Option<NatBinding>), DropReason> {
+        let space = match (key.proto, info) {
+            (TCP, _) | (UDP, _) => Some(key.proto),
+            (ICMP, L4Info::IcmpEcho { .. }) => Some(ICMP),
+            _ => None,
+        };
+        let mut t = FlowKey { src: public.into(), ..*key };
+        let Some(proto) = space else {
+            return Ok((t, Some(NatBinding { public, port: 0, proto: key.proto })));
+        };
+        let port = self.ports.allocate(public, proto).map_err(|e| match e {
+            PortError::Exhausted | PortError::Unknown => DropReason::NatExhausted,
+        })?;
+        t.sport = port;
+        if proto == ICMP {
+            t.dport = port;
+        }
+        Ok((t, Some(NatBinding { public, port, proto })))
+    }
+
+    /// An ICMP error: it belongs to the session of the packet it quotes.
+    pub(super) fn icmp_error<F: Frame>(
+        &mut self,
+        frame: &mut F,
+        in_port: PortId,
+        pkt: &Packet,
+        now: Millis,
+    ) -> Verdict {
+        let icmp_at = ETH_LEN + pkt.ihl;
+        let quoted = frame.data().get(icmp_at..ETH_LEN + pkt.total_len).and_then(icmp_error::quoted_key);
+        let Some((quoted, portless)) = quoted else {
+            return Verdict::Drop(DropReason::IcmpNoSession);
+        };
+        // The quoted packet went the other way: its key, reversed, is this error's.
+        let lookup = quoted.reversed();
+        let owner = self.shared.owners.owner(&lookup, portless);
+        if owner != self.worker {
+            return Verdict::Handoff(owner);
+        }
+        let Some((id, dir)) = self.sessions.lookup(&lookup) else {
+            return match self.shared.ifaces.dst_kind(pkt.key.dst_addr()) {
+                DstKind::Local => Verdict::SlowPath,
+                _ => Verdict::Drop(DropReason::IcmpNoSession),
+            };
+        };
+        if pkt.ttl <= 1 {
+            return self.time_exceeded(frame, in_port, now);
+        }
+        let s = self.sessions.get(id);
+        let rw = s.rewrite[dir.index()];
+        let outer = (rw.src_addr.unwrap_or(pkt.key.src), rw.dst_addr.unwrap_or(pkt.key.dst));
+        // The quoted packet is the other direction's, put back as it was sent.
+        let restore = s.keys[1 - dir.index()];
+        let ok =
+            frame.data_mut().get_mut(ETH_LEN..).is_some_and(|ip| icmp_error::translate(ip, outer, &restore));
+        if !ok {
+            return Verdict::Drop(DropReason::IcmpNoSession);
+        }
+        self.forward(frame, Ipv4Addr::from(outer.1))
+    }
+}

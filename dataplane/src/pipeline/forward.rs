@@ -1,0 +1,68 @@
+//! The last steps of a forwarded packet: TTL, route, neighbour, MAC and TTL rewrite.
+use super::{Pipeline, Verdict, ETH_LEN};
+use crate::clock::Millis;
+use crate::dpdk::PortId;
+use crate::frame::Frame;
+use crate::packet::{checksum, EthernetFrame, Ipv4Packet, MacAddr};
+use crate::stats::DropReason;
+use std::net::Ipv4Addr;
+
+impl Pipeline {
+    /// Routes a packet already translated (its destination is now `dst`).
+    pub(super) fn forward<F: Frame>(&mut self, frame: &mut F, dst: Ipv4Addr) -> Verdict {
+        let Some(route) = self.shared.routes.lookup(dst) else {
+            return Verdict::Drop(DropReason::NoRoute);
+        };
+        let Some(out_mac) = self.shared.ifaces.get(route.port).map(|i| i.mac) else {
+            return Verdict::Drop(DropReason::NoRoute);
+        };
+        let Some(next_mac) = self.neighbour(route.next_hop(dst)) else {
+            return Verdict::SlowPath;
+        };
+        rewrite_for_next_hop(frame.data_mut(), out_mac, next_mac);
+        Verdict::Forward(route.port)
+    }
+
+    #[inline]
+    fn neighbour(&mut self, ip: Ipv4Addr) -> Option<MacAddr> {
+        match self.last_hop {
+            Some((hop, mac)) if hop == ip => Some(mac),
+            _ => {
+                let mac = self.neigh.get(ip)?;
+                self.last_hop = Some((ip, mac));
+                Some(mac)
+            }
+        }
+    }
+
+    /// TTL 1 or 0 expires here: time exceeded to the sender (rate-limited), built from
+    /// the packet as received.
+    pub(super) fn time_exceeded<F: Frame>(&mut self, frame: &mut F, in_port: PortId, now: Millis) -> Verdict {
+        let Some(iface) = self.shared.ifaces.get(in_port) else {
+            return Verdict::Drop(DropReason::TtlExceeded);
+        };
+        if !super::time_exceeded::may_answer(frame.data()) || !self.icmp_errors.take(now) {
+            return Verdict::Drop(DropReason::TtlExceeded);
+        }
+        if super::build_time_exceeded(frame, iface) {
+            Verdict::Reply(in_port)
+        } else {
+            Verdict::Drop(DropReason::TtlExceeded)
+        }
+    }
+}
+
+/// Decrements the TTL with an RFC 1624 checksum update and sets the MAC addresses.
+/// The caller has checked the frame (Ethernet + IPv4 header present, TTL > 1).
+pub fn rewrite_for_next_hop(data: &mut [u8], src_mac: MacAddr, dst_mac: MacAddr) {
+    let mut eth = EthernetFrame::new_unchecked(&mut *data);
+    eth.set_dst_addr(dst_mac);
+    eth.set_src_addr(src_mac);
+    let mut ip = Ipv4Packet::new_unchecked(&mut data[ETH_LEN..]);
+    let ttl = ip.ttl();
+    let old_word = u16::from_be_bytes([ttl, u8::from(ip.next_header())]);
+    let new_word = u16::from_be_bytes([ttl.saturating_sub(1), u8::from(ip.next_header())]);
+    ip.set_ttl(ttl.saturating_sub(1));
+    let csum = ip.checksum();
+    ip.set_checksum(checksum::update16(csum, old_word, new_word));
+}
