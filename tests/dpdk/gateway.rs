@@ -129,15 +129,15 @@ fn gateway_on_ring_ports() {
 
     // Now the flow is forwarded by its owner, whichever queue it arrives on (the other
     // worker hands it over): TTL down, checksum right, MACs set.
-    for w in 0..WORKERS {
+    for ring in in_rx.iter_mut() {
         for _ in 0..10 {
-            inject(&pool, &mut in_rx[w], &to_remote(REMOTE, 64));
+            inject(&pool, ring, &to_remote(REMOTE, 64));
             injected += 1;
         }
     }
     let mut fwd = Vec::new();
-    for q in 0..WORKERS {
-        fwd.extend(collect(&mut out_tx[q], 20 - fwd.len(), Duration::from_secs(1)));
+    for ring in out_tx[..WORKERS].iter_mut() {
+        fwd.extend(collect(ring, 20 - fwd.len(), Duration::from_secs(1)));
     }
     assert_eq!(fwd.len(), 20, "every packet forwarded once");
     for f in &fwd {
@@ -152,8 +152,8 @@ fn gateway_on_ring_ports() {
     inject(&pool, &mut in_rx[0], &to_remote(REMOTE, 1));
     injected += 1;
     let mut te = Vec::new();
-    for q in 0..WORKERS {
-        te.extend(collect(&mut in_tx[q], 1 - te.len(), Duration::from_secs(1)));
+    for ring in in_tx[..WORKERS].iter_mut() {
+        te.extend(collect(ring, 1 - te.len(), Duration::from_secs(1)));
     }
     assert_eq!(te.len(), 1, "time exceeded, from the flow's owner");
     let t = ip(&te[0]);
