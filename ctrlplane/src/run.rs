@@ -41,10 +41,16 @@ pub fn run_until_signal(appliance: Appliance, interval: Option<Duration>) -> any
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handler")?;
     }
+    let show = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, show.clone())
+        .context("installing signal handler")?;
     tracing::info!("ferrowall running; SIGINT or SIGTERM stops it");
     let mut last = (Instant::now(), appliance.total_stats());
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
+        if show.swap(false, Ordering::Relaxed) {
+            print_sessions(&appliance);
+        }
         if let Some(every) = interval {
             if last.0.elapsed() >= every {
                 let now = (Instant::now(), appliance.total_stats());
@@ -61,6 +67,20 @@ pub fn run_until_signal(appliance: Appliance, interval: Option<Duration>) -> any
     appliance.stop().context("stopping ports")?;
     print!("{}", report::interfaces(&ifaces, &stats));
     Ok(())
+}
+
+/// `display firewall session-table`, on SIGUSR1 (the management API comes later).
+fn print_sessions(a: &Appliance) {
+    match a.sessions(Duration::from_secs(2)) {
+        Ok(sessions) => {
+            println!("display firewall session-table");
+            println!(" Current Total Sessions : {}", sessions.len());
+            for s in &sessions {
+                println!(" {}", s.line());
+            }
+        }
+        Err(e) => eprintln!("session table unavailable: {e}"),
+    }
 }
 
 fn print_counters(a: &Appliance) {

@@ -8,7 +8,7 @@
 //! Port queues: RX queue `w` belongs to worker `w`; TX queue `w` to worker `w` and TX
 //! queue `workers` to the slow path.
 use crate::clock::TscClock;
-use crate::command::{inbox, Inbox};
+use crate::command::{inbox, Command, Inbox};
 use crate::dpdk::{
     launch_on, spsc_ring, tsc, tsc_hz, wait_lcore, DpdkError, Eal, LcoreId, Mempool, Port, PortConfig,
     PortId, RingRx, RingTx, RxQueue, TxBuffer,
@@ -20,6 +20,7 @@ use crate::packet::MacAddr;
 use crate::pipeline::{Pipeline, PipelineLimits, Shared};
 use crate::route::{Route, RouteTable};
 use crate::ruleset::Ruleset;
+use crate::session::display::SessionView;
 use crate::session::SessionTable;
 use crate::slowpath::lcore::SlowPathCore;
 use crate::slowpath::{NeighbourLimits, SlowPath};
@@ -27,6 +28,7 @@ use crate::stats::{CoreStats, SharedStats};
 use crate::worker::{tx_table, Worker};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -85,6 +87,19 @@ pub struct Appliance {
     pool: Arc<Mempool>,
     worker_stats: Vec<Arc<SharedStats>>,
     slow_stats: Arc<SharedStats>,
+    inboxes: Vec<Inbox>,
+}
+
+/// Sessions asked of a worker per message: small enough that answering never stalls
+/// its loop for long.
+const SESSION_CHUNK: u32 = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("worker {0} did not answer within {1:?}")]
+    Timeout(usize, Duration),
+    #[error("worker {0}'s inbox is full")]
+    InboxFull(usize),
 }
 
 impl Appliance {
@@ -149,7 +164,7 @@ impl Appliance {
             logic: slow,
             from_workers,
             tx: tx_table(ports.iter().map(|p| TxBuffer::new(p.tx_queue(cfg.workers as u16))).collect()),
-            inboxes,
+            inboxes: inboxes.clone(),
             pool: pool.clone(),
             stats: CoreStats::default(),
             shared: slow_stats.clone(),
@@ -163,7 +178,7 @@ impl Appliance {
             let flag = running.clone();
             launch_on(used[i + 1], move || worker.run(&flag))?;
         }
-        Ok(Appliance { running, lcores: used, ports, ifaces, pool, worker_stats, slow_stats })
+        Ok(Appliance { running, lcores: used, ports, ifaces, pool, worker_stats, slow_stats, inboxes })
     }
 
     pub fn interfaces(&self) -> &Interfaces {
@@ -195,6 +210,35 @@ impl Appliance {
             *t += s;
         }
         total
+    }
+
+    /// Every worker's sessions, fetched in chunks through the inboxes while traffic flows.
+    pub fn sessions(&self, timeout: Duration) -> Result<Vec<SessionView>, QueryError> {
+        let mut all = Vec::new();
+        for (w, inbox) in self.inboxes.iter().enumerate() {
+            let mut from = 0;
+            loop {
+                let (tx, rx) = mpsc::channel();
+                inbox
+                    .push(Command::Sessions { from, max: SESSION_CHUNK, reply: tx })
+                    .map_err(|_| QueryError::InboxFull(w))?;
+                let chunk = rx.recv_timeout(timeout).map_err(|_| QueryError::Timeout(w, timeout))?;
+                all.extend(chunk.sessions);
+                match chunk.next {
+                    Some(n) => from = n,
+                    None => break,
+                }
+            }
+        }
+        Ok(all)
+    }
+
+    /// Sends a new ruleset to every worker (reload).
+    pub fn set_rules(&self, rules: Arc<Ruleset>) -> Result<(), QueryError> {
+        for (w, inbox) in self.inboxes.iter().enumerate() {
+            inbox.push(Command::Rules(rules.clone())).map_err(|_| QueryError::InboxFull(w))?;
+        }
+        Ok(())
     }
 
     pub fn mbufs_in_use(&self) -> u32 {

@@ -5,10 +5,11 @@
 //! publish counters every few milliseconds. Everything a packet touches is owned by this
 //! struct; the only shared reads are the immutable topology behind `Arc`s.
 use crate::clock::TscClock;
-use crate::command::{Command, Inbox, INBOX_BATCH};
+use crate::command::{Command, Inbox, SessionChunk, INBOX_BATCH};
 use crate::dpdk::{tsc, Flushed, Mbuf, MbufBurst, PortId, RingRx, RingTx, RxQueue, TxBuffer};
 use crate::ifaces::MAX_PORTS;
 use crate::pipeline::{Pipeline, Verdict};
+use crate::session::display::SessionView;
 use crate::slowpath::NeighbourUpdate;
 use crate::stats::{CoreStats, DropReason, SharedStats};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -153,6 +154,23 @@ impl Worker {
         }
     }
 
+    /// Up to `max` sessions from slot `from`: a bounded piece of work per loop iteration,
+    /// so a display of a big table never stalls forwarding.
+    fn session_chunk(&self, from: u32, max: u32, now: crate::clock::Millis) -> SessionChunk {
+        let table = self.pipeline.sessions();
+        let worker = self.pipeline.worker();
+        let mut sessions = Vec::with_capacity(max as usize);
+        let mut next = None;
+        for (id, s) in table.iter_from(from) {
+            if sessions.len() == max as usize {
+                next = Some(id);
+                break;
+            }
+            sessions.push(SessionView::new(table, id, s, worker, now));
+        }
+        SessionChunk { worker, sessions, next }
+    }
+
     fn drain_inbox(&mut self) {
         for _ in 0..INBOX_BATCH {
             let Some(cmd) = self.inbox.pop() else { break };
@@ -162,6 +180,11 @@ impl Worker {
                 }
                 Command::Neighbour(NeighbourUpdate::Remove { ip }) => {
                     self.pipeline.neighbours_mut().remove(ip);
+                }
+                Command::Rules(rules) => self.pipeline.set_rules(rules),
+                Command::Sessions { from, max, reply } => {
+                    let now = self.clock.millis(tsc());
+                    let _ = reply.send(self.session_chunk(from, max, now));
                 }
             }
         }

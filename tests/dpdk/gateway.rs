@@ -10,7 +10,7 @@ use dataplane::pipeline::PipelineLimits;
 use dataplane::route::Route;
 use dataplane::slowpath::NeighbourLimits;
 use dataplane::stats::DropReason;
-use ferrowall_tests::{collect, drain, inject, start_eal};
+use ferrowall_tests::{collect, collect_any, drain, inject, start_eal};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -135,10 +135,7 @@ fn gateway_on_ring_ports() {
             injected += 1;
         }
     }
-    let mut fwd = Vec::new();
-    for ring in out_tx[..WORKERS].iter_mut() {
-        fwd.extend(collect(ring, 20 - fwd.len(), Duration::from_secs(1)));
-    }
+    let fwd = collect_any(&mut out_tx[..WORKERS], 20, T);
     assert_eq!(fwd.len(), 20, "every packet forwarded once");
     for f in &fwd {
         let eth = EthernetFrame::new_checked(&f[..]).unwrap();
@@ -151,10 +148,7 @@ fn gateway_on_ring_ports() {
     // TTL 1: the owner answers with time exceeded on its own inside queue.
     inject(&pool, &mut in_rx[0], &to_remote(REMOTE, 1));
     injected += 1;
-    let mut te = Vec::new();
-    for ring in in_tx[..WORKERS].iter_mut() {
-        te.extend(collect(ring, 1 - te.len(), Duration::from_secs(1)));
-    }
+    let te = collect_any(&mut in_tx[..WORKERS], 1, T);
     assert_eq!(te.len(), 1, "time exceeded, from the flow's owner");
     let t = ip(&te[0]);
     assert_eq!((t.src_addr(), t.dst_addr()), (INSIDE, CLIENT));

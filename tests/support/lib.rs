@@ -74,6 +74,24 @@ pub fn collect(ring: &mut RingRx, want: usize, timeout: Duration) -> Vec<Vec<u8>
     got
 }
 
+/// Collects frames from any of `rings` until `want` have come or `timeout` passes.
+pub fn collect_any(rings: &mut [RingRx], want: usize, timeout: Duration) -> Vec<Vec<u8>> {
+    use dataplane::frame::Frame;
+    let mut got = Vec::new();
+    let mut burst = MbufBurst::default();
+    let start = Instant::now();
+    while got.len() < want && start.elapsed() < timeout {
+        for ring in rings.iter_mut() {
+            ring.recv_burst(&mut burst);
+            for m in burst.by_ref() {
+                got.push(m.data().to_vec());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    got
+}
+
 /// Drains a ring for `quiet` and returns what came (for "nothing else was sent" checks).
 pub fn drain(ring: &mut RingRx, quiet: Duration) -> Vec<Vec<u8>> {
     collect(ring, usize::MAX, quiet)

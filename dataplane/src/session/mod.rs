@@ -10,6 +10,7 @@
 //! packet moves its session to the tail of its list (at most once a second), and the
 //! worker removes a few expired sessions from the list heads per loop iteration, and
 //! more when the table is full and a new flow needs room.
+pub mod display;
 mod index;
 pub mod rewrite;
 pub mod tcp;
@@ -236,7 +237,17 @@ impl SessionTable {
 
     /// Live sessions (for display; not on the packet path).
     pub fn iter(&self) -> impl Iterator<Item = (SessionId, &Session)> {
-        self.slots.iter().enumerate().filter(|(_, s)| s.in_use).map(|(i, s)| (i as SessionId, s))
+        self.iter_from(0)
+    }
+
+    /// Live sessions in slot order from slot `from` (chunked display).
+    pub fn iter_from(&self, from: SessionId) -> impl Iterator<Item = (SessionId, &Session)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .skip(from as usize)
+            .filter(|(_, s)| s.in_use)
+            .map(|(i, s)| (i as SessionId, s))
     }
 
     /// Creates a session; when the table is full, expired sessions are reclaimed first
