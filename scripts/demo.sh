@@ -37,10 +37,10 @@ step "ping the server through the appliance"
 ip netns exec "$LAB_PREFIX-c1" ping -c 4 -i 0.3 203.0.113.1 || die "ping failed"
 
 step "TCP transfer of 8 MiB to the server"
-ip netns exec "$LAB_PREFIX-srv" python3 tests/lab/tcp_transfer.py serve 203.0.113.1 5001 >/dev/null &
+ip netns exec "$LAB_PREFIX-srv" python3 tests/lab/peer.py tcp-serve 203.0.113.1 5001 >/dev/null &
 sleep 0.5
 start=$(date +%s.%N)
-ip netns exec "$LAB_PREFIX-c1" python3 tests/lab/tcp_transfer.py send 203.0.113.1 5001 8388608 || die "transfer failed"
+ip netns exec "$LAB_PREFIX-c1" python3 tests/lab/peer.py tcp-send 203.0.113.1 5001 8388608 || die "transfer failed"
 end=$(date +%s.%N)
 python3 -c "print(f'  {8*8/($end-$start):.0f} Mbit/s over af_packet veths')"
 

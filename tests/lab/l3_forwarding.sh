@@ -20,10 +20,10 @@ check "client pings the appliance's outside address" c1 ping -c 3 -i 0.2 -W 2 20
 check "client pings the server through the appliance" c1 ping -c 5 -i 0.2 -W 2 203.0.113.1
 check "server pings the client through the appliance" srv ping -c 3 -i 0.2 -W 2 192.168.1.1
 
-srv python3 "$ROOT/tests/lab/tcp_transfer.py" serve 203.0.113.1 5001 >/dev/null 2>&1 &
+srv python3 "$ROOT/tests/lab/peer.py" tcp-serve 203.0.113.1 5001 >/dev/null 2>&1 &
 SRV=$!
 sleep 0.5
-check "TCP transfer of 4 MiB client -> server, digest verified" c1 python3 "$ROOT/tests/lab/tcp_transfer.py" send 203.0.113.1 5001 4194304
+check "TCP transfer of 4 MiB client -> server, digest verified" c1 python3 "$ROOT/tests/lab/peer.py" tcp-send 203.0.113.1 5001 4194304
 wait "$SRV" 2>/dev/null
 
 # TTL 1 expires at the appliance: the client hears time exceeded from 192.168.1.254.

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Live test: security policy and NAT. The inside reaches the server by TCP, UDP and ICMP
+# and is seen as the appliance's outside address; nothing from outside gets in
+# unsolicited, though the server has a route to the inside; the session table shows the
+# translations.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export LAB_PREFIX=${LAB_PREFIX:-fwt}
+. "$ROOT/tests/lab/lib.sh"
+trap lab_cleanup EXIT
+
+echo "lab nat_policy"
+LAB_SERVER_ROUTE=1 "$ROOT/scripts/lab.sh" up 1
+fw_start "$ROOT/tests/lab/nat.toml" || { fail "ferrowall starts"; summary nat_policy; exit 1; }
+ok "ferrowall starts with a policy and easy-IP NAT"
+
+c1() { ip netns exec "$LAB_PREFIX-c1" "$@"; }
+srv() { ip netns exec "$LAB_PREFIX-srv" "$@"; }
+PEER="$ROOT/tests/lab/peer.py"
+OUT=$(mktemp)
+
+srv python3 "$PEER" tcp-serve 203.0.113.1 5001 >"$OUT" 2>&1 &
+SRV=$!
+sleep 0.5
+check "TCP from inside reaches the server (1 MiB, digest verified)" c1 python3 "$PEER" tcp-send 203.0.113.1 5001 1048576
+wait "$SRV" 2>/dev/null
+if grep -q "^peer 203.0.113.2:" "$OUT"; then ok "the server sees TCP from 203.0.113.2 ($(cut -d' ' -f2 "$OUT"))"; else fail "TCP source translated: $(cat "$OUT")"; fi
+
+srv python3 "$PEER" udp-serve 203.0.113.1 5353 >"$OUT" 2>&1 &
+SRV=$!
+sleep 0.5
+answer=$(c1 python3 "$PEER" udp-send 203.0.113.1 5353)
+wait "$SRV" 2>/dev/null
+if echo "$answer" | grep -q "^seen 203.0.113.2:"; then ok "UDP from inside reaches the server and the answer comes back ($answer)"; else fail "UDP through NAT: $answer"; fi
+
+check "ping from inside reaches the server" c1 ping -c 3 -i 0.2 -W 2 203.0.113.1
+
+if srv ping -c 2 -i 0.2 -W 1 192.168.1.1 >/dev/null 2>&1; then fail "unsolicited ping from outside is dropped"; else ok "unsolicited ping from outside is dropped"; fi
+c1 python3 "$PEER" tcp-serve 192.168.1.1 2222 >/dev/null 2>&1 &
+INSIDE=$!
+sleep 0.5
+if srv timeout 5 python3 "$PEER" tcp-send 192.168.1.1 2222 10 >/dev/null 2>&1; then fail "unsolicited TCP from outside is dropped"; else ok "unsolicited TCP from outside is dropped"; fi
+kill "$INSIDE" 2>/dev/null; wait "$INSIDE" 2>/dev/null
+
+# A long-lived flow to show in the session table.
+srv python3 "$PEER" udp-serve 203.0.113.1 5354 >/dev/null 2>&1 &
+SRV=$!
+sleep 0.3
+c1 python3 "$PEER" udp-send 203.0.113.1 5354 >/dev/null
+wait "$SRV" 2>/dev/null
+kill -USR1 "$FW_PID"
+sleep 0.5
+if grep -Eq "^ udp VPN:public --> public 192\.168\.1\.1:[0-9]+\[203\.0\.113\.2:[0-9]+\] --> 203\.0\.113\.1:5354$" "$FW_LOG"; then
+  ok "session table: $(grep -m1 -E '^ udp .*:5354$' "$FW_LOG" | sed 's/^ //')"
+else
+  fail "session table shows the NATed UDP session"; sed -n '/display firewall session-table/,$p' "$FW_LOG"
+fi
+if grep -Eq "^ tcp VPN:public --> public 192\.168\.1\.1:[0-9]+\[203\.0\.113\.2:[0-9]+\] --> 203\.0\.113\.1:5001$" "$FW_LOG"; then
+  ok "session table shows the closed TCP session until it ages out"
+else
+  fail "session table shows the TCP session"
+fi
+
+if fw_stop; then ok "ferrowall exits 0 on SIGTERM"; else fail "ferrowall exits 0 on SIGTERM"; fi
+deny=$(awk '$1=="drop" && $2=="policy_deny" {print $3}' "$FW_LOG" | tail -1)
+if [ "${deny:-0}" -ge 3 ]; then ok "policy_deny counted $deny unsolicited packets"; else fail "policy_deny counter: ${deny:-none}"; cat "$FW_LOG"; fi
+rm -f "$OUT"
+summary nat_policy

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Traffic peers for the lab.
+
+tcp-serve ADDR PORT [CONNS]  accept CONNS connections (default 1); print each peer's
+                             address; answer with the SHA-256 of what was received
+tcp-send ADDR PORT BYTES     send BYTES random bytes, half-close, check the digest
+udp-serve ADDR PORT [COUNT]  answer COUNT datagrams (default 1) with "seen ADDR:PORT"
+udp-send ADDR PORT           send one datagram, print the answer (exit 1 without one)
+"""
+import hashlib
+import os
+import socket
+import sys
+
+TIMEOUT = 20
+
+
+def tcp_serve(addr, port, conns=1):
+    with socket.create_server((addr, int(port))) as srv:
+        srv.settimeout(TIMEOUT)
+        for _ in range(int(conns)):
+            conn, peer = srv.accept()
+            print(f"peer {peer[0]}:{peer[1]}", flush=True)
+            with conn:
+                conn.settimeout(TIMEOUT)
+                h = hashlib.sha256()
+                while chunk := conn.recv(65536):
+                    h.update(chunk)
+                conn.sendall(h.digest())
+    return 0
+
+
+def tcp_send(addr, port, nbytes):
+    data = os.urandom(int(nbytes))
+    with socket.create_connection((addr, int(port)), timeout=TIMEOUT) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        digest = b""
+        while len(digest) < 32 and (chunk := s.recv(64)):
+            digest += chunk
+    ok = digest == hashlib.sha256(data).digest()
+    print(f"sent {len(data)} bytes, digest {'matches' if ok else 'DIFFERS'}")
+    return 0 if ok else 1
+
+
+def udp_serve(addr, port, count=1):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((addr, int(port)))
+        s.settimeout(TIMEOUT)
+        for _ in range(int(count)):
+            _, peer = s.recvfrom(2048)
+            print(f"peer {peer[0]}:{peer[1]}", flush=True)
+            s.sendto(f"seen {peer[0]}:{peer[1]}".encode(), peer)
+    return 0
+
+
+def udp_send(addr, port):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(3)
+        s.sendto(b"hello", (addr, int(port)))
+        try:
+            answer, _ = s.recvfrom(2048)
+        except socket.timeout:
+            print("no answer")
+            return 1
+    print(answer.decode())
+    return 0
+
+
+if __name__ == "__main__":
+    cmd, *args = sys.argv[1:]
+    commands = {"tcp-serve": tcp_serve, "tcp-send": tcp_send, "udp-serve": udp_serve, "udp-send": udp_send}
+    sys.exit(commands[cmd](*args))
