@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// A DPDK poll-mode firewall appliance.
 #[derive(Parser, Debug)]
-#[command(name = "ferrowall", version, about)]
+#[command(name = "ferrowall", version, about = "A DPDK poll-mode firewall appliance: sessions, zones, policies, NAT, PPTP ALG", long_about = None)]
 struct Args {
     /// Config file (TOML). Without it, the built-in default (the demo lab) is used.
     #[arg(short, long, value_name = "FILE")]

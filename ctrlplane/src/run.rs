@@ -20,6 +20,14 @@ pub fn start(v: &Validated) -> anyhow::Result<(Eal, Appliance)> {
         ids.push(id);
     }
     let cfg = v.appliance(&ids);
+    let table = dataplane::session::SessionTable::memory_bytes(cfg.sessions_per_worker);
+    tracing::info!(
+        per_worker = cfg.sessions_per_worker,
+        workers = cfg.workers,
+        bytes_per_session = table / cfg.sessions_per_worker.max(1),
+        mib_per_worker = table >> 20,
+        "session tables"
+    );
     let appliance = Appliance::start(&eal, &cfg).context("dataplane start-up")?;
     for p in appliance.ports() {
         let iface = appliance.interfaces().get(p.id());

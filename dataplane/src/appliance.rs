@@ -120,7 +120,8 @@ impl Appliance {
         let owners = Arc::new(OwnerMap::new(cfg.workers as u16, &rules.nat.public_addrs(&ifaces)));
         let shared = Shared { ifaces: ifaces.clone(), routes: routes.clone(), rules, owners };
 
-        let slow = SlowPath::new(ifaces.clone(), routes.clone(), &cfg.static_neighbours, cfg.neighbour);
+        let mut slow = SlowPath::new(ifaces.clone(), routes.clone(), &cfg.static_neighbours, cfg.neighbour);
+        slow.set_nat_addrs(cfg.rules.nat.pools.iter().flat_map(|p| p.addrs.iter().copied()).collect());
         let mut seed = NeighbourCache::with_capacity(cfg.neighbour.capacity + cfg.static_neighbours.len());
         for (ip, mac) in slow.static_neighbours() {
             seed.set(ip, mac);

@@ -54,9 +54,9 @@ impl FlowIndex {
         self.capacity
     }
 
-    /// Memory held, for sizing reports.
-    pub fn bytes(&self) -> usize {
-        self.buckets.len() * std::mem::size_of::<Bucket>()
+    /// Memory an index for `capacity` keys takes.
+    pub fn memory_bytes(capacity: usize) -> usize {
+        (capacity.max(1) * 2).next_power_of_two() * std::mem::size_of::<Bucket>()
     }
 
     #[inline]

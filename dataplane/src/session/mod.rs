@@ -211,7 +211,14 @@ impl SessionTable {
 
     /// Bytes of memory per session (slot plus its share of the index).
     pub fn bytes_per_session(&self) -> usize {
-        std::mem::size_of::<Session>() + self.index.bytes() / self.slots.len().max(1)
+        Self::memory_bytes(self.slots.len()) / self.slots.len().max(1)
+    }
+
+    /// Memory a table of `capacity` sessions takes: the slots, the free list and the
+    /// index (two keys per session, at most half full).
+    pub fn memory_bytes(capacity: usize) -> usize {
+        capacity * (std::mem::size_of::<Session>() + std::mem::size_of::<u32>())
+            + FlowIndex::memory_bytes(capacity * 2)
     }
 
     #[inline]

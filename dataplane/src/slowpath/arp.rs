@@ -29,7 +29,8 @@ pub(super) fn handle<F: Frame>(
         return out.discard(frame, DropReason::ArpNotForUs);
     };
     let (our_mac, our_ip) = (iface.mac, iface.addr);
-    let for_us = repr.target_ip == our_ip;
+    let proxied = iface.on_link(repr.target_ip) && sp.nat_addrs.contains(&repr.target_ip);
+    let for_us = repr.target_ip == our_ip || proxied;
     let valid_sender =
         iface.on_link(repr.sender_ip) && repr.sender_ip != our_ip && !repr.sender_hw_addr.is_multicast();
     if valid_sender {
@@ -38,7 +39,7 @@ pub(super) fn handle<F: Frame>(
     }
     match repr.operation {
         ArpOperation::Request if for_us => {
-            reply_in_place(frame.data_mut(), &repr, our_mac, our_ip);
+            reply_in_place(frame.data_mut(), &repr, our_mac, repr.target_ip);
             out.transmit(in_port, frame);
         }
         ArpOperation::Request => out.discard(frame, DropReason::ArpNotForUs),

@@ -46,6 +46,9 @@ pub struct SlowPath<F: Frame> {
     ifaces: Arc<Interfaces>,
     routes: Arc<RouteTable>,
     neigh: NeighbourTable<F>,
+    /// NAT pool addresses: answered in ARP on the subnet they belong to (proxy ARP), so
+    /// a pool may sit on the outside link without a route from the upstream router.
+    nat_addrs: Vec<Ipv4Addr>,
 }
 
 impl<F: Frame> SlowPath<F> {
@@ -55,7 +58,12 @@ impl<F: Frame> SlowPath<F> {
         statics: &[(Ipv4Addr, MacAddr)],
         limits: NeighbourLimits,
     ) -> SlowPath<F> {
-        SlowPath { ifaces, routes, neigh: NeighbourTable::new(statics, limits) }
+        SlowPath { ifaces, routes, neigh: NeighbourTable::new(statics, limits), nat_addrs: Vec::new() }
+    }
+
+    /// The NAT addresses to answer ARP for (set at start and on reload).
+    pub fn set_nat_addrs(&mut self, addrs: Vec<Ipv4Addr>) {
+        self.nat_addrs = addrs;
     }
 
     /// Static neighbours, for seeding the workers' caches at start.

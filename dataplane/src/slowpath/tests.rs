@@ -94,6 +94,22 @@ fn answers_arp_for_its_address_and_learns_the_asker() {
 }
 
 #[test]
+fn answers_arp_for_nat_pool_addresses_on_the_link() {
+    let mut sp = slow_path(NeighbourLimits::default());
+    let pool = Ipv4Addr::new(203, 0, 113, 10);
+    sp.set_nat_addrs(vec![pool, Ipv4Addr::new(198, 51, 100, 10)]);
+    let mut out = Recorder::default();
+    sp.handle(frame(craft::arp(true, (GW_MAC, GW), (MacAddr::ZERO, pool))), 1, Millis(0), &mut out);
+    assert_eq!(out.sent.len(), 1);
+    let a = arp_of(&out.sent[0].1);
+    assert_eq!((a.sender_hw_addr, a.sender_ip), (OUT_MAC, pool));
+    let mut out = Recorder::default();
+    let off_link = Ipv4Addr::new(198, 51, 100, 10);
+    sp.handle(frame(craft::arp(true, (GW_MAC, GW), (MacAddr::ZERO, off_link))), 1, Millis(0), &mut out);
+    assert_eq!(out.dropped, [DropReason::ArpNotForUs], "only pool addresses of the link's subnet");
+}
+
+#[test]
 fn ignores_arp_for_other_hosts_and_learns_nothing_from_it() {
     let mut sp = slow_path(NeighbourLimits::default());
     let mut out = Recorder::default();
