@@ -24,7 +24,7 @@ scripts/setup.sh
 cargo build --release -q -p ctrlplane || die "build failed"
 
 step "lab: client 192.168.1.1 -- [ferrowall 192.168.1.254 | 203.0.113.2] -- server 203.0.113.1"
-LAB_SERVER_ROUTE=1 scripts/lab.sh up 1
+LAB_SERVER_ROUTE=1 scripts/lab.sh up 1   # the server may route to the inside: the policy, not routing, keeps it out
 
 step "start ferrowall (built-in default config) in namespace $LAB_PREFIX-fw"
 ip netns exec "$LAB_PREFIX-fw" "$BIN" >"$LOG" 2>&1 &
@@ -36,13 +36,21 @@ grep "port up" "$LOG" | sed 's/^.*INFO //'
 step "ping the server through the appliance"
 ip netns exec "$LAB_PREFIX-c1" ping -c 4 -i 0.3 203.0.113.1 || die "ping failed"
 
-step "TCP transfer of 8 MiB to the server"
-ip netns exec "$LAB_PREFIX-srv" python3 tests/lab/peer.py tcp-serve 203.0.113.1 5001 >/dev/null &
+step "TCP transfer of 8 MiB to the server (it sees the client as 203.0.113.2: easy-IP NAT)"
+ip netns exec "$LAB_PREFIX-srv" python3 tests/lab/peer.py tcp-serve 203.0.113.1 5001 &
 sleep 0.5
 start=$(date +%s.%N)
 ip netns exec "$LAB_PREFIX-c1" python3 tests/lab/peer.py tcp-send 203.0.113.1 5001 8388608 || die "transfer failed"
 end=$(date +%s.%N)
 python3 -c "print(f'  {8*8/($end-$start):.0f} Mbit/s over af_packet veths')"
+
+step "ping from the server to the client: unsolicited, dropped by the security policy"
+if ip netns exec "$LAB_PREFIX-srv" ping -c 2 -W 1 192.168.1.1; then die "unsolicited ping got through"; fi
+
+step "display firewall session-table (SIGUSR1)"
+kill -USR1 "$FW_PID"
+sleep 0.5
+sed -n '/^display firewall session-table/,/^[^ d]/p' "$LOG" | grep -v '^packets:'
 
 step "stop ferrowall (SIGTERM) and show its counters"
 kill -TERM "$FW_PID"

@@ -49,7 +49,10 @@ impl Worker {
                 received += self.rx[q].rx_burst(&mut burst);
                 let port = self.rx[q].port();
                 while let Some(m) = burst.next() {
-                    burst.prefetch(1);
+                    burst.prefetch(2);
+                    if let Some(next) = burst.peek(0) {
+                        self.pipeline.prefetch(next);
+                    }
                     self.stats.rx_packets += 1;
                     self.handle(m, port, now, false);
                 }

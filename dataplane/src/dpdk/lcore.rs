@@ -30,6 +30,17 @@ pub fn pause() {
     unsafe { dpdk_sys::shim_rte_pause() }
 }
 
+/// Asks the CPU to bring the cache line at `p` in; never faults, whatever `p` is.
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch is a hint: it never faults and reads nothing architecturally, so
+    // any address, valid or not, is sound; SSE is part of the x86_64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
+    };
+}
+
 type Job = Box<dyn FnOnce() -> i32 + Send + 'static>;
 
 extern "C" fn trampoline(arg: *mut c_void) -> c_int {

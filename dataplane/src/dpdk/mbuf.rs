@@ -178,6 +178,28 @@ impl MbufBurst {
         }
     }
 
+    /// The data of the packet `ahead` positions from the cursor, without taking it
+    /// (to prepare lookups for the packets to come).
+    #[inline]
+    pub fn peek(&self, ahead: usize) -> Option<&[u8]> {
+        let i = self.next + ahead;
+        if i >= self.len {
+            return None;
+        }
+        // SAFETY: pkts[i] (i < len) is a valid mbuf this burst owns and has not handed
+        // out; the slice borrows the burst, so the mbuf cannot be taken or freed while
+        // it lives.
+        let m = unsafe { &*self.pkts[i] };
+        // SAFETY: buf_addr + data_off points at data_len initialised bytes of the mbuf's
+        // only segment.
+        Some(unsafe {
+            std::slice::from_raw_parts(
+                (m.buf_addr as *const u8).add(m.data_off as usize),
+                m.data_len as usize,
+            )
+        })
+    }
+
     fn clear(&mut self) {
         while self.next < self.len {
             drop(self.take_next());

@@ -20,7 +20,7 @@ mod ring;
 mod rss;
 
 pub use eal::{Eal, EalArgs};
-pub use lcore::{launch_on, lcore_id, pause, tsc, tsc_hz, wait_lcore, LcoreId};
+pub use lcore::{launch_on, lcore_id, pause, prefetch, tsc, tsc_hz, wait_lcore, LcoreId};
 pub use mbuf::{Mbuf, MbufBurst, BURST_SIZE};
 pub use mempool::Mempool;
 pub use port::{

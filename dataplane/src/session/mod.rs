@@ -221,6 +221,12 @@ impl SessionTable {
             + FlowIndex::memory_bytes(capacity * 2)
     }
 
+    /// A lookup ahead: start loading the key's index bucket.
+    #[inline]
+    pub fn prefetch(&self, key: &FlowKey) {
+        self.index.prefetch(key);
+    }
+
     #[inline]
     pub fn lookup(&self, key: &FlowKey) -> Option<(SessionId, Dir)> {
         let v = self.index.get(key)?;
