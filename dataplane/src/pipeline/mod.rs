@@ -121,7 +121,7 @@ impl Pipeline {
         let slice = shared.owners.slice(worker);
         Pipeline {
             worker,
-            ports: PortAllocator::new(&public, slice, 0x5eed_0000 + u64::from(worker)),
+            ports: PortAllocator::new(&public, slice, port_seed(worker)),
             shared,
             neigh,
             last_hop: None,
@@ -233,6 +233,14 @@ impl Pipeline {
             total_len: ip.total_len() as usize,
         }))
     }
+}
+
+/// A different start for every run and worker, so NAT ports are not predictable across
+/// restarts either.
+fn port_seed(worker: Owner) -> u64 {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(worker) << 48) ^ 0x5eed
 }
 
 fn quick_key(d: &[u8]) -> Option<FlowKey> {
