@@ -5,7 +5,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
-step() { printf '\n== %s\n' "$*"; }
+T0=$(date +%s)
+LAST=$T0
+step() {
+  local now; now=$(date +%s)
+  [ "$LAST" = "$T0" ] || printf '   (%d s)\n' $((now - LAST))
+  LAST=$now
+  printf '\n== %s\n' "$*"
+}
 
 step "setup"
 scripts/setup.sh
@@ -25,4 +32,5 @@ for t in tests/lab/l3_forwarding.sh tests/lab/nat_policy.sh; do
   bash "$t" || lab_failed=1
 done
 [ "$lab_failed" = 0 ] || { echo "lab: FAILED"; exit 1; }
-echo "all tests passed"
+step "done"
+echo "all tests passed in $(( $(date +%s) - T0 )) s"
