@@ -4,6 +4,7 @@
 //! [`packet`] views its headers, [`pipeline`] decides its fate on a worker
 //! ([`ifaces`], [`route`], [`neigh`]), [`slowpath`] handles what workers pass on, and
 //! [`worker`] / [`appliance`] run it all on DPDK lcores. [`stats`] counts every outcome.
+pub mod alg;
 pub mod appliance;
 pub mod clock;
 pub mod command;

@@ -1,0 +1,2 @@
+pub mod msg;
+pub mod stream;

@@ -1,0 +1,248 @@
+//! PPTP control messages (RFC 2637 section 2): the header, the size table, and where each
+//! message carries a Call ID.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  |        Length                 |     PPTP Message Type (1)     |
+//!  |                    Magic Cookie 0x1A2B3C4D                    |
+//!  |     Control Message Type      |          Reserved0            |
+//!  |  Call ID / Peer's Call ID (12)| Call ID / Peer's Call ID (14) |  (per message)
+//! ```
+//!
+//! A Call ID is always either the sender's own ("Call ID") or the receiver's ("Peer's
+//! Call ID", which a peer learned from the other's own). Which side's ID a field holds is
+//! therefore a function of the field kind and the direction:
+//!
+//! | type | message | sent by | offset 12        | offset 14        | decision field   |
+//! |------|---------|---------|------------------|------------------|------------------|
+//! | 1    | SCCRQ   | either  |                  |                  |                  |
+//! | 2    | SCCRP   | either  |                  |                  |                  |
+//! | 3    | StopCCRQ| either  |                  |                  |                  |
+//! | 4    | StopCCRP| either  |                  |                  |                  |
+//! | 5    | EchoRQ  | either  |                  |                  |                  |
+//! | 6    | EchoRP  | either  |                  |                  |                  |
+//! | 7    | OCRQ    | PNS     | own Call ID      | (call serial)    |                  |
+//! | 8    | OCRP    | PAC     | own Call ID      | peer's Call ID   | result code @16  |
+//! | 9    | ICRQ    | PAC     | own Call ID      | (call serial)    |                  |
+//! | 10   | ICRP    | PNS     | own Call ID      | peer's Call ID   | result code @16  |
+//! | 11   | ICCN    | PAC     | peer's Call ID   |                  |                  |
+//! | 12   | CCRQ    | PNS     | own Call ID      |                  |                  |
+//! | 13   | CDN     | PAC     | own Call ID (1)  |                  | result code @14  |
+//! | 14   | WEN     | PAC     | peer's Call ID   |                  |                  |
+//! | 15   | SLI     | PNS (2) | peer's Call ID   |                  |                  |
+//!
+//! (1) RFC 2637 2.13: the PAC's Call ID, "used instead of the Peer's Call ID because the
+//! latter may not be known to the PAC if the call must be aborted". Linux's
+//! nf_nat_pptp rewrites it as if it were the PNS's; ferrowall follows the RFC.
+//! (2) Microsoft PACs also send SLI to the PNS; the rule above (peer's = receiver's)
+//! covers both directions.
+//!
+//! Behind NAT the PNS (the VPN client) is inside. Its own Call ID is translated in
+//! PNS->PAC messages (own fields), and translated back in PAC->PNS messages (peer's
+//! fields); the PAC's IDs pass untouched.
+
+pub const MAGIC_COOKIE: u32 = 0x1A2B_3C4D;
+pub const HEADER_LEN: usize = 12;
+/// The longest control message (ICRQ).
+pub const MAX_LEN: usize = 220;
+const CONTROL_MESSAGE: u16 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MsgType {
+    Sccrq = 1,
+    Sccrp = 2,
+    StopCcrq = 3,
+    StopCcrp = 4,
+    EchoRq = 5,
+    EchoRp = 6,
+    Ocrq = 7,
+    Ocrp = 8,
+    Icrq = 9,
+    Icrp = 10,
+    Iccn = 11,
+    Ccrq = 12,
+    Cdn = 13,
+    Wen = 14,
+    Sli = 15,
+}
+
+/// Whose Call ID a field holds, relative to the message's sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Own,
+    Peer,
+}
+
+impl MsgType {
+    pub fn from_u16(v: u16) -> Option<MsgType> {
+        use MsgType::*;
+        Some(match v {
+            1 => Sccrq,
+            2 => Sccrp,
+            3 => StopCcrq,
+            4 => StopCcrp,
+            5 => EchoRq,
+            6 => EchoRp,
+            7 => Ocrq,
+            8 => Ocrp,
+            9 => Icrq,
+            10 => Icrp,
+            11 => Iccn,
+            12 => Ccrq,
+            13 => Cdn,
+            14 => Wen,
+            15 => Sli,
+            _ => return None,
+        })
+    }
+
+    /// The fixed length RFC 2637 gives each message.
+    pub fn length(self) -> usize {
+        use MsgType::*;
+        match self {
+            Sccrq | Sccrp => 156,
+            StopCcrq | StopCcrp | EchoRq | Ccrq => 16,
+            EchoRp => 20,
+            Ocrq => 168,
+            Ocrp => 32,
+            Icrq => 220,
+            Icrp => 24,
+            Iccn => 28,
+            Cdn => 148,
+            Wen => 40,
+            Sli => 24,
+        }
+    }
+
+    /// The Call ID fields: (offset, kind).
+    pub fn call_id_fields(self) -> &'static [(usize, Field)] {
+        use MsgType::*;
+        match self {
+            Ocrq | Icrq | Ccrq | Cdn => &[(12, Field::Own)],
+            Ocrp | Icrp => &[(12, Field::Own), (14, Field::Peer)],
+            Iccn | Wen | Sli => &[(12, Field::Peer)],
+            _ => &[],
+        }
+    }
+
+    /// The bytes of the message the ALG needs to see to act on it (Call IDs, result
+    /// codes); the rest of the message passes unread.
+    pub fn needed(self) -> usize {
+        use MsgType::*;
+        match self {
+            Ocrp | Icrp => 17,
+            Cdn => 15,
+            Ocrq | Icrq | Ccrq | Iccn | Wen | Sli => 14,
+            _ => HEADER_LEN,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        use MsgType::*;
+        match self {
+            Sccrq => "sccrq",
+            Sccrp => "sccrp",
+            StopCcrq => "stop-ccrq",
+            StopCcrp => "stop-ccrp",
+            EchoRq => "echo-request",
+            EchoRp => "echo-reply",
+            Ocrq => "ocrq",
+            Ocrp => "ocrp",
+            Icrq => "icrq",
+            Icrp => "icrp",
+            Iccn => "iccn",
+            Ccrq => "ccrq",
+            Cdn => "cdn",
+            Wen => "wen",
+            Sli => "sli",
+        }
+    }
+
+    pub const ALL: [MsgType; 15] = [
+        MsgType::Sccrq,
+        MsgType::Sccrp,
+        MsgType::StopCcrq,
+        MsgType::StopCcrp,
+        MsgType::EchoRq,
+        MsgType::EchoRp,
+        MsgType::Ocrq,
+        MsgType::Ocrp,
+        MsgType::Icrq,
+        MsgType::Icrp,
+        MsgType::Iccn,
+        MsgType::Ccrq,
+        MsgType::Cdn,
+        MsgType::Wen,
+        MsgType::Sli,
+    ];
+}
+
+/// Why a message was refused. Each maps to a drop reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PptpError {
+    /// PPTP Message Type other than 1 (control); management messages are not used.
+    NotControl,
+    BadCookie,
+    UnknownType,
+    /// Length field not the RFC's length for the type.
+    BadLength,
+}
+
+/// Checks a message header (the first 12 bytes of a message) and returns its type.
+pub fn check_header(h: &[u8; HEADER_LEN]) -> Result<MsgType, PptpError> {
+    let be16 = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
+    if u32::from_be_bytes([h[4], h[5], h[6], h[7]]) != MAGIC_COOKIE {
+        return Err(PptpError::BadCookie);
+    }
+    if be16(2) != CONTROL_MESSAGE {
+        return Err(PptpError::NotControl);
+    }
+    let t = MsgType::from_u16(be16(8)).ok_or(PptpError::UnknownType)?;
+    if usize::from(be16(0)) != t.length() {
+        return Err(PptpError::BadLength);
+    }
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[rustfmt::skip]
+    const OCRQ_HEADER: [u8; 12] = [
+        0x00, 0xa8,             // length 168
+        0x00, 0x01,             // control message
+        0x1a, 0x2b, 0x3c, 0x4d, // magic cookie
+        0x00, 0x07,             // OCRQ
+        0x00, 0x00,             // reserved
+    ];
+
+    #[test]
+    fn header_checks() {
+        assert_eq!(check_header(&OCRQ_HEADER), Ok(MsgType::Ocrq));
+        let mut h = OCRQ_HEADER;
+        h[7] = 0x4e;
+        assert_eq!(check_header(&h), Err(PptpError::BadCookie));
+        let mut h = OCRQ_HEADER;
+        h[1] = 0xa7;
+        assert_eq!(check_header(&h), Err(PptpError::BadLength));
+        let mut h = OCRQ_HEADER;
+        h[9] = 16;
+        assert_eq!(check_header(&h), Err(PptpError::UnknownType));
+        let mut h = OCRQ_HEADER;
+        h[3] = 2;
+        assert_eq!(check_header(&h), Err(PptpError::NotControl));
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        for t in MsgType::ALL {
+            assert_eq!(MsgType::from_u16(t as u16), Some(t));
+            assert!(t.length() >= t.needed(), "{t:?}");
+            for (at, _) in t.call_id_fields() {
+                assert!(at + 2 <= t.needed(), "{t:?} field at {at} is within what is read");
+            }
+        }
+        assert_eq!(MsgType::ALL.iter().map(|t| t.length()).max(), Some(MAX_LEN));
+    }
+}
