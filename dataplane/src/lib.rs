@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod route;
 pub mod ruleset;
+pub mod servermap;
 pub mod session;
 pub mod slowpath;
 pub mod stats;

@@ -56,7 +56,9 @@ impl SessionView {
         if t.src != o.src || t.sport != o.sport {
             let _ = write!(s, "[{}:{}]", Ipv4Addr::from(t.src), t.sport);
         }
-        let _ = write!(s, " --> {}:{}", o.dst_addr(), dport);
+        // The reference appliance marks a connection an ALG inspects with "+->".
+        let arrow = if self.protocol == "pptp" { "+->" } else { "-->" };
+        let _ = write!(s, " {arrow} {}:{}", o.dst_addr(), dport);
         if t.dst != o.dst || tdport != dport {
             let _ = write!(s, "[{}:{}]", Ipv4Addr::from(t.dst), tdport);
         }
@@ -87,6 +89,7 @@ fn protocol_name(s: &Session) -> &'static str {
         (App::None, 1) => "icmp",
         (App::None, 47) => "gre",
         (App::None, _) => "ip",
+        (app, _) => app.name(),
     }
 }
 
@@ -129,6 +132,10 @@ mod tests {
             "tcp VPN:public --> public 192.168.1.1:40001[1.1.1.2:2048] --> 1.1.1.1:80\n  State: established  Owner: worker 0  Age: 00:01:15  Left-Time: 00:19:49\n  Packets: 3 -> 2 <-  Bytes: 180 -> 120 <-"
         );
         assert_eq!(view(17, o, o).line(), "udp VPN:public --> public 192.168.1.1:40001 --> 1.1.1.1:80");
+        let control = FlowKey { dport: 1723, ..o };
+        let mut v = view(6, control, FlowKey { dport: 1723, ..t });
+        v.protocol = "pptp";
+        assert_eq!(v.line(), "pptp VPN:public --> public 192.168.1.1:40001[1.1.1.2:2048] +-> 1.1.1.1:1723");
         let ping = FlowKey::new([192, 168, 1, 1].into(), [1, 1, 1, 1].into(), 7, 7, 1);
         let ping_t = FlowKey { src: u32::from(Ipv4Addr::new(1, 1, 1, 2)), sport: 3000, dport: 3000, ..ping };
         assert_eq!(

@@ -89,6 +89,20 @@ impl Timeouts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum App {
     None,
+    /// A PPTP control connection the ALG reads.
+    Pptp,
+    /// A PPTP data tunnel, opened through the server map.
+    PptpGre,
+}
+
+impl App {
+    pub fn name(self) -> &'static str {
+        match self {
+            App::None => "none",
+            App::Pptp => "pptp",
+            App::PptpGre => "pptp-gre",
+        }
+    }
 }
 
 /// A NAT allocation the session holds and gives back when it ends.
