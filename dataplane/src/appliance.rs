@@ -2,13 +2,14 @@
 //!
 //! ```text
 //!  main lcore ── control plane (the caller of Appliance::start)
-//!  lcore 1st  ── slow path: rings from workers ─► ARP / to-self / resolution ─► own TX queues
+//!  lcore 1st  ── slow path: rings from workers ─► ARP / to-self / resolution / ALG ─► own TX queues
 //!  lcore 2nd+ ── workers: RX queue w of every port ─► pipeline ─► TX queue w of every port
 //! ```
 //! Port queues: RX queue `w` belongs to worker `w`; TX queue `w` to worker `w` and TX
 //! queue `workers` to the slow path.
+use crate::alg::pptp::{AlgLimits, PptpAlg, ServerMapView};
 use crate::clock::TscClock;
-use crate::command::{inbox, Command, Inbox};
+use crate::command::{inbox, AlgStatus, Command, Inbox, SlowCommand, SlowInbox};
 use crate::dpdk::{
     launch_on, spsc_ring, tsc, tsc_hz, wait_lcore, DpdkError, Eal, LcoreId, Mempool, Port, PortConfig,
     PortId, RingRx, RingTx, RxQueue, TxBuffer,
@@ -64,6 +65,8 @@ pub struct ApplianceConfig {
     /// Zones, security policy, NAT, timeouts.
     pub rules: Ruleset,
     pub sessions_per_worker: usize,
+    /// PPTP ALG limits and server-map aging.
+    pub alg: AlgLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +91,7 @@ pub struct Appliance {
     worker_stats: Vec<Arc<SharedStats>>,
     slow_stats: Arc<SharedStats>,
     inboxes: Vec<Inbox>,
+    slow_inbox: SlowInbox,
 }
 
 /// Sessions asked of a worker per message: small enough that answering never stalls
@@ -100,6 +104,10 @@ pub enum QueryError {
     Timeout(usize, Duration),
     #[error("worker {0}'s inbox is full")]
     InboxFull(usize),
+    #[error("the slow path did not answer within {0:?}")]
+    SlowTimeout(Duration),
+    #[error("the slow path's inbox is full")]
+    SlowInboxFull,
 }
 
 impl Appliance {
@@ -127,14 +135,29 @@ impl Appliance {
             seed.set(ip, mac);
         }
 
+        let public = shared.rules.nat.public_addrs(&ifaces);
+        slow.enable_pptp(PptpAlg::new(shared.owners.clone(), &public, cfg.alg));
+        let slow_inbox: SlowInbox = Arc::new(crossbeam_queue::ArrayQueue::new(cfg.inbox_size.max(1)));
+
         let mut handoffs = handoff_rings(cfg.workers, cfg.ring_size)?;
         let mut from_workers = Vec::new();
+        let mut from_workers_alg = Vec::new();
         let mut inboxes: Vec<Inbox> = Vec::new();
         let mut workers = Vec::new();
         let mut worker_stats = Vec::new();
         for w in 0..cfg.workers {
             let (to_slow, from) = spsc_ring(&format!("fw_slow{w}"), cfg.ring_size)?;
             from_workers.push(from);
+            let (to_alg, from) = spsc_ring(&format!("fw_alg{w}"), cfg.ring_size)?;
+            from_workers_alg.push(from);
+            let mut pipeline = Pipeline::new(
+                w as u16,
+                shared.clone(),
+                seed.clone(),
+                SessionTable::new(cfg.sessions_per_worker, cfg.rules.timeouts),
+                cfg.limits,
+            );
+            pipeline.connect_slow_path(slow_inbox.clone());
             let inbox = inbox(cfg.inbox_size);
             inboxes.push(inbox.clone());
             let shared_stats = Arc::new(SharedStats::default());
@@ -143,14 +166,9 @@ impl Appliance {
             workers.push(Worker {
                 rx: rx_queues_of(&ports, w, cfg.workers),
                 tx: tx_table(ports.iter().map(|p| TxBuffer::new(p.tx_queue(w as u16))).collect()),
-                pipeline: Pipeline::new(
-                    w as u16,
-                    shared.clone(),
-                    seed.clone(),
-                    SessionTable::new(cfg.sessions_per_worker, cfg.rules.timeouts),
-                    cfg.limits,
-                ),
+                pipeline,
                 to_slow,
+                to_alg,
                 handoff_tx,
                 handoff_rx,
                 inbox,
@@ -164,6 +182,8 @@ impl Appliance {
         let slow_core = SlowPathCore {
             logic: slow,
             from_workers,
+            from_workers_alg,
+            inbox: slow_inbox.clone(),
             tx: tx_table(ports.iter().map(|p| TxBuffer::new(p.tx_queue(cfg.workers as u16))).collect()),
             inboxes: inboxes.clone(),
             pool: pool.clone(),
@@ -179,7 +199,17 @@ impl Appliance {
             let flag = running.clone();
             launch_on(used[i + 1], move || worker.run(&flag))?;
         }
-        Ok(Appliance { running, lcores: used, ports, ifaces, pool, worker_stats, slow_stats, inboxes })
+        Ok(Appliance {
+            running,
+            lcores: used,
+            ports,
+            ifaces,
+            pool,
+            worker_stats,
+            slow_stats,
+            inboxes,
+            slow_inbox,
+        })
     }
 
     pub fn interfaces(&self) -> &Interfaces {
@@ -232,6 +262,20 @@ impl Appliance {
             }
         }
         Ok(all)
+    }
+
+    /// The server map, as the slow path keeps it.
+    pub fn server_map(&self, timeout: Duration) -> Result<Vec<ServerMapView>, QueryError> {
+        let (tx, rx) = mpsc::channel();
+        self.slow_inbox.push(SlowCommand::ServerMap { reply: tx }).map_err(|_| QueryError::SlowInboxFull)?;
+        rx.recv_timeout(timeout).map_err(|_| QueryError::SlowTimeout(timeout))
+    }
+
+    /// The PPTP ALG's state sizes and counters.
+    pub fn alg_status(&self, timeout: Duration) -> Result<AlgStatus, QueryError> {
+        let (tx, rx) = mpsc::channel();
+        self.slow_inbox.push(SlowCommand::AlgStatus { reply: tx }).map_err(|_| QueryError::SlowInboxFull)?;
+        rx.recv_timeout(timeout).map_err(|_| QueryError::SlowTimeout(timeout))
     }
 
     /// Sends a new ruleset to every worker (reload).

@@ -1,9 +1,13 @@
-//! Messages to a worker, drained from its inbox between bursts.
+//! Messages to a worker or to the slow path, drained from their inboxes between bursts.
 //!
-//! The inbox is a bounded lock-free queue (crossbeam's `ArrayQueue`): producers are the
-//! slow path and the control plane, the consumer is the worker. Nothing here is per
-//! packet; a full inbox is tolerated by design (see `slowpath::resolve`).
+//! An inbox is a bounded lock-free queue (crossbeam's `ArrayQueue`). A worker's producers
+//! are the slow path and the control plane; the slow path's are the workers (events) and
+//! the control plane (queries). Nothing here is per packet; a full inbox is tolerated by
+//! design (see `slowpath::resolve`, and the ALG's aging).
+use crate::alg::pptp::ServerMapView;
+use crate::flow::FlowKey;
 use crate::ruleset::Ruleset;
+use crate::servermap::ServerMapChange;
 use crate::session::display::SessionView;
 use crate::slowpath::NeighbourUpdate;
 use crossbeam_queue::ArrayQueue;
@@ -15,6 +19,8 @@ pub enum Command {
     Neighbour(NeighbourUpdate),
     /// A new ruleset (reload).
     Rules(Arc<Ruleset>),
+    /// An expected flow announced or withdrawn by the ALG.
+    ServerMap(ServerMapChange),
     /// Up to `max` sessions from slot `from` on; the answer says where to go on.
     Sessions {
         from: u32,
@@ -33,6 +39,27 @@ pub struct SessionChunk {
 }
 
 pub type Inbox = Arc<ArrayQueue<Command>>;
+
+/// Messages to the slow path.
+#[derive(Debug, Clone)]
+pub enum SlowCommand {
+    /// A PPTP control session ended (FIN, RST, aging, reset): its ALG state goes.
+    ControlClosed(FlowKey),
+    /// The server map, for display.
+    ServerMap { reply: Sender<Vec<ServerMapView>> },
+    /// The ALG's counters and state sizes.
+    AlgStatus { reply: Sender<AlgStatus> },
+}
+
+/// What `display` shows of the PPTP ALG.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlgStatus {
+    pub connections: usize,
+    pub calls: usize,
+    pub counters: crate::alg::pptp::AlgCounters,
+}
+
+pub type SlowInbox = Arc<ArrayQueue<SlowCommand>>;
 
 /// Commands a worker applies per loop iteration at most, so a flood of updates cannot
 /// starve packet processing.

@@ -1,13 +1,27 @@
-//! What a reload may change, as one immutable value: zones, security policy, NAT policy
-//! and timeouts. Workers hold it behind an `Arc` and swap it between bursts.
+//! What a reload may change, as one immutable value: zones, security policy, NAT policy,
+//! ALG enablement and timeouts. Workers hold it behind an `Arc` and swap it between bursts.
 use crate::nat::NatRules;
-use crate::policy::{Policy, Zones};
+use crate::policy::{Policy, ZoneId, Zones};
 use crate::session::Timeouts;
+
+/// The zone pairs whose connections the ALGs inspect (the reference appliance's
+/// `detect pptp` in an interzone). A pair covers connections opened in either direction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlgRules {
+    pub pptp: Vec<(ZoneId, ZoneId)>,
+}
+
+impl AlgRules {
+    pub fn pptp(&self, from: ZoneId, to: ZoneId) -> bool {
+        self.pptp.iter().any(|&(a, b)| (a, b) == (from, to) || (b, a) == (from, to))
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ruleset {
     pub zones: Zones,
     pub policy: Policy,
     pub nat: NatRules,
+    pub alg: AlgRules,
     pub timeouts: Timeouts,
 }

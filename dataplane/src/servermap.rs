@@ -43,6 +43,14 @@ impl ServerMapEntry {
     }
 }
 
+/// What the slow path tells the worker that owns an entry's flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerMapChange {
+    Install(ServerMapEntry),
+    /// Removes the entry and ends the session opened through it.
+    Remove(FlowKey),
+}
+
 /// A worker's entries.
 pub struct ServerMap {
     map: FxHashMap<FlowKey, ServerMapEntry>,

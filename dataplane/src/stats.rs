@@ -77,6 +77,14 @@ drop_reasons! {
     SessionConflict => "session_conflict", "new flow collides with an existing session's tuple";
     HandoffRingFull => "handoff_ring_full", "ring to the owning worker full";
     HandoffMisdirected => "handoff_misdirected", "handed-off packet not owned by its receiver";
+    GreNoSession => "gre_no_session", "PPTP GRE to a NAT address matching no session and no server-map entry";
+    AlgRingFull => "alg_ring_full", "ring to the slow-path core's ALG full";
+    AlgUnavailable => "alg_unavailable", "control segment for an ALG that is not running";
+    PptpNotControl => "pptp_not_control", "PPTP message type other than control";
+    PptpBadCookie => "pptp_bad_cookie", "PPTP magic cookie wrong";
+    PptpUnknownType => "pptp_unknown_type", "PPTP control message type unknown";
+    PptpBadLength => "pptp_bad_length", "PPTP length field not the RFC's for its type";
+    PptpConnectionLimit => "pptp_connection_limit", "PPTP control connections at the configured limit";
 }
 
 impl DropReason {
@@ -101,6 +109,10 @@ pub struct CoreStats {
     pub rx_packets: u64,
     pub tx_packets: u64,
     pub to_slow_path: u64,
+    /// Control segments passed to the slow path's ALG.
+    pub to_alg: u64,
+    /// Messages to another core's full inbox, lost (their effect is repaired later).
+    pub commands_lost: u64,
     pub forwarded: u64,
     pub local_replies: u64,
     pub handoffs_out: u64,
@@ -119,6 +131,8 @@ impl Default for CoreStats {
             rx_packets: 0,
             tx_packets: 0,
             to_slow_path: 0,
+            to_alg: 0,
+            commands_lost: 0,
             forwarded: 0,
             local_replies: 0,
             handoffs_out: 0,
@@ -155,6 +169,8 @@ impl CoreStats {
         self.rx_packets += other.rx_packets;
         self.tx_packets += other.tx_packets;
         self.to_slow_path += other.to_slow_path;
+        self.to_alg += other.to_alg;
+        self.commands_lost += other.commands_lost;
         self.forwarded += other.forwarded;
         self.local_replies += other.local_replies;
         self.handoffs_out += other.handoffs_out;
@@ -174,6 +190,8 @@ pub struct SharedStats {
     rx_packets: AtomicU64,
     tx_packets: AtomicU64,
     to_slow_path: AtomicU64,
+    to_alg: AtomicU64,
+    commands_lost: AtomicU64,
     forwarded: AtomicU64,
     local_replies: AtomicU64,
     handoffs_out: AtomicU64,
@@ -191,6 +209,8 @@ impl Default for SharedStats {
             rx_packets: AtomicU64::new(0),
             tx_packets: AtomicU64::new(0),
             to_slow_path: AtomicU64::new(0),
+            to_alg: AtomicU64::new(0),
+            commands_lost: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
             local_replies: AtomicU64::new(0),
             handoffs_out: AtomicU64::new(0),
@@ -211,6 +231,8 @@ impl SharedStats {
         self.rx_packets.store(s.rx_packets, r);
         self.tx_packets.store(s.tx_packets, r);
         self.to_slow_path.store(s.to_slow_path, r);
+        self.to_alg.store(s.to_alg, r);
+        self.commands_lost.store(s.commands_lost, r);
         self.forwarded.store(s.forwarded, r);
         self.local_replies.store(s.local_replies, r);
         self.handoffs_out.store(s.handoffs_out, r);
@@ -231,6 +253,8 @@ impl SharedStats {
             rx_packets: self.rx_packets.load(r),
             tx_packets: self.tx_packets.load(r),
             to_slow_path: self.to_slow_path.load(r),
+            to_alg: self.to_alg.load(r),
+            commands_lost: self.commands_lost.load(r),
             forwarded: self.forwarded.load(r),
             local_replies: self.local_replies.load(r),
             handoffs_out: self.handoffs_out.load(r),

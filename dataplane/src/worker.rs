@@ -10,7 +10,6 @@ use crate::dpdk::{tsc, Flushed, Mbuf, MbufBurst, PortId, RingRx, RingTx, RxQueue
 use crate::ifaces::MAX_PORTS;
 use crate::pipeline::{Pipeline, Verdict};
 use crate::session::display::SessionView;
-use crate::slowpath::NeighbourUpdate;
 use crate::stats::{CoreStats, DropReason, SharedStats};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,6 +25,9 @@ pub struct Worker {
     pub(crate) tx: Vec<Option<TxBuffer>>,
     pub(crate) pipeline: Pipeline,
     pub(crate) to_slow: RingTx,
+    /// Control segments for the ALG: a ring of their own, so they keep their order and
+    /// never wait behind (or crowd out) ARP and to-self traffic.
+    pub(crate) to_alg: RingTx,
     /// Rings to the other workers, indexed by worker (`None` for this one).
     pub(crate) handoff_tx: Vec<Option<RingTx>>,
     pub(crate) handoff_rx: Vec<RingRx>,
@@ -110,6 +112,11 @@ impl Worker {
                 let dropped = self.to_slow.push(m);
                 self.stats.count_drops(DropReason::SlowPathRingFull, u64::from(dropped));
             }
+            Verdict::Alg => {
+                self.stats.to_alg += 1;
+                let dropped = self.to_alg.push(m);
+                self.stats.count_drops(DropReason::AlgRingFull, u64::from(dropped));
+            }
             Verdict::Handoff(_) if handed => self.stats.drop(DropReason::HandoffMisdirected),
             Verdict::Handoff(owner) => {
                 m.set_port(port);
@@ -151,6 +158,8 @@ impl Worker {
         }
         let dropped = self.to_slow.flush();
         self.stats.count_drops(DropReason::SlowPathRingFull, u64::from(dropped));
+        let dropped = self.to_alg.flush();
+        self.stats.count_drops(DropReason::AlgRingFull, u64::from(dropped));
         for ring in self.handoff_tx.iter_mut().flatten() {
             let dropped = ring.flush();
             self.stats.count_drops(DropReason::HandoffRingFull, u64::from(dropped));
@@ -177,18 +186,9 @@ impl Worker {
     fn drain_inbox(&mut self) {
         for _ in 0..INBOX_BATCH {
             let Some(cmd) = self.inbox.pop() else { break };
-            match cmd {
-                Command::Neighbour(NeighbourUpdate::Set { ip, mac }) => {
-                    self.pipeline.neighbours_mut().set(ip, mac);
-                }
-                Command::Neighbour(NeighbourUpdate::Remove { ip }) => {
-                    self.pipeline.neighbours_mut().remove(ip);
-                }
-                Command::Rules(rules) => self.pipeline.set_rules(rules),
-                Command::Sessions { from, max, reply } => {
-                    let now = self.clock.millis(tsc());
-                    let _ = reply.send(self.session_chunk(from, max, now));
-                }
+            if let Some(Command::Sessions { from, max, reply }) = self.pipeline.apply(cmd) {
+                let now = self.clock.millis(tsc());
+                let _ = reply.send(self.session_chunk(from, max, now));
             }
         }
     }

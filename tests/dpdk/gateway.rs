@@ -77,6 +77,7 @@ fn gateway_on_ring_ports() {
         worker_idle_sleep: Duration::from_micros(50),
         rules: ferrowall_tests::permit_all(&["trust", "untrust"]),
         sessions_per_worker: 1024,
+        alg: Default::default(),
     };
     let app = Appliance::start(&eal, &cfg).expect("appliance starts");
     let in_mac = app.interfaces().get(in_id).unwrap().mac;

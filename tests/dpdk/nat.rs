@@ -98,6 +98,7 @@ fn nat_across_two_workers() {
         worker_idle_sleep: Duration::from_micros(50),
         rules: rules(),
         sessions_per_worker: 1024,
+        alg: Default::default(),
     };
     let app = Appliance::start(&eal, &cfg).expect("appliance starts");
     let in_mac = app.interfaces().get(in_id).unwrap().mac;

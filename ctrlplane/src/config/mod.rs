@@ -42,6 +42,62 @@ pub struct Config {
     pub nat_pools: Vec<NatPoolConf>,
     #[serde(rename = "nat", default)]
     pub nats: Vec<NatConf>,
+    #[serde(default)]
+    pub alg: AlgConf,
+}
+
+/// Application-level gateways.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlgConf {
+    #[serde(default)]
+    pub pptp: PptpConf,
+}
+
+/// The PPTP ALG (the reference appliance's `detect pptp`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PptpConf {
+    /// Zone pairs whose PPTP control connections (TCP 1723) the ALG reads, opened in
+    /// either direction, e.g. `[["lan", "internet"]]`. Empty: PPTP is plain NAPT.
+    #[serde(default)]
+    pub zones: Vec<[String; 2]>,
+    /// Seconds a server-map entry lives without control traffic (its `Left-Time`).
+    #[serde(default = "d_server_map_timeout")]
+    pub server_map_timeout: u64,
+    #[serde(default = "d_calls")]
+    pub calls_per_connection: usize,
+    /// Control connections the ALG follows at once.
+    #[serde(default = "d_connections")]
+    pub connections: usize,
+    /// Server-map entries each worker can hold.
+    #[serde(default = "d_server_map_per_worker")]
+    pub server_map_per_worker: usize,
+}
+
+fn d_server_map_timeout() -> u64 {
+    600
+}
+fn d_calls() -> usize {
+    64
+}
+fn d_connections() -> usize {
+    4096
+}
+fn d_server_map_per_worker() -> usize {
+    16_384
+}
+
+impl Default for PptpConf {
+    fn default() -> Self {
+        PptpConf {
+            zones: Vec::new(),
+            server_map_timeout: d_server_map_timeout(),
+            calls_per_connection: d_calls(),
+            connections: d_connections(),
+            server_map_per_worker: d_server_map_per_worker(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

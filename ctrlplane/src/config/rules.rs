@@ -1,12 +1,13 @@
-//! Checking `[[policy]]`, `[[nat_pool]]`, `[[nat]]` and `[timeouts]` into a [`Ruleset`].
-use super::load::{at, at_key};
+//! Checking `[[policy]]`, `[[nat_pool]]`, `[[nat]]`, `[alg]` and `[timeouts]` into a
+//! [`Ruleset`].
+use super::load::{at, at_key, FieldPath};
 use super::validate::{is_name, parse_ip, parse_prefix, Check};
 use super::Config;
 use dataplane::appliance::PortSpec;
 use dataplane::ifaces::prefix_mask;
 use dataplane::nat::{NatPolicy, NatRules, Pool, Target};
 use dataplane::policy::{Action, AddrSet, Policy, Rule, ZoneId, Zones};
-use dataplane::ruleset::Ruleset;
+use dataplane::ruleset::{AlgRules, Ruleset};
 use dataplane::session::Timeouts;
 use std::net::Ipv4Addr;
 
@@ -71,6 +72,21 @@ pub(super) fn check(cfg: &Config, ports: &[PortSpec]) -> Check<Ruleset> {
             target,
         });
     }
+    let mut alg = AlgRules::default();
+    for (i, [a, b]) in cfg.alg.pptp.zones.iter().enumerate() {
+        let path = || FieldPath::default().key("alg").key("pptp").key("zones").index(i);
+        let id = |name: &str| {
+            zones.id(name).ok_or_else(|| {
+                let known: Vec<&str> = ports.iter().map(|p| p.zone.as_str()).collect();
+                (path(), format!("zone {name:?} has no port (zones: {})", known.join(", ")))
+            })
+        };
+        let (from, to) = (id(a)?, id(b)?);
+        if from == to {
+            return Err((path(), format!("a zone pair needs two zones, not {a:?} twice")));
+        }
+        alg.pptp.push((from, to));
+    }
     let t = &cfg.timeouts;
     for (field, v) in [
         ("tcp", t.tcp),
@@ -95,7 +111,7 @@ pub(super) fn check(cfg: &Config, ports: &[PortSpec]) -> Check<Ruleset> {
         other: t.other,
     };
     let policy = Policy::new(&zones, rules);
-    Ok(Ruleset { zones, policy, nat: NatRules { policies, pools }, timeouts })
+    Ok(Ruleset { zones, policy, nat: NatRules { policies, pools }, alg, timeouts })
 }
 
 fn check_pools(cfg: &Config, ports: &[PortSpec]) -> Check<Vec<Pool>> {

@@ -1,6 +1,7 @@
 //! Checks a parsed [`Config`] as a whole and turns it into what the dataplane starts from.
 use super::load::{at, at_key, FieldPath, Locator};
 use super::{Config, ConfigError, PortConf};
+use dataplane::alg::pptp::AlgLimits;
 use dataplane::appliance::{ApplianceConfig, PortSpec};
 use dataplane::dpdk::PortId;
 use dataplane::ifaces::prefix_mask;
@@ -127,6 +128,7 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
             format!("{} is not within 1..16000000", cfg.sessions.per_worker),
         ));
     }
+    check_alg(cfg).map_err(|(p, m)| err(p, m))?;
     let template = ApplianceConfig {
         ports,
         routes,
@@ -145,10 +147,16 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
         limits: PipelineLimits {
             icmp_errors_per_sec: cfg.icmp.errors_per_second,
             icmp_errors_burst: cfg.icmp.errors_burst,
+            server_map_entries: cfg.alg.pptp.server_map_per_worker,
         },
         worker_idle_sleep: Duration::from_micros(cfg.cores.worker_idle_sleep_us),
         rules,
         sessions_per_worker: cfg.sessions.per_worker,
+        alg: AlgLimits {
+            calls_per_connection: cfg.alg.pptp.calls_per_connection,
+            connections: cfg.alg.pptp.connections,
+            server_map_secs: cfg.alg.pptp.server_map_timeout,
+        },
     };
     let mut cpus = vec![cfg.cores.main, cfg.cores.slow_path];
     cpus.extend(&cfg.cores.workers);
@@ -161,6 +169,27 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
 }
 
 pub(super) type Check<T> = Result<T, (FieldPath, String)>;
+
+fn check_alg(cfg: &Config) -> Check<()> {
+    let p = &cfg.alg.pptp;
+    let path = |field: &str| FieldPath::default().key("alg").key("pptp").key(field);
+    if !(1..=86_400 * 7).contains(&p.server_map_timeout) {
+        return Err((
+            path("server_map_timeout"),
+            format!("{} s is not within 1 s..7 days", p.server_map_timeout),
+        ));
+    }
+    for (field, v, max) in [
+        ("calls_per_connection", p.calls_per_connection, 65_535),
+        ("connections", p.connections, 1_000_000),
+        ("server_map_per_worker", p.server_map_per_worker, 16_000_000),
+    ] {
+        if !(1..=max).contains(&v) {
+            return Err((path(field), format!("{v} is not within 1..{max}")));
+        }
+    }
+    Ok(())
+}
 
 fn check_cores(cfg: &Config) -> Check<()> {
     let c = &cfg.cores;

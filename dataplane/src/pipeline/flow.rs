@@ -33,12 +33,17 @@ impl Pipeline {
         if let L4Info::Tcp { flags, .. } = pkt.info {
             self.track_tcp(id, dir, flags);
         }
-        let rewrite = self.sessions.get(id).rewrite[dir.index()];
+        let s = self.sessions.get(id);
+        let (rewrite, app) = (s.rewrite[dir.index()], s.app);
         if let Some(ip) = frame.data_mut().get_mut(ETH_LEN..) {
             rewrite.apply(ip, pkt.ihl, pkt.key.proto);
         }
         self.sessions.touch(id, dir, pkt.total_len, now);
-        self.forward(frame, rewrite.dst_addr.map_or(pkt.key.dst_addr(), Ipv4Addr::from))
+        let routed = self.forward(frame, rewrite.dst_addr.map_or(pkt.key.dst_addr(), Ipv4Addr::from));
+        match (app, pkt.info) {
+            (App::Pptp, L4Info::Tcp { payload_len: 1.., .. }) => self.hand_to_alg(frame, id, dir, routed),
+            _ => routed,
+        }
     }
 
     fn track_tcp(&mut self, id: SessionId, dir: Dir, flags: u8) {
@@ -48,6 +53,7 @@ impl Pipeline {
         if next != state {
             s.tcp = Some(next);
             self.sessions.set_class(id, TimeoutClass::for_tcp(next));
+            self.control_state_changed(id, next);
         }
     }
 
@@ -59,6 +65,14 @@ impl Pipeline {
         pkt: &Packet,
         now: Millis,
     ) -> Verdict {
+        if let Some(entry) = self.expected.get(&pkt.key).copied() {
+            return self.open_expected(frame, in_port, pkt, entry, now);
+        }
+        // Enhanced GRE to a NAT address can only be a tunnel the ALG set up: without an
+        // entry there is no telling which inside host it is for (plain NAPT's failure).
+        if pkt.info == (L4Info::Gre { version: 1 }) && self.shared.owners.is_public(pkt.key.dst) {
+            return Verdict::Drop(DropReason::GreNoSession);
+        }
         let dst = pkt.key.dst_addr();
         match self.shared.ifaces.dst_kind(dst) {
             DstKind::Local => return Verdict::SlowPath,
@@ -114,12 +128,12 @@ impl Pipeline {
             translated,
             tcp,
             class,
-            app: App::None,
+            app: self.app_for(pkt, from, to),
             nat,
             two_way,
         };
-        let ports = &mut self.ports;
-        let created = self.sessions.create(new, now, |s| super::release_nat(ports, s));
+        let (ports, events) = (&mut self.ports, &self.slow_inbox);
+        let created = self.sessions.create(new, now, |s| super::session_ended(ports, events, s));
         match created {
             Ok(id) => {
                 self.counters.created += 1;

@@ -9,18 +9,25 @@
 //!                          ▼                                                        │
 //!                 apply rewrite ◄───────────────────────────────────────────────────┘
 //!                          └─► TTL ─► route ─► neighbour ─► MACs ─► TX port
+//!                                                       └─► PPTP control payload ─► ALG
 //! ```
+//!
+//! A miss first consults the server map: a flow an ALG announced (PPTP GRE) opens its
+//! session there, without the policy.
 //!
 //! [`Pipeline::process`] takes a [`Frame`] and returns a [`Verdict`]; it never allocates,
 //! locks, logs or panics, so workers, scenario tests and fuzzers all run exactly this code.
+mod alg;
 mod flow;
 mod forward;
 mod time_exceeded;
 
+pub use alg::PPTP_PORT;
 pub use forward::rewrite_for_next_hop;
 pub use time_exceeded::build_time_exceeded;
 
 use crate::clock::{Millis, TokenBucket};
+use crate::command::{Command, SlowInbox};
 use crate::dpdk::PortId;
 use crate::flow::{key, FlowKey, L4Info, Owner, OwnerMap};
 use crate::frame::Frame;
@@ -30,7 +37,9 @@ use crate::neigh::NeighbourCache;
 use crate::packet::{EtherType, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
 use crate::route::RouteTable;
 use crate::ruleset::Ruleset;
-use crate::session::SessionTable;
+use crate::servermap::ServerMap;
+use crate::session::{Session, SessionTable};
+use crate::slowpath::NeighbourUpdate;
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -48,6 +57,9 @@ pub enum Verdict {
     SlowPath,
     /// Another worker owns this flow; pass the frame, untouched, to it.
     Handoff(Owner),
+    /// A control segment for the slow path's ALG, translated and addressed, with an
+    /// [`AlgMeta`](crate::alg::meta::AlgMeta) in front.
+    Alg,
     Drop(DropReason),
 }
 
@@ -56,11 +68,13 @@ pub enum Verdict {
 pub struct PipelineLimits {
     pub icmp_errors_per_sec: u64,
     pub icmp_errors_burst: u64,
+    /// Server-map entries a worker holds at most.
+    pub server_map_entries: usize,
 }
 
 impl Default for PipelineLimits {
     fn default() -> Self {
-        PipelineLimits { icmp_errors_per_sec: 100, icmp_errors_burst: 20 }
+        PipelineLimits { icmp_errors_per_sec: 100, icmp_errors_burst: 20, server_map_entries: 4096 }
     }
 }
 
@@ -69,6 +83,8 @@ impl Default for PipelineLimits {
 pub struct SessionCounters {
     pub created: u64,
     pub removed: u64,
+    /// Server-map entries refused because the worker's map was full.
+    pub server_map_full: u64,
 }
 
 /// What one worker needs besides its own tables: the shared, immutable parts.
@@ -91,6 +107,10 @@ pub struct Pipeline {
     icmp_errors: TokenBucket,
     sessions: SessionTable,
     ports: PortAllocator,
+    /// Flows the ALG expects, for this worker's share.
+    expected: ServerMap,
+    /// Where ALG events go (control sessions that ended); `None` runs without ALG.
+    slow_inbox: Option<SlowInbox>,
     pub counters: SessionCounters,
 }
 
@@ -127,8 +147,20 @@ impl Pipeline {
             last_hop: None,
             icmp_errors: TokenBucket::new(limits.icmp_errors_per_sec, limits.icmp_errors_burst),
             sessions,
+            expected: ServerMap::with_capacity(limits.server_map_entries),
+            slow_inbox: None,
             counters: SessionCounters::default(),
         }
+    }
+
+    /// Connects the worker to the slow path's inbox, for ALG events.
+    pub fn connect_slow_path(&mut self, inbox: SlowInbox) {
+        self.slow_inbox = Some(inbox);
+    }
+
+    /// The server-map entries this worker holds.
+    pub fn expected_flows(&self) -> usize {
+        self.expected.len()
     }
 
     /// The neighbour cache, for applying updates; forgets the last next hop.
@@ -153,10 +185,34 @@ impl Pipeline {
         self.worker
     }
 
+    pub fn owners(&self) -> &OwnerMap {
+        &self.shared.owners
+    }
+
+    pub fn rules(&self) -> &Arc<Ruleset> {
+        &self.shared.rules
+    }
+
     /// A new ruleset (reload): new flows see it at once, sessions keep going.
     pub fn set_rules(&mut self, rules: Arc<Ruleset>) {
         self.sessions.set_timeouts(rules.timeouts);
         self.shared.rules = rules;
+    }
+
+    /// Applies a command from the inbox that changes this pipeline; gives back the ones
+    /// it does not handle (queries the worker answers itself).
+    pub fn apply(&mut self, cmd: Command) -> Option<Command> {
+        match cmd {
+            Command::Neighbour(NeighbourUpdate::Set { ip, mac }) => {
+                // A full cache keeps the packets for this neighbour on the slow path.
+                let _ = self.neighbours_mut().set(ip, mac);
+            }
+            Command::Neighbour(NeighbourUpdate::Remove { ip }) => self.neighbours_mut().remove(ip),
+            Command::Rules(rules) => self.set_rules(rules),
+            Command::ServerMap(change) => self.server_map_change(change),
+            query => return Some(query),
+        }
+        None
     }
 
     /// Decides the fate of one received frame, rewriting it in place when it is forwarded
@@ -193,8 +249,8 @@ impl Pipeline {
     /// Removes up to `max` expired sessions and gives back their NAT numbers. Called by
     /// the worker once per loop iteration.
     pub fn expire(&mut self, now: Millis, max: usize) -> usize {
-        let ports = &mut self.ports;
-        let n = self.sessions.expire(now, max, |s| release_nat(ports, s));
+        let (ports, events) = (&mut self.ports, &self.slow_inbox);
+        let n = self.sessions.expire(now, max, |s| session_ended(ports, events, s));
         self.counters.removed += n as u64;
         n
     }
@@ -264,12 +320,15 @@ fn is_portless(info: L4Info) -> bool {
     matches!(info, L4Info::Other | L4Info::IcmpOther | L4Info::Gre { version: 0 })
 }
 
-fn release_nat(ports: &mut PortAllocator, s: &crate::session::Session) {
+/// What a session leaves behind when it ends: its NAT number goes back, and the ALG
+/// hears of a control connection's end.
+fn session_ended(ports: &mut PortAllocator, events: &Option<SlowInbox>, s: &Session) {
     if let Some(b) = s.nat {
         if b.port != 0 {
             ports.release(b.public, b.proto, b.port);
         }
     }
+    alg::notify_closed(events, s);
 }
 
 fn is_martian(ip: Ipv4Addr) -> bool {

@@ -96,14 +96,15 @@ fn env(o: Opts) -> Env {
             target,
         });
     }
-    let rules = Arc::new(Ruleset { zones, policy, nat, timeouts: Timeouts::default() });
+    let rules =
+        Arc::new(Ruleset { zones, policy, nat, alg: Default::default(), timeouts: Timeouts::default() });
     let owners = OwnerMap::new(1, &rules.nat.public_addrs(&ifaces));
     let shared = Shared { ifaces, routes, rules, owners: Arc::new(owners) };
     let mut neigh = NeighbourCache::with_capacity(16);
     neigh.set(GW, GW_MAC);
     neigh.set(CLIENT, CLIENT_MAC);
     neigh.set(CLIENT2, CLIENT_MAC);
-    let limits = PipelineLimits { icmp_errors_per_sec: 1, icmp_errors_burst: 2 };
+    let limits = PipelineLimits { icmp_errors_per_sec: 1, icmp_errors_burst: 2, ..PipelineLimits::default() };
     let mut p = Pipeline::new(0, shared, neigh, SessionTable::new(o.capacity, Timeouts::default()), limits);
     if let Some((addr, n)) = o.pool {
         // Leave only `n` ports free for UDP on the pool address.
@@ -202,7 +203,7 @@ fn tcp_handshake_data_and_fin_through_nat() {
     e.advance(1);
     assert_eq!(e.p.sessions.len(), 0);
     assert_eq!(e.p.ports.in_use(PUBLIC, 6), 0);
-    assert_eq!(e.p.counters, SessionCounters { created: 1, removed: 1 });
+    assert_eq!(e.p.counters, SessionCounters { created: 1, removed: 1, ..SessionCounters::default() });
 }
 
 #[test]

@@ -1,9 +1,11 @@
-//! The slow-path lcore: drains the workers' rings into [`SlowPath`], transmits on its own
-//! TX queue of every port, and tells every worker about neighbour changes.
+//! The slow-path lcore: drains the workers' rings (packets, ALG segments) and its inbox
+//! into [`SlowPath`], transmits on its own TX queue of every port, and tells the workers
+//! about neighbour and server-map changes.
 use super::{NeighbourUpdate, SlowOutput, SlowPath};
 use crate::clock::{Millis, TscClock};
-use crate::command::{Command, Inbox};
+use crate::command::{Command, Inbox, SlowInbox, INBOX_BATCH};
 use crate::dpdk::{tsc, Mbuf, MbufBurst, Mempool, PortId, RingRx, TxBuffer};
+use crate::servermap::ServerMapChange;
 use crate::stats::{CoreStats, DropReason, SharedStats};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,6 +20,9 @@ const IDLE_SLEEP: Duration = Duration::from_micros(100);
 pub struct SlowPathCore {
     pub(crate) logic: SlowPath<Mbuf>,
     pub(crate) from_workers: Vec<RingRx>,
+    /// Control segments for the ALG, one ring per worker.
+    pub(crate) from_workers_alg: Vec<RingRx>,
+    pub(crate) inbox: SlowInbox,
     pub(crate) tx: Vec<Option<TxBuffer>>,
     pub(crate) inboxes: Vec<Inbox>,
     pub(crate) pool: Arc<Mempool>,
@@ -59,6 +64,17 @@ impl SlowOutput<Mbuf> for Effects<'_> {
         }
     }
 
+    fn server_map(&mut self, worker: u16, change: ServerMapChange) {
+        // A lost install leaves the tunnel's first GRE dropped until the call is set up
+        // again; a lost removal leaves an entry that expires with its session. Both are
+        // counted, and inboxes are sized so neither happens in practice.
+        let pushed =
+            self.inboxes.get(worker as usize).is_some_and(|i| i.push(Command::ServerMap(change)).is_ok());
+        if !pushed {
+            self.stats.commands_lost += 1;
+        }
+    }
+
     fn alloc(&mut self) -> Option<Mbuf> {
         self.pool.alloc()
     }
@@ -81,23 +97,28 @@ impl SlowPathCore {
                 for m in burst.by_ref() {
                     self.stats.rx_packets += 1;
                     let port = m.port();
-                    let mut fx = Effects {
-                        tx: &mut self.tx,
-                        inboxes: &self.inboxes,
-                        pool: &self.pool,
-                        stats: &mut self.stats,
-                    };
-                    self.logic.handle(m, port, now, &mut fx);
+                    let (logic, mut fx) = self.parts();
+                    logic.handle(m, port, now, &mut fx);
                 }
             }
+            for r in 0..self.from_workers_alg.len() {
+                received += self.from_workers_alg[r].recv_burst(&mut burst);
+                for m in burst.by_ref() {
+                    self.stats.rx_packets += 1;
+                    let port = m.port();
+                    let (logic, mut fx) = self.parts();
+                    logic.handle_alg(m, port, now, &mut fx);
+                }
+            }
+            for _ in 0..INBOX_BATCH {
+                let Some(cmd) = self.inbox.pop() else { break };
+                received += 1;
+                let (logic, mut fx) = self.parts();
+                logic.command(cmd, now, &mut fx);
+            }
             if now.saturating_sub(last_tick) >= TICK_MS {
-                let mut fx = Effects {
-                    tx: &mut self.tx,
-                    inboxes: &self.inboxes,
-                    pool: &self.pool,
-                    stats: &mut self.stats,
-                };
-                self.logic.tick(now, &mut fx);
+                let (logic, mut fx) = self.parts();
+                logic.tick(now, &mut fx);
                 last_tick = now;
             }
             self.flush();
@@ -115,6 +136,12 @@ impl SlowPathCore {
         self.flush();
         self.shared.publish(&self.stats);
         0
+    }
+
+    /// The logic and, borrowed from the other fields, where its effects go.
+    fn parts(&mut self) -> (&mut SlowPath<Mbuf>, Effects<'_>) {
+        let SlowPathCore { logic, tx, inboxes, pool, stats, .. } = self;
+        (logic, Effects { tx, inboxes, pool, stats })
     }
 
     fn flush(&mut self) {

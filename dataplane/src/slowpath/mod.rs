@@ -1,10 +1,11 @@
 //! The slow-path core's logic, callable without EAL: ARP, traffic to the appliance's own
-//! addresses, and packets whose next hop is not resolved yet.
+//! addresses, packets whose next hop is not resolved yet, and the ALGs.
 //!
 //! Workers hand these packets over as they are; the slow path classifies them again
 //! rather than trusting a tag, so a packet can never be misfiled by a stale worker. Its
 //! effects go through [`SlowOutput`]: frames to transmit, drops to count, neighbour
 //! changes to send to every worker, and buffers for packets it builds.
+mod alg;
 mod arp;
 pub mod lcore;
 mod local;
@@ -12,12 +13,14 @@ mod resolve;
 
 pub use resolve::{NeighbourLimits, NeighbourState, NeighbourView};
 
+use crate::alg::pptp::PptpAlg;
 use crate::clock::Millis;
 use crate::dpdk::PortId;
 use crate::frame::Frame;
 use crate::ifaces::Interfaces;
 use crate::packet::{EtherType, EthernetFrame, Ipv4Packet, MacAddr};
 use crate::route::RouteTable;
+use crate::servermap::ServerMapChange;
 use crate::stats::DropReason;
 use resolve::{Egress, NeighbourTable};
 use std::net::Ipv4Addr;
@@ -36,6 +39,8 @@ pub trait SlowOutput<F: Frame> {
     /// Counts the drop; the frame is freed by being dropped.
     fn discard(&mut self, frame: F, reason: DropReason);
     fn notify(&mut self, update: NeighbourUpdate);
+    /// Sends a server-map change to the worker that owns the entry's flow.
+    fn server_map(&mut self, worker: u16, change: ServerMapChange);
     /// An empty frame for a packet the slow path builds (ARP requests).
     fn alloc(&mut self) -> Option<F>;
     /// Counts a drop of a packet that had no buffer.
@@ -49,6 +54,7 @@ pub struct SlowPath<F: Frame> {
     /// NAT pool addresses: answered in ARP on the subnet they belong to (proxy ARP), so
     /// a pool may sit on the outside link without a route from the upstream router.
     nat_addrs: Vec<Ipv4Addr>,
+    pptp: Option<PptpAlg>,
 }
 
 impl<F: Frame> SlowPath<F> {
@@ -58,7 +64,13 @@ impl<F: Frame> SlowPath<F> {
         statics: &[(Ipv4Addr, MacAddr)],
         limits: NeighbourLimits,
     ) -> SlowPath<F> {
-        SlowPath { ifaces, routes, neigh: NeighbourTable::new(statics, limits), nat_addrs: Vec::new() }
+        SlowPath {
+            ifaces,
+            routes,
+            neigh: NeighbourTable::new(statics, limits),
+            nat_addrs: Vec::new(),
+            pptp: None,
+        }
     }
 
     /// The NAT addresses to answer ARP for (set at start and on reload).
@@ -106,9 +118,11 @@ impl<F: Frame> SlowPath<F> {
         self.neigh.resolve(frame, route.next_hop(dst), egress, now, out);
     }
 
-    /// Timers: ARP retries, hold-queue expiry, neighbour aging. Call every few ms.
+    /// Timers: ARP retries, hold-queue expiry, neighbour aging, ALG aging. Call every
+    /// few ms.
     pub fn tick(&mut self, now: Millis, out: &mut impl SlowOutput<F>) {
         self.neigh.tick(now, out);
+        self.tick_alg(now, out);
     }
 }
 

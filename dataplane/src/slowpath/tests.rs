@@ -33,6 +33,7 @@ impl SlowOutput<TestFrame> for Recorder {
     fn notify(&mut self, update: NeighbourUpdate) {
         self.updates.push(update);
     }
+    fn server_map(&mut self, _worker: u16, _change: crate::servermap::ServerMapChange) {}
     fn alloc(&mut self) -> Option<TestFrame> {
         Some(TestFrame::empty())
     }

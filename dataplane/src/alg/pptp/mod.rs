@@ -92,6 +92,9 @@ struct Call {
 
 struct Conn {
     worker: u16,
+    /// Whether the client is NATed; without NAT its Call IDs are already unique and
+    /// stay as they are.
+    translate: bool,
     client: u32,
     public: Ipv4Addr,
     server: u32,
@@ -159,11 +162,14 @@ impl PptpAlg {
         now: Millis,
         out: &mut impl AlgOutput,
     ) -> Result<Fed, PptpError> {
-        let mut conn = match self.conns.remove(&seg.control) {
+        let known = self.conns.remove(&seg.control);
+        let fresh = known.is_none();
+        let mut conn = match known {
             Some(c) => c,
-            None if self.conns.len() >= self.limits.connections => return Err(PptpError::NotControl),
+            None if self.conns.len() >= self.limits.connections => return Err(PptpError::ConnectionLimit),
             None => Conn {
                 worker: seg.worker,
+                translate: u32::from(seg.public) != seg.control.src,
                 client: seg.control.src,
                 public: seg.public,
                 server: seg.control.dst,
@@ -185,7 +191,10 @@ impl PptpAlg {
             }
             Err(_) => self.counters.malformed += 1,
         }
-        self.conns.insert(seg.control, conn);
+        // A connection whose first segment is malformed leaves nothing behind.
+        if !(fresh && result.is_err() && conn.calls.is_empty()) {
+            self.conns.insert(seg.control, conn);
+        }
         result
     }
 
@@ -198,22 +207,19 @@ impl PptpAlg {
         }
     }
 
-    /// Ages out the entries of connections silent for the server-map timeout.
+    /// Ends connections silent for the server-map timeout, with their calls and entries.
+    /// PPTP peers send Echo-Requests every 60 s, so a live connection never gets here;
+    /// this reclaims state whose TCP session ended without the ALG hearing of it.
     pub fn tick(&mut self, now: Millis, out: &mut impl AlgOutput) {
         let limit = self.limits.server_map_secs * 1000;
         let stale: Vec<FlowKey> = self
             .conns
             .iter()
-            .filter(|(_, c)| now.saturating_sub(c.last_seen) >= limit && !c.calls.is_empty())
+            .filter(|(_, c)| now.saturating_sub(c.last_seen) >= limit)
             .map(|(k, _)| *k)
             .collect();
         for key in stale {
-            if let Some(mut conn) = self.conns.remove(&key) {
-                for call in std::mem::take(&mut conn.calls) {
-                    self.end_call(&key, &conn, call, out);
-                }
-                self.conns.insert(key, conn);
-            }
+            self.close(&key, out);
         }
     }
 
@@ -270,7 +276,7 @@ impl PptpAlg {
                         let pac = m.u16_at(14);
                         match conn.calls.iter().position(|c| c.pns.is_none() && c.pac == Some(pac)) {
                             Some(i) => {
-                                let xlat = self.allocate(conn);
+                                let xlat = self.allocate(conn, pns);
                                 xlat.map(|x| {
                                     conn.calls[i].pns = Some(pns);
                                     conn.calls[i].xlat = x;
@@ -299,6 +305,16 @@ impl PptpAlg {
                         let call = conn.calls.remove(i);
                         self.end_call(control, conn, call, out);
                     }
+                }
+            }
+            // Not the RFC's direction (CDN is the PAC's), but some PNSs abort a call this
+            // way: the ID is then the client's own, and the call ends.
+            MsgType::Cdn => {
+                let Some((at, pns)) = m.field(Field::Own) else { return rw };
+                if let Some(i) = conn.calls.iter().position(|c| c.pns == Some(pns)) {
+                    rw[0] = Some((at, conn.calls[i].xlat));
+                    let call = conn.calls.remove(i);
+                    self.end_call(control, conn, call, out);
                 }
             }
             MsgType::StopCcrq | MsgType::StopCcrp => self.end_all(control, conn, out),

@@ -27,7 +27,7 @@
 //! | 10   | ICRP    | PNS     | own Call ID      | peer's Call ID   | result code @16  |
 //! | 11   | ICCN    | PAC     | peer's Call ID   |                  |                  |
 //! | 12   | CCRQ    | PNS     | own Call ID      |                  |                  |
-//! | 13   | CDN     | PAC     | own Call ID (1)  |                  | result code @14  |
+//! | 13   | CDN     | PAC (3) | own Call ID (1)  |                  | result code @14  |
 //! | 14   | WEN     | PAC     | peer's Call ID   |                  |                  |
 //! | 15   | SLI     | PNS (2) | peer's Call ID   |                  |                  |
 //!
@@ -36,6 +36,8 @@
 //! nf_nat_pptp rewrites it as if it were the PNS's; ferrowall follows the RFC.
 //! (2) Microsoft PACs also send SLI to the PNS; the rule above (peer's = receiver's)
 //! covers both directions.
+//! (3) Some PNSs send CDN to abort a call; its Call ID is then the PNS's own, and the
+//! ALG translates it like any PNS->PAC own field.
 //!
 //! Behind NAT the PNS (the VPN client) is inside. Its own Call ID is translated in
 //! PNS->PAC messages (own fields), and translated back in PAC->PNS messages (peer's
@@ -184,6 +186,21 @@ pub enum PptpError {
     UnknownType,
     /// Length field not the RFC's length for the type.
     BadLength,
+    /// A new control connection beyond the configured number (not a parse error).
+    ConnectionLimit,
+}
+
+impl From<PptpError> for crate::stats::DropReason {
+    fn from(e: PptpError) -> Self {
+        use crate::stats::DropReason as R;
+        match e {
+            PptpError::NotControl => R::PptpNotControl,
+            PptpError::BadCookie => R::PptpBadCookie,
+            PptpError::UnknownType => R::PptpUnknownType,
+            PptpError::BadLength => R::PptpBadLength,
+            PptpError::ConnectionLimit => R::PptpConnectionLimit,
+        }
+    }
 }
 
 /// Checks a message header (the first 12 bytes of a message) and returns its type.

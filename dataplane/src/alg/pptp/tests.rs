@@ -197,6 +197,7 @@ fn silent_connections_age_out() {
     assert!(out.removed.is_empty(), "the echo kept it alive");
     alg.tick(Millis(1_199_000), &mut out);
     assert_eq!(out.removed.len(), 2);
+    assert_eq!(alg.connections(), 0);
 }
 
 #[test]
@@ -216,6 +217,7 @@ fn a_malformed_message_creates_nothing() {
     assert_eq!(alg.segment(seg, Millis(0), &mut out).unwrap_err(), PptpError::BadCookie);
     assert!(out.installed.is_empty());
     assert_eq!(alg.calls(), 0);
+    assert_eq!(alg.connections(), 0);
     assert_eq!(alg.counters.malformed, 1);
 }
 

@@ -1,0 +1,145 @@
+//! The worker's side of the ALGs: handing control segments to the slow path, opening
+//! sessions through the server map, and telling the slow path when a control session
+//! ends.
+use super::{Packet, Pipeline, Verdict};
+use crate::alg::meta::AlgMeta;
+use crate::clock::Millis;
+use crate::command::SlowCommand;
+use crate::dpdk::PortId;
+use crate::flow::L4Info;
+use crate::frame::Frame;
+use crate::servermap::{ServerMapChange, ServerMapEntry};
+use crate::session::{App, CreateError, Dir, NewSession, Session, SessionId, TcpState, TimeoutClass};
+use crate::stats::DropReason;
+use std::net::Ipv4Addr;
+
+/// PPTP control connections: TCP to this port.
+pub const PPTP_PORT: u16 = 1723;
+
+impl Pipeline {
+    /// A control segment with payload, already translated and addressed: it leaves
+    /// through the ALG, which may rewrite Call IDs in it. `routed` is what forwarding
+    /// decided for it.
+    pub(super) fn hand_to_alg<F: Frame>(
+        &mut self,
+        frame: &mut F,
+        id: SessionId,
+        dir: Dir,
+        routed: Verdict,
+    ) -> Verdict {
+        let out = match routed {
+            Verdict::Forward(port) => Some(port),
+            Verdict::SlowPath => None,
+            other => return other,
+        };
+        let s = self.sessions.get(id);
+        let meta = AlgMeta {
+            control: s.keys[0],
+            // The reply key is the translated original, reversed: its destination is
+            // the address the client appears as.
+            public: Ipv4Addr::from(s.keys[1].dst),
+            dir,
+            worker: self.worker,
+            out,
+        };
+        if meta.push(frame) {
+            Verdict::Alg
+        } else {
+            Verdict::Drop(DropReason::AlgUnavailable)
+        }
+    }
+
+    /// The application a new TCP session gets: PPTP for port 1723 between zones with
+    /// the ALG enabled.
+    pub(super) fn app_for(&self, pkt: &Packet, from: u8, to: u8) -> App {
+        let tcp = matches!(pkt.info, L4Info::Tcp { .. });
+        if tcp && pkt.key.dport == PPTP_PORT && self.shared.rules.alg.pptp(from, to) {
+            App::Pptp
+        } else {
+            App::None
+        }
+    }
+
+    /// The first packet of a flow the server map expects: a session with the entry's
+    /// translation, without asking the security policy.
+    pub(super) fn open_expected<F: Frame>(
+        &mut self,
+        frame: &mut F,
+        in_port: PortId,
+        pkt: &Packet,
+        entry: ServerMapEntry,
+        now: Millis,
+    ) -> Verdict {
+        let new = NewSession {
+            original: pkt.key,
+            reply: entry.translated.reversed(),
+            translated: entry.translated,
+            tcp: None,
+            class: TimeoutClass::Gre,
+            app: entry.app,
+            // The Call ID belongs to the ALG, which gives it back with the call.
+            nat: None,
+            two_way: false,
+        };
+        let (ports, events) = (&mut self.ports, &self.slow_inbox);
+        let created = self.sessions.create(new, now, |s| super::session_ended(ports, events, s));
+        match created {
+            Ok(id) => {
+                self.counters.created += 1;
+                self.established(frame, in_port, pkt, id, Dir::Original, now)
+            }
+            Err(CreateError::Full) => Verdict::Drop(DropReason::SessionTableFull),
+            Err(CreateError::Conflict) => Verdict::Drop(DropReason::SessionConflict),
+        }
+    }
+
+    /// Applies what the slow path announced for this worker's flows.
+    pub fn server_map_change(&mut self, change: ServerMapChange) {
+        match change {
+            ServerMapChange::Install(entry) => {
+                // A plain session of the same flow (GRE the policy let through before the
+                // call was set up) gives way, so the next packet opens the expected one.
+                self.end_session_of(&entry.key, App::None);
+                if !self.expected.insert(entry) {
+                    self.counters.server_map_full += 1;
+                }
+            }
+            ServerMapChange::Remove(key) => {
+                self.expected.remove(&key);
+                self.end_session_of(&key, App::PptpGre);
+            }
+        }
+    }
+
+    /// Ends the session whose first packet had `key`, if it is of application `app`.
+    fn end_session_of(&mut self, key: &crate::flow::FlowKey, app: App) {
+        let Some((id, Dir::Original)) = self.sessions.lookup(key) else { return };
+        if self.sessions.get(id).app != app {
+            return;
+        }
+        let s = self.sessions.get(id).clone();
+        super::session_ended(&mut self.ports, &self.slow_inbox, &s);
+        self.sessions.remove(id);
+        self.counters.removed += 1;
+    }
+
+    /// A PPTP control connection that reached FIN from both sides or RST: the ALG drops
+    /// its state now rather than at aging.
+    pub(super) fn control_state_changed(&mut self, id: SessionId, state: TcpState) {
+        let s = self.sessions.get(id);
+        if s.app == App::Pptp && matches!(state, TcpState::Closing | TcpState::Closed) {
+            notify_closed(&self.slow_inbox, s);
+        }
+    }
+}
+
+/// Tells the slow path a control session ended. A full inbox loses the event; the ALG's
+/// own aging reclaims the state later.
+pub(super) fn notify_closed(inbox: &Option<crate::command::SlowInbox>, s: &Session) {
+    if s.app != App::Pptp {
+        return;
+    }
+    if let Some(inbox) = inbox {
+        let _ = inbox.push(SlowCommand::ControlClosed(s.keys[0]));
+    }
+}

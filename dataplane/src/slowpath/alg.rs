@@ -1,0 +1,150 @@
+//! The ALGs on the slow path: control segments in, rewritten segments out, server-map
+//! changes to the workers.
+//!
+//! A segment arrives translated and (usually) addressed to its next hop, with an
+//! [`AlgMeta`] in front. The ALG rewrites Call IDs in its payload; the TCP checksum is
+//! updated from the fields that changed (RFC 1624), and the segment leaves on this
+//! core's TX queue, or waits for its next hop like any packet the slow path forwards.
+//! Segments keep their lengths, so TCP sequence numbers never need adjusting.
+use super::{SlowOutput, SlowPath};
+use crate::alg::meta::AlgMeta;
+use crate::alg::pptp::{AlgOutput, PptpAlg, Segment, ServerMapView};
+use crate::clock::Millis;
+use crate::command::{AlgStatus, SlowCommand};
+use crate::dpdk::PortId;
+use crate::flow::FlowKey;
+use crate::frame::Frame;
+use crate::packet::{checksum, EthernetFrame, IpProtocol, Ipv4Packet, TcpPacket};
+use crate::servermap::{ServerMapChange, ServerMapEntry};
+use crate::stats::DropReason;
+use std::marker::PhantomData;
+
+const ETH_LEN: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
+
+/// The ALG's requests, passed to the workers through the slow path's output.
+struct ToWorkers<'a, F, O> {
+    out: &'a mut O,
+    frame: PhantomData<F>,
+}
+
+impl<F: Frame, O: SlowOutput<F>> AlgOutput for ToWorkers<'_, F, O> {
+    fn install(&mut self, owner: u16, entry: ServerMapEntry) {
+        self.out.server_map(owner, ServerMapChange::Install(entry));
+    }
+
+    fn uninstall(&mut self, owner: u16, key: FlowKey) {
+        self.out.server_map(owner, ServerMapChange::Remove(key));
+    }
+}
+
+/// Where a TCP segment's parts are in a frame.
+struct TcpAt {
+    /// The TCP header.
+    header: usize,
+    payload: usize,
+    end: usize,
+    seq: u32,
+}
+
+fn locate_tcp(data: &[u8]) -> Result<TcpAt, DropReason> {
+    let ip = Ipv4Packet::new_checked(data.get(ETH_LEN..).unwrap_or_default())?;
+    if ip.next_header() != IpProtocol::Tcp {
+        return Err(DropReason::AlgUnavailable);
+    }
+    let ihl = ip.header_len() as usize;
+    let tcp = TcpPacket::new_checked(ip.payload())?;
+    let header = ETH_LEN + ihl;
+    Ok(TcpAt {
+        header,
+        payload: header + tcp.header_len() as usize,
+        end: ETH_LEN + ip.total_len() as usize,
+        seq: tcp.seq_number(),
+    })
+}
+
+impl<F: Frame> SlowPath<F> {
+    /// Runs the PPTP ALG (kept by the slow path from start).
+    pub fn enable_pptp(&mut self, alg: PptpAlg) {
+        self.pptp = Some(alg);
+    }
+
+    pub fn pptp(&self) -> Option<&PptpAlg> {
+        self.pptp.as_ref()
+    }
+
+    /// A control segment a worker handed over.
+    pub fn handle_alg(&mut self, mut frame: F, in_port: PortId, now: Millis, out: &mut impl SlowOutput<F>) {
+        let Some(meta) = AlgMeta::pop(&mut frame) else {
+            return out.discard(frame, DropReason::AlgUnavailable);
+        };
+        let at = match locate_tcp(frame.data()) {
+            Ok(at) => at,
+            Err(reason) => return out.discard(frame, reason),
+        };
+        let Some(alg) = self.pptp.as_mut() else {
+            return out.discard(frame, DropReason::AlgUnavailable);
+        };
+        let data = frame.data_mut();
+        let Some(payload) = data.get_mut(at.payload..at.end) else {
+            return out.discard(frame, DropReason::AlgUnavailable);
+        };
+        let seg = Segment {
+            control: meta.control,
+            public: meta.public,
+            dir: meta.dir,
+            worker: meta.worker,
+            seq: at.seq,
+            payload,
+        };
+        let fed = match alg.segment(seg, now, &mut ToWorkers { out: &mut *out, frame: PhantomData }) {
+            Ok(fed) => fed,
+            Err(e) => return out.discard(frame, e.into()),
+        };
+        let csum_at = at.header + 16;
+        let mut csum = u16::from_be_bytes([data[csum_at], data[csum_at + 1]]);
+        for (off, old, new) in fed.rewritten.into_iter().flatten() {
+            // A field at an odd offset from the TCP header straddles two checksum words:
+            // it counts byte-swapped (RFC 1071's byte-order independence).
+            let odd = (at.payload - at.header + off) % 2 == 1;
+            let (old, new) = if odd { (old.swap_bytes(), new.swap_bytes()) } else { (old, new) };
+            csum = checksum::update16(csum, old, new);
+        }
+        data[csum_at..csum_at + 2].copy_from_slice(&csum.to_be_bytes());
+        match meta.out {
+            Some(port) => out.transmit(port, frame),
+            None => self.handle_ipv4(frame, in_port, now, out),
+        }
+    }
+
+    /// A message from a worker or the control plane.
+    pub fn command(&mut self, cmd: SlowCommand, now: Millis, out: &mut impl SlowOutput<F>) {
+        match cmd {
+            SlowCommand::ControlClosed(key) => {
+                if let Some(alg) = self.pptp.as_mut() {
+                    alg.close(&key, &mut ToWorkers { out, frame: PhantomData });
+                }
+            }
+            SlowCommand::ServerMap { reply } => {
+                let _ = reply.send(self.server_map(now));
+            }
+            SlowCommand::AlgStatus { reply } => {
+                let status = self.pptp.as_ref().map_or_else(AlgStatus::default, |a| AlgStatus {
+                    connections: a.connections(),
+                    calls: a.calls(),
+                    counters: a.counters,
+                });
+                let _ = reply.send(status);
+            }
+        }
+    }
+
+    pub fn server_map(&self, now: Millis) -> Vec<ServerMapView> {
+        self.pptp.as_ref().map_or_else(Vec::new, |a| a.server_map(now))
+    }
+
+    pub(super) fn tick_alg(&mut self, now: Millis, out: &mut impl SlowOutput<F>) {
+        if let Some(alg) = self.pptp.as_mut() {
+            alg.tick(now, &mut ToWorkers { out, frame: PhantomData });
+        }
+    }
+}
