@@ -91,6 +91,18 @@ pub fn tcp(l2: L2, l3: L3, sport: u16, dport: u16, seq: u32, ack: u32, flags: u8
     ethernet(l2, 0x0800, &ipv4(l3, 6, &seg))
 }
 
+/// Enhanced GRE (version 1, PPP) as PPTP sends it: key present with `call_id`, the
+/// payload length, and a sequence number.
+pub fn gre_v1(l2: L2, l3: L3, call_id: u16, seq: u32, ppp: &[u8]) -> Vec<u8> {
+    // Flags: K and S set, version 1; protocol 0x880B (PPP).
+    let mut g = vec![0x30, 0x01, 0x88, 0x0b];
+    g.extend_from_slice(&(ppp.len() as u16).to_be_bytes());
+    g.extend_from_slice(&call_id.to_be_bytes());
+    g.extend_from_slice(&seq.to_be_bytes());
+    g.extend_from_slice(ppp);
+    ethernet_ipv4(l2, l3, 47, &g)
+}
+
 /// ICMP echo request (`request`) or reply.
 pub fn icmp_echo(l2: L2, l3: L3, request: bool, ident: u16, seq: u16, data: &[u8]) -> Vec<u8> {
     let mut m = vec![if request { 8 } else { 0 }, 0, 0, 0];

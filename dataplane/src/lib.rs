@@ -22,6 +22,7 @@ pub mod route;
 pub mod ruleset;
 pub mod servermap;
 pub mod session;
+pub mod sim;
 pub mod slowpath;
 pub mod stats;
 pub mod worker;

@@ -377,7 +377,10 @@ impl PptpAlg {
         rw
     }
 
-    fn allocate(&mut self, conn: &Conn) -> Option<u16> {
+    fn allocate(&mut self, conn: &Conn, pns: u16) -> Option<u16> {
+        if !conn.translate {
+            return Some(pns);
+        }
         let alloc = self.call_ids.get_mut(conn.worker as usize)?;
         match alloc.allocate(conn.public, GRE) {
             Ok(x) => Some(x),
@@ -393,7 +396,7 @@ impl PptpAlg {
             self.counters.call_limit += 1;
             return None;
         }
-        let xlat = self.allocate(conn)?;
+        let xlat = self.allocate(conn, pns)?;
         conn.calls.push(Call { pns: Some(pns), xlat, pac, up: false });
         Some(conn.calls.len() - 1)
     }
@@ -452,7 +455,7 @@ impl PptpAlg {
                 out.uninstall(b.owner, key);
             }
         }
-        if call.pns.is_some() {
+        if call.pns.is_some() && conn.translate {
             if let Some(a) = self.call_ids.get_mut(conn.worker as usize) {
                 a.release(conn.public, GRE, call.xlat);
             }
@@ -460,5 +463,7 @@ impl PptpAlg {
     }
 }
 
+#[cfg(test)]
+mod scenario_tests;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,238 @@
+//! The appliance without EAL: the workers' pipelines and the slow path, wired as the
+//! lcores wire them and stepped one frame at a time.
+//!
+//! A frame enters at the worker whose RX queue the NIC chose; hand-offs go to the owner;
+//! slow-path and ALG verdicts go to the slow path; every inbox is drained after each
+//! frame. Scenario tests, the pcap replays and the ALG benchmark drive exactly the code
+//! the cores run, with an injectable clock. Only the rings' timing differs: here a
+//! server-map entry is installed before the next frame arrives.
+use crate::alg::pptp::{AlgLimits, PptpAlg, ServerMapView};
+use crate::clock::Millis;
+use crate::command::{inbox, Command, Inbox, SlowInbox};
+use crate::dpdk::PortId;
+use crate::frame::TestFrame;
+use crate::neigh::NeighbourCache;
+use crate::pipeline::{Pipeline, PipelineLimits, Shared, Verdict};
+use crate::servermap::ServerMapChange;
+use crate::session::display::SessionView;
+use crate::session::SessionTable;
+use crate::slowpath::{NeighbourLimits, NeighbourUpdate, SlowOutput, SlowPath};
+use crate::stats::{CoreStats, DropReason};
+use std::sync::Arc;
+
+/// What left the appliance, and what it dropped.
+#[derive(Default)]
+pub struct Wire {
+    pub sent: Vec<(PortId, TestFrame)>,
+    pub stats: CoreStats,
+}
+
+/// The slow path's effects in the simulation.
+struct SimOutput<'a> {
+    wire: &'a mut Wire,
+    inboxes: &'a [Inbox],
+}
+
+impl SlowOutput<TestFrame> for SimOutput<'_> {
+    fn transmit(&mut self, port: PortId, frame: TestFrame) {
+        self.wire.stats.tx_packets += 1;
+        self.wire.sent.push((port, frame));
+    }
+
+    fn discard(&mut self, _frame: TestFrame, reason: DropReason) {
+        self.wire.stats.drop(reason);
+    }
+
+    fn notify(&mut self, update: NeighbourUpdate) {
+        for i in self.inboxes {
+            if i.push(Command::Neighbour(update)).is_err() {
+                self.wire.stats.commands_lost += 1;
+            }
+        }
+    }
+
+    fn server_map(&mut self, worker: u16, change: ServerMapChange) {
+        let pushed =
+            self.inboxes.get(worker as usize).is_some_and(|i| i.push(Command::ServerMap(change)).is_ok());
+        if !pushed {
+            self.wire.stats.commands_lost += 1;
+        }
+    }
+
+    fn alloc(&mut self) -> Option<TestFrame> {
+        Some(TestFrame::empty())
+    }
+
+    fn count_drop(&mut self, reason: DropReason) {
+        self.wire.stats.drop(reason);
+    }
+}
+
+pub struct Sim {
+    pub workers: Vec<Pipeline>,
+    pub slow: SlowPath<TestFrame>,
+    inboxes: Vec<Inbox>,
+    slow_inbox: SlowInbox,
+    pub now: Millis,
+    pub wire: Wire,
+}
+
+/// How big the simulated appliance is.
+#[derive(Debug, Clone, Copy)]
+pub struct SimLimits {
+    pub sessions_per_worker: usize,
+    pub pipeline: PipelineLimits,
+    pub alg: AlgLimits,
+    pub inbox: usize,
+}
+
+impl Default for SimLimits {
+    fn default() -> Self {
+        SimLimits {
+            sessions_per_worker: 1024,
+            pipeline: PipelineLimits::default(),
+            alg: AlgLimits::default(),
+            inbox: 1024,
+        }
+    }
+}
+
+impl Sim {
+    /// One pipeline per worker of `shared.owners`, neighbours known up front.
+    pub fn new(
+        shared: Shared,
+        neighbours: &[(std::net::Ipv4Addr, crate::packet::MacAddr)],
+        limits: SimLimits,
+    ) -> Sim {
+        let workers = usize::from(shared.owners.workers());
+        let mut slow = SlowPath::new(
+            shared.ifaces.clone(),
+            shared.routes.clone(),
+            neighbours,
+            NeighbourLimits::default(),
+        );
+        let public = shared.rules.nat.public_addrs(&shared.ifaces);
+        slow.enable_pptp(PptpAlg::new(shared.owners.clone(), &public, limits.alg));
+        let slow_inbox: SlowInbox = Arc::new(crossbeam_queue::ArrayQueue::new(limits.inbox));
+        let mut seed = NeighbourCache::with_capacity(64);
+        for &(ip, mac) in neighbours {
+            let _ = seed.set(ip, mac);
+        }
+        let pipelines = (0..workers)
+            .map(|w| {
+                let sessions = SessionTable::new(limits.sessions_per_worker, shared.rules.timeouts);
+                let mut p = Pipeline::new(w as u16, shared.clone(), seed.clone(), sessions, limits.pipeline);
+                p.connect_slow_path(slow_inbox.clone());
+                p
+            })
+            .collect();
+        Sim {
+            workers: pipelines,
+            slow,
+            inboxes: (0..workers).map(|_| inbox(limits.inbox)).collect(),
+            slow_inbox,
+            now: Millis(0),
+            wire: Wire::default(),
+        }
+    }
+
+    /// A frame arrives on `port`, in the RX queue of worker `rx_worker`.
+    pub fn receive(&mut self, port: PortId, rx_worker: u16, bytes: &[u8]) {
+        self.wire.stats.rx_packets += 1;
+        let Some(mut frame) = TestFrame::new(bytes) else {
+            return self.wire.stats.drop(DropReason::MultiSegment);
+        };
+        let mut worker = usize::from(rx_worker);
+        let mut handed = false;
+        loop {
+            let Some(p) = self.workers.get_mut(worker) else {
+                return self.wire.stats.drop(DropReason::HandoffMisdirected);
+            };
+            let verdict = p.process(&mut frame, port, self.now);
+            let mut out = SimOutput { wire: &mut self.wire, inboxes: &self.inboxes };
+            match verdict {
+                Verdict::Forward(to) | Verdict::Reply(to) => out.transmit(to, frame),
+                Verdict::SlowPath => self.slow.handle(frame, port, self.now, &mut out),
+                Verdict::Alg => {
+                    out.wire.stats.to_alg += 1;
+                    self.slow.handle_alg(frame, port, self.now, &mut out);
+                }
+                Verdict::Handoff(_) if handed => out.discard(frame, DropReason::HandoffMisdirected),
+                Verdict::Handoff(owner) => {
+                    out.wire.stats.handoffs_out += 1;
+                    worker = usize::from(owner);
+                    handed = true;
+                    continue;
+                }
+                Verdict::Drop(reason) => out.discard(frame, reason),
+            }
+            break;
+        }
+        self.settle();
+    }
+
+    /// Moves the clock: sessions age on every worker, the slow path's timers run.
+    pub fn advance_ms(&mut self, ms: u64) {
+        self.now = Millis(self.now.0 + ms);
+        for p in &mut self.workers {
+            while p.expire(self.now, 1024) > 0 {}
+        }
+        self.settle();
+        let mut out = SimOutput { wire: &mut self.wire, inboxes: &self.inboxes };
+        self.slow.tick(self.now, &mut out);
+        self.settle();
+    }
+
+    pub fn advance_secs(&mut self, secs: u64) {
+        self.advance_ms(secs * 1000);
+    }
+
+    /// Drains every inbox until nothing moves.
+    fn settle(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some(cmd) = self.slow_inbox.pop() {
+                moved = true;
+                let mut out = SimOutput { wire: &mut self.wire, inboxes: &self.inboxes };
+                self.slow.command(cmd, self.now, &mut out);
+            }
+            for (p, inbox) in self.workers.iter_mut().zip(&self.inboxes) {
+                while let Some(cmd) = inbox.pop() {
+                    moved = true;
+                    let _ = p.apply(cmd);
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+
+    /// Frames sent since the last call.
+    pub fn take_sent(&mut self) -> Vec<(PortId, TestFrame)> {
+        std::mem::take(&mut self.wire.sent)
+    }
+
+    /// Every worker's sessions, as `display firewall session-table` lists them.
+    pub fn sessions(&self) -> Vec<SessionView> {
+        let mut all = Vec::new();
+        for p in &self.workers {
+            let t = p.sessions();
+            all.extend(t.iter().map(|(id, s)| SessionView::new(t, id, s, p.worker(), self.now)));
+        }
+        all
+    }
+
+    pub fn server_map(&self) -> Vec<ServerMapView> {
+        self.slow.server_map(self.now)
+    }
+
+    /// Server-map entries installed in the workers, in all.
+    pub fn installed_entries(&self) -> usize {
+        self.workers.iter().map(|p| p.expected_flows()).sum()
+    }
+
+    pub fn drops(&self, reason: DropReason) -> u64 {
+        self.wire.stats.drops[reason.index()]
+    }
+}
