@@ -314,13 +314,13 @@ impl Player {
             return;
         }
         if from_client {
-            self.from_client(i, p);
+            self.play_client(i, p);
         } else {
-            self.from_server(i, p);
+            self.play_server(i, p);
         }
     }
 
-    fn from_client(&mut self, i: usize, p: &Ip) {
+    fn play_client(&mut self, i: usize, p: &Ip) {
         let mut ip = p.bytes.clone();
         ip[12..16].copy_from_slice(&client_addr(i).octets());
         ip[16..20].copy_from_slice(&server_addr(i).octets());
@@ -348,7 +348,7 @@ impl Player {
         self.outside.push((out, e));
     }
 
-    fn from_server(&mut self, i: usize, p: &Ip) {
+    fn play_server(&mut self, i: usize, p: &Ip) {
         let mut ip = p.bytes.clone();
         ip[12..16].copy_from_slice(&server_addr(i).octets());
         ip[16..20].copy_from_slice(&PUBLIC.octets());
