@@ -237,6 +237,7 @@ impl Appliance {
         }
         let slow = self.slow_path_stats();
         total.tx_packets += slow.tx_packets;
+        total.commands_lost += slow.commands_lost;
         for (t, s) in total.drops.iter_mut().zip(slow.drops.iter()) {
             *t += s;
         }
