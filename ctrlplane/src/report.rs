@@ -9,12 +9,13 @@ pub fn counters(total: &CoreStats, per_worker: &[CoreStats], slow: &CoreStats) -
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "packets: rx {} tx {} forwarded {} local-replies {} to-slow-path {} dropped {}",
+        "packets: rx {} tx {} forwarded {} local-replies {} to-slow-path {} to-alg {} dropped {}",
         total.rx_packets,
         total.tx_packets,
         total.forwarded,
         total.local_replies,
         total.to_slow_path,
+        total.to_alg,
         total.total_drops()
     );
     for reason in DropReason::all() {

@@ -58,6 +58,7 @@ pub fn run_until_signal(appliance: Appliance, interval: Option<Duration>) -> any
         std::thread::sleep(Duration::from_millis(50));
         if show.swap(false, Ordering::Relaxed) {
             print_sessions(&appliance);
+            print_server_map(&appliance);
         }
         if let Some(every) = interval {
             if last.0.elapsed() >= every {
@@ -77,7 +78,7 @@ pub fn run_until_signal(appliance: Appliance, interval: Option<Duration>) -> any
     Ok(())
 }
 
-/// `display firewall session-table`, on SIGUSR1 (the management API comes later).
+/// `display firewall session-table`, on SIGUSR1 (until the management API).
 fn print_sessions(a: &Appliance) {
     match a.sessions(Duration::from_secs(2)) {
         Ok(sessions) => {
@@ -88,6 +89,20 @@ fn print_sessions(a: &Appliance) {
             }
         }
         Err(e) => eprintln!("session table unavailable: {e}"),
+    }
+}
+
+/// `display firewall server-map`, on SIGUSR1 after the session table.
+fn print_server_map(a: &Appliance) {
+    match a.server_map(Duration::from_secs(2)) {
+        Ok(entries) => {
+            println!("display firewall server-map");
+            println!(" Current Total Server-map : {}", entries.len());
+            for e in &entries {
+                println!(" {}", e.entry.line(e.left_secs));
+            }
+        }
+        Err(e) => eprintln!("server map unavailable: {e}"),
     }
 }
 
