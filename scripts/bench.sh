@@ -5,6 +5,11 @@
 #   l3        routed only (a permit policy, no NAT), 1,024 flows
 #   nat-1k    established NATed UDP flows, 1,000 sessions
 #   nat-100k  established NATed UDP flows, 100,000 sessions
+#   gre       PPTP GRE from the server through its server-map (pptp-gre) session: a
+#             probe run learns the Call ID the ALG translates the client's to, then the
+#             server's GRE to it is replayed (1,024 frames, one tunnel)
+#   alg-setup tunnel set-ups per second on the slow path (OCRQ + OCRP with server-map
+#             installation), without EAL: cargo bench -p dataplane --bench alg_setup
 #
 # Usage: scripts/bench.sh [ROUNDS] [SECONDS] [SCENARIO...]   (default 3 rounds of 10 s, all)
 set -euo pipefail
@@ -13,10 +18,10 @@ cd "$ROOT"
 ROUNDS=${1:-3}
 SECS=${2:-10}
 shift $(( $# > 2 ? 2 : $# ))
-SCENARIOS=("${@:-l3 nat-1k nat-100k}")
+SCENARIOS=("${@:-l3 nat-1k nat-100k gre alg-setup}")
 read -r -a SCENARIOS <<< "${SCENARIOS[*]}"
 WORK=$(mktemp -d /tmp/ferrowall-bench.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
 scripts/setup.sh >/dev/null
 cargo build --release -q -p ctrlplane
@@ -51,8 +56,43 @@ ferrowall_rate() { # CONFIG
 }
 
 # net_pcap names its first port's MAC 02:70:63:61:70:00 ("pcap") and cannot change it.
+# The translated Call ID the ALG gives the bench client's first call: the ALG's Call ID
+# allocator starts from a fixed seed, so a short probe run with the same layout tells it.
+probe_call_id() { # CTRL_PCAP
+  python3 scripts/gen_pcap.py gre "$WORK/gre-probe.pcap" --dst-mac 02:70:63:61:70:00 --call-id 1 --frames 1
+  sed -e "s|@GRE@|$WORK/gre-probe.pcap|" -e "s|@CTRL@|$1|" -e "s|@EAL_MEM@|$MEM|" -e "s|@MBUFS@|16384|" \
+    -e "s|@OUT_TX@|$WORK/probe-tx0.pcap|" -e "s|@OUT_TX2@|$WORK/probe-tx1.pcap|" bench/gre.toml > "$WORK/probe.toml"
+  timeout -s INT 3 target/release/ferrowall --config "$WORK/probe.toml" >"$WORK/probe.log" 2>&1 || true
+  python3 - "$WORK"/probe-tx*.pcap <<'PY' || { cat "$WORK/probe.log" >&2; exit 1; }
+import struct, sys
+for path in sys.argv[1:]:
+    data = open(path, "rb").read()
+    at = 24
+    while at + 16 <= len(data):
+        n = struct.unpack("<I", data[at + 8:at + 12])[0]
+        frame = data[at + 16:at + 16 + n]
+        at += 16 + n
+        ihl = (frame[14] & 15) * 4
+        tcp = frame[14 + ihl:]
+        payload = tcp[(tcp[12] >> 4) * 4:]
+        if frame[23] == 6 and payload[4:8] == b"\x1a\x2b\x3c\x4d":
+            print(struct.unpack("!H", payload[12:14])[0])
+            sys.exit(0)
+sys.exit("probe: the ALG sent no Outgoing-Call-Request")
+PY
+}
+
 prepare() { # SCENARIO -> sets PCAP CONFIG MBUFS
   local flows template sessions
+  if [ "$1" = gre ]; then
+    PCAP=$WORK/gre.pcap; CONFIG=$WORK/gre.toml; MBUFS=20480
+    python3 scripts/gen_pcap.py pptp-ocrq "$WORK/ctrl.pcap" --dst-mac 02:70:63:61:70:01
+    local id; id=$(probe_call_id "$WORK/ctrl.pcap")
+    python3 scripts/gen_pcap.py gre "$PCAP" --dst-mac 02:70:63:61:70:00 --call-id "$id" --frames 1024
+    sed -e "s|@GRE@|$PCAP|" -e "s|@CTRL@|$WORK/ctrl.pcap|" -e "s|@EAL_MEM@|$MEM|" -e "s|@MBUFS@|$MBUFS|" \
+      -e "s|@OUT_TX@|/dev/null|" -e "s|@OUT_TX2@|/dev/null|" bench/gre.toml > "$CONFIG"
+    return
+  fi
   case "$1" in
     l3) flows=1024; template=bench/l3.toml; sessions=4096 ;;
     nat-1k) flows=1000; template=bench/nat.toml; sessions=4096 ;;
@@ -69,6 +109,10 @@ prepare() { # SCENARIO -> sets PCAP CONFIG MBUFS
 
 echo "64-byte UDP, net_pcap(infinite_rx) -> net_null, 1 forwarding core, $PAGES, medians of ${SECS}-s runs"
 for sc in "${SCENARIOS[@]}"; do
+  if [ "$sc" = alg-setup ]; then
+    cargo bench -q -p dataplane --bench alg_setup 2>/dev/null | sed 's/^/alg-setup /'
+    continue
+  fi
   prepare "$sc"
   tp_all=(); fw_all=()
   for r in $(seq 1 "$ROUNDS"); do

@@ -131,14 +131,14 @@ impl PptpAlg {
         let call_ids = (0..owners.workers())
             .map(|w| PortAllocator::new(public, owners.slice(w), 0xca11 + u64::from(w)))
             .collect();
-        PptpAlg {
-            conns: FxHashMap::default(),
-            call_ids,
-            owners,
-            limits,
-            book: FxHashMap::default(),
-            counters: AlgCounters::default(),
-        }
+        // Sized up front for the connections allowed (and two entries per call of a
+        // typical one-call connection), so a burst of set-ups never rehashes.
+        let expected = limits.connections.min(1 << 20);
+        let mut conns = FxHashMap::default();
+        conns.reserve(expected);
+        let mut book = FxHashMap::default();
+        book.reserve(2 * expected);
+        PptpAlg { conns, call_ids, owners, limits, book, counters: AlgCounters::default() }
     }
 
     pub fn connections(&self) -> usize {
