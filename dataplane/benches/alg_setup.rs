@@ -101,7 +101,7 @@ fn segment(t: usize, dir: Dir, payload: &[u8]) -> TestFrame {
     f
 }
 
-fn slow_path() -> SlowPath<TestFrame> {
+fn slow_path(connections: usize) -> SlowPath<TestFrame> {
     let ifaces = Arc::new(Interfaces::new(vec![
         Interface {
             port: 0,
@@ -125,7 +125,7 @@ fn slow_path() -> SlowPath<TestFrame> {
     let routes = Arc::new(RouteTable::new(&ifaces, &[]));
     let owners = Arc::new(OwnerMap::new(1, &[PUBLIC]));
     let mut slow = SlowPath::new(ifaces, routes, &[], NeighbourLimits::default());
-    let limits = AlgLimits { connections: 1 << 20, ..AlgLimits::default() };
+    let limits = AlgLimits { connections, ..AlgLimits::default() };
     slow.enable_pptp(dataplane::alg::pptp::PptpAlg::new(owners, &[PUBLIC], limits));
     slow
 }
@@ -134,7 +134,7 @@ fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let tunnels = args.first().copied().unwrap_or(20_000);
     let rounds = args.get(1).copied().unwrap_or(5);
-    let mut slow = slow_path();
+    let mut slow = slow_path(tunnels);
     let inbox = Arc::new(ArrayQueue::new(4 * tunnels));
     let mut out = Out { inbox: inbox.clone(), sent: Vec::with_capacity(2), lost: 0 };
     let now = Millis(0);
