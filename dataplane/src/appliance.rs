@@ -9,7 +9,7 @@
 //! queue `workers` to the slow path.
 use crate::alg::pptp::{AlgLimits, PptpAlg, ServerMapView};
 use crate::clock::TscClock;
-use crate::command::{inbox, AlgStatus, Command, Inbox, SlowCommand, SlowInbox};
+use crate::command::{inbox, AlgStatus, Command, Inbox, NatUsage, SlowCommand, SlowInbox};
 use crate::dpdk::{
     launch_on, spsc_ring, tsc, tsc_hz, wait_lcore, DpdkError, Eal, LcoreId, Mempool, Port, PortConfig,
     PortId, RingRx, RingTx, RxQueue, TxBuffer,
@@ -22,7 +22,7 @@ use crate::pipeline::{Pipeline, PipelineLimits, Shared};
 use crate::route::{Route, RouteTable};
 use crate::ruleset::Ruleset;
 use crate::session::display::SessionView;
-use crate::session::SessionTable;
+use crate::session::{SessionFilter, SessionTable};
 use crate::slowpath::lcore::SlowPathCore;
 use crate::slowpath::{NeighbourLimits, SlowPath};
 use crate::stats::{CoreStats, SharedStats};
@@ -97,6 +97,8 @@ pub struct Appliance {
 /// Sessions asked of a worker per message: small enough that answering never stalls
 /// its loop for long.
 const SESSION_CHUNK: u32 = 256;
+/// Slots a worker scans per reset message.
+const RESET_CHUNK: u32 = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -277,6 +279,58 @@ impl Appliance {
         let (tx, rx) = mpsc::channel();
         self.slow_inbox.push(SlowCommand::AlgStatus { reply: tx }).map_err(|_| QueryError::SlowInboxFull)?;
         rx.recv_timeout(timeout).map_err(|_| QueryError::SlowTimeout(timeout))
+    }
+
+    /// Ends the sessions `filter` covers on every worker, in chunks while traffic flows;
+    /// returns how many ended.
+    pub fn reset_sessions(&self, filter: SessionFilter, timeout: Duration) -> Result<usize, QueryError> {
+        let mut removed = 0;
+        for (w, inbox) in self.inboxes.iter().enumerate() {
+            let mut from = 0;
+            loop {
+                let (tx, rx) = mpsc::channel();
+                inbox
+                    .push(Command::Reset { filter, from, max: RESET_CHUNK, reply: tx })
+                    .map_err(|_| QueryError::InboxFull(w))?;
+                let chunk = rx.recv_timeout(timeout).map_err(|_| QueryError::Timeout(w, timeout))?;
+                removed += chunk.removed;
+                match chunk.next {
+                    Some(n) => from = n,
+                    None => break,
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// NAT numbers in use per public address and protocol, summed over the workers;
+    /// `size` is the numbers all workers together can hand out.
+    pub fn nat_usage(&self, timeout: Duration) -> Result<Vec<NatUsage>, QueryError> {
+        let mut total: Vec<NatUsage> = Vec::new();
+        for (w, inbox) in self.inboxes.iter().enumerate() {
+            let (tx, rx) = mpsc::channel();
+            inbox.push(Command::NatUsage { reply: tx }).map_err(|_| QueryError::InboxFull(w))?;
+            for u in rx.recv_timeout(timeout).map_err(|_| QueryError::Timeout(w, timeout))? {
+                match total.iter_mut().find(|t| (t.public, t.proto) == (u.public, u.proto)) {
+                    Some(t) => {
+                        t.in_use += u.in_use;
+                        t.size += u.size;
+                    }
+                    None => total.push(u),
+                }
+            }
+        }
+        total.sort_by_key(|u| (u.public, u.proto));
+        Ok(total)
+    }
+
+    /// New ALG limits and server-map timeout (reload).
+    pub fn set_alg_limits(&self, limits: AlgLimits) -> Result<(), QueryError> {
+        self.slow_inbox.push(SlowCommand::AlgLimits(limits)).map_err(|_| QueryError::SlowInboxFull)
+    }
+
+    pub fn workers(&self) -> usize {
+        self.inboxes.len()
     }
 
     /// Sends a new ruleset to every worker (reload).

@@ -9,6 +9,7 @@ use crate::flow::FlowKey;
 use crate::ruleset::Ruleset;
 use crate::servermap::ServerMapChange;
 use crate::session::display::SessionView;
+use crate::session::SessionFilter;
 use crate::slowpath::NeighbourUpdate;
 use crossbeam_queue::ArrayQueue;
 use std::sync::mpsc::Sender;
@@ -27,6 +28,36 @@ pub enum Command {
         max: u32,
         reply: Sender<SessionChunk>,
     },
+    /// Ends the sessions the filter covers among up to `max` slots from `from`
+    /// (`reset firewall session-table`): bounded work per loop iteration, like a display.
+    Reset {
+        filter: SessionFilter,
+        from: u32,
+        max: u32,
+        reply: Sender<ResetChunk>,
+    },
+    /// NAT numbers in use per public address and protocol.
+    NatUsage {
+        reply: Sender<Vec<NatUsage>>,
+    },
+}
+
+/// What one reset step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResetChunk {
+    pub removed: usize,
+    /// The slot to go on from, `None` at the end.
+    pub next: Option<u32>,
+}
+
+/// One worker's use of one public address for one protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NatUsage {
+    pub public: std::net::Ipv4Addr,
+    pub proto: u8,
+    pub in_use: u32,
+    /// Numbers in this worker's slice.
+    pub size: u32,
 }
 
 /// A part of a worker's session table.
@@ -49,6 +80,8 @@ pub enum SlowCommand {
     ServerMap { reply: Sender<Vec<ServerMapView>> },
     /// The ALG's counters and state sizes.
     AlgStatus { reply: Sender<AlgStatus> },
+    /// New ALG limits and server-map timeout (reload).
+    AlgLimits(crate::alg::pptp::AlgLimits),
 }
 
 /// What `display` shows of the PPTP ALG.

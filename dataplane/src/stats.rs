@@ -6,6 +6,9 @@
 use crate::packet::ParseError;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Session kinds counted (`session::Kind::ALL.len()`).
+pub const KINDS: usize = crate::session::Kind::ALL.len();
+
 macro_rules! drop_reasons {
     ($($variant:ident => $name:literal, $help:literal;)*) => {
         /// Why a packet was dropped. Names are stable: metrics and `display statistics
@@ -120,7 +123,12 @@ pub struct CoreStats {
     pub sessions_created: u64,
     pub sessions_removed: u64,
     pub drops: [u64; DropReason::COUNT],
+    /// Live sessions by kind (`session::Kind::ALL` order): a gauge, summed over workers.
+    pub sessions_live: [u64; KINDS],
     /// Poll iterations that found work, and all iterations: the busy ratio.
+    /// TSC cycles of loop iterations that found work, and of all iterations.
+    pub busy_cycles: u64,
+    pub cycles: u64,
     pub busy_polls: u64,
     pub polls: u64,
 }
@@ -140,6 +148,9 @@ impl Default for CoreStats {
             sessions_created: 0,
             sessions_removed: 0,
             drops: [0; DropReason::COUNT],
+            sessions_live: [0; KINDS],
+            busy_cycles: 0,
+            cycles: 0,
             busy_polls: 0,
             polls: 0,
         }
@@ -180,6 +191,11 @@ impl CoreStats {
         for (a, b) in self.drops.iter_mut().zip(other.drops.iter()) {
             *a += b;
         }
+        for (a, b) in self.sessions_live.iter_mut().zip(other.sessions_live.iter()) {
+            *a += b;
+        }
+        self.busy_cycles += other.busy_cycles;
+        self.cycles += other.cycles;
         self.busy_polls += other.busy_polls;
         self.polls += other.polls;
     }
@@ -199,6 +215,9 @@ pub struct SharedStats {
     sessions_created: AtomicU64,
     sessions_removed: AtomicU64,
     drops: [AtomicU64; DropReason::COUNT],
+    sessions_live: [AtomicU64; KINDS],
+    busy_cycles: AtomicU64,
+    cycles: AtomicU64,
     busy_polls: AtomicU64,
     polls: AtomicU64,
 }
@@ -218,6 +237,9 @@ impl Default for SharedStats {
             sessions_created: AtomicU64::new(0),
             sessions_removed: AtomicU64::new(0),
             drops: std::array::from_fn(|_| AtomicU64::new(0)),
+            sessions_live: std::array::from_fn(|_| AtomicU64::new(0)),
+            busy_cycles: AtomicU64::new(0),
+            cycles: AtomicU64::new(0),
             busy_polls: AtomicU64::new(0),
             polls: AtomicU64::new(0),
         }
@@ -242,6 +264,11 @@ impl SharedStats {
         for (a, v) in self.drops.iter().zip(s.drops.iter()) {
             a.store(*v, r);
         }
+        for (a, v) in self.sessions_live.iter().zip(s.sessions_live.iter()) {
+            a.store(*v, r);
+        }
+        self.busy_cycles.store(s.busy_cycles, r);
+        self.cycles.store(s.cycles, r);
         self.busy_polls.store(s.busy_polls, r);
         self.polls.store(s.polls, r);
     }
@@ -262,6 +289,9 @@ impl SharedStats {
             sessions_created: self.sessions_created.load(r),
             sessions_removed: self.sessions_removed.load(r),
             drops: std::array::from_fn(|i| self.drops[i].load(r)),
+            sessions_live: std::array::from_fn(|i| self.sessions_live[i].load(r)),
+            busy_cycles: self.busy_cycles.load(r),
+            cycles: self.cycles.load(r),
             busy_polls: self.busy_polls.load(r),
             polls: self.polls.load(r),
         }

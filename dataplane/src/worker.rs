@@ -44,7 +44,8 @@ impl Worker {
         let mut burst = MbufBurst::default();
         let mut last_publish = self.clock.millis(tsc());
         while running.load(Ordering::Relaxed) {
-            let now = self.clock.millis(tsc());
+            let start = tsc();
+            let now = self.clock.millis(start);
             self.drain_inbox();
             let mut received = 0;
             for q in 0..self.rx.len() {
@@ -70,8 +71,11 @@ impl Worker {
             self.flush();
             self.pipeline.expire(now, EXPIRE_BATCH);
             self.stats.polls += 1;
+            let spent = tsc().wrapping_sub(start);
+            self.stats.cycles += spent;
             if received > 0 {
                 self.stats.busy_polls += 1;
+                self.stats.busy_cycles += spent;
             } else if !self.idle_sleep.is_zero() {
                 std::thread::sleep(self.idle_sleep);
             }
@@ -88,6 +92,10 @@ impl Worker {
     fn publish(&mut self) {
         self.stats.sessions_created = self.pipeline.counters.created;
         self.stats.sessions_removed = self.pipeline.counters.removed;
+        let live = self.pipeline.sessions().live_by_kind();
+        for (gauge, n) in self.stats.sessions_live.iter_mut().zip(live) {
+            *gauge = u64::from(n);
+        }
         self.shared.publish(&self.stats);
     }
 
@@ -186,9 +194,18 @@ impl Worker {
     fn drain_inbox(&mut self) {
         for _ in 0..INBOX_BATCH {
             let Some(cmd) = self.inbox.pop() else { break };
-            if let Some(Command::Sessions { from, max, reply }) = self.pipeline.apply(cmd) {
-                let now = self.clock.millis(tsc());
-                let _ = reply.send(self.session_chunk(from, max, now));
+            match self.pipeline.apply(cmd) {
+                Some(Command::Sessions { from, max, reply }) => {
+                    let now = self.clock.millis(tsc());
+                    let _ = reply.send(self.session_chunk(from, max, now));
+                }
+                Some(Command::Reset { filter, from, max, reply }) => {
+                    let _ = reply.send(self.pipeline.reset(&filter, from, max));
+                }
+                Some(Command::NatUsage { reply }) => {
+                    let _ = reply.send(self.pipeline.nat_usage());
+                }
+                _ => {}
             }
         }
     }

@@ -82,7 +82,15 @@ pub struct EthStats {
     pub ierrors: u64,
     pub oerrors: u64,
     pub rx_nombuf: u64,
+    /// Per queue, for the first [`QUEUE_STATS`] queues, where the driver counts them.
+    pub q_ipackets: [u64; QUEUE_STATS],
+    pub q_opackets: [u64; QUEUE_STATS],
+    pub q_ibytes: [u64; QUEUE_STATS],
+    pub q_obytes: [u64; QUEUE_STATS],
 }
+
+/// Queues DPDK keeps per-queue counters for (`RTE_ETHDEV_QUEUE_STAT_CNTRS`).
+pub const QUEUE_STATS: usize = 16;
 
 /// Finds a probed port by its device name (PCI address or vdev name such as
 /// `net_af_packet0`).
@@ -262,6 +270,10 @@ pub fn stats_of(id: PortId) -> EthStats {
         ierrors: raw.ierrors,
         oerrors: raw.oerrors,
         rx_nombuf: raw.rx_nombuf,
+        q_ipackets: first_queues(&raw.q_ipackets),
+        q_opackets: first_queues(&raw.q_opackets),
+        q_ibytes: first_queues(&raw.q_ibytes),
+        q_obytes: first_queues(&raw.q_obytes),
     }
 }
 
@@ -388,4 +400,8 @@ pub fn ring_port(
         return Err(DpdkError::from_code("rte_eth_from_rings", rc));
     }
     Ok((rc as PortId, injectors, readers))
+}
+
+fn first_queues(raw: &[u64]) -> [u64; QUEUE_STATS] {
+    std::array::from_fn(|i| raw.get(i).copied().unwrap_or(0))
 }

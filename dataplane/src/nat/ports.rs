@@ -47,6 +47,15 @@ impl PortAllocator {
         u32::from(*self.range.end()) - u32::from(*self.range.start()) + 1
     }
 
+    /// Numbers in use for every (address, protocol), and the slice's size.
+    pub fn usage(&self) -> impl Iterator<Item = (Ipv4Addr, u8, u32)> + '_ {
+        self.maps.iter().map(|(&(addr, proto), b)| (Ipv4Addr::from(addr), proto, b.used))
+    }
+
+    pub fn slice_size(&self) -> u32 {
+        self.size()
+    }
+
     /// Numbers in use for (address, protocol).
     pub fn in_use(&self, public: Ipv4Addr, proto: u8) -> u32 {
         self.maps.get(&(u32::from(public), proto)).map_or(0, |b| b.used)

@@ -27,7 +27,7 @@ pub use forward::rewrite_for_next_hop;
 pub use time_exceeded::build_time_exceeded;
 
 use crate::clock::{Millis, TokenBucket};
-use crate::command::{Command, SlowInbox};
+use crate::command::{Command, NatUsage, ResetChunk, SlowInbox};
 use crate::dpdk::PortId;
 use crate::flow::{key, FlowKey, L4Info, Owner, OwnerMap};
 use crate::frame::Frame;
@@ -38,7 +38,7 @@ use crate::packet::{EtherType, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
 use crate::route::RouteTable;
 use crate::ruleset::Ruleset;
 use crate::servermap::ServerMap;
-use crate::session::{Session, SessionTable};
+use crate::session::{Session, SessionFilter, SessionTable};
 use crate::slowpath::NeighbourUpdate;
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
@@ -244,6 +244,35 @@ impl Pipeline {
         if let Some(key) = quick_key(data) {
             self.sessions.prefetch(&key);
         }
+    }
+
+    /// Ends the sessions `filter` covers among up to `max` slots from `from`, as their
+    /// aging would (NAT numbers back, the ALG told); says where to go on.
+    pub fn reset(&mut self, filter: &SessionFilter, from: u32, max: u32) -> ResetChunk {
+        let mut ids = Vec::new();
+        let mut next = None;
+        for (scanned, (id, s)) in self.sessions.iter_from(from).enumerate() {
+            if scanned == max as usize {
+                next = Some(id);
+                break;
+            }
+            if filter.matches(s) {
+                ids.push(id);
+            }
+        }
+        for &id in &ids {
+            let s = self.sessions.get(id).clone();
+            session_ended(&mut self.ports, &self.slow_inbox, &s);
+            self.sessions.remove(id);
+        }
+        self.counters.removed += ids.len() as u64;
+        ResetChunk { removed: ids.len(), next }
+    }
+
+    /// NAT numbers this worker has handed out.
+    pub fn nat_usage(&self) -> Vec<NatUsage> {
+        let size = self.ports.slice_size();
+        self.ports.usage().map(|(public, proto, in_use)| NatUsage { public, proto, in_use, size }).collect()
     }
 
     /// Removes up to `max` expired sessions and gives back their NAT numbers. Called by

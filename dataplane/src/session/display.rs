@@ -9,7 +9,7 @@
 //! the original source, its translation in brackets when NAT changed it, then the
 //! destination (with its translation in brackets when that changed). ICMP echo shows the
 //! identifier as the source port and 2048 (type 8, code 0) as the destination port.
-use super::{App, Session, SessionId, SessionTable};
+use super::{Session, SessionId, SessionTable};
 use crate::clock::Millis;
 use crate::flow::FlowKey;
 use std::fmt::Write;
@@ -83,14 +83,7 @@ impl SessionView {
 }
 
 fn protocol_name(s: &Session) -> &'static str {
-    match (s.app, s.keys[0].proto) {
-        (App::None, 6) => "tcp",
-        (App::None, 17) => "udp",
-        (App::None, 1) => "icmp",
-        (App::None, 47) => "gre",
-        (App::None, _) => "ip",
-        (app, _) => app.name(),
-    }
+    super::Kind::of(s).name()
 }
 
 /// `HH:MM:SS`, as the reference appliance prints times.

@@ -11,10 +11,12 @@
 //! worker removes a few expired sessions from the list heads per loop iteration, and
 //! more when the table is full and a new flow needs room.
 pub mod display;
+mod filter;
 mod index;
 pub mod rewrite;
 pub mod tcp;
 
+pub use filter::SessionFilter;
 pub use index::{FlowIndex, InsertError};
 pub use rewrite::Rewrite;
 pub use tcp::TcpState;
@@ -93,6 +95,48 @@ pub enum App {
     Pptp,
     /// A PPTP data tunnel, opened through the server map.
     PptpGre,
+}
+
+/// What a session is, as displays and metrics count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Tcp,
+    Udp,
+    Icmp,
+    Gre,
+    Pptp,
+    PptpGre,
+    Other,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] =
+        [Kind::Tcp, Kind::Udp, Kind::Icmp, Kind::Gre, Kind::Pptp, Kind::PptpGre, Kind::Other];
+
+    pub fn of(s: &Session) -> Kind {
+        match (s.app, s.keys[0].proto) {
+            (App::Pptp, _) => Kind::Pptp,
+            (App::PptpGre, _) => Kind::PptpGre,
+            (App::None, 6) => Kind::Tcp,
+            (App::None, 17) => Kind::Udp,
+            (App::None, 1) => Kind::Icmp,
+            (App::None, 47) => Kind::Gre,
+            (App::None, _) => Kind::Other,
+        }
+    }
+
+    /// The reference appliance's protocol word.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Tcp => "tcp",
+            Kind::Udp => "udp",
+            Kind::Icmp => "icmp",
+            Kind::Gre => "gre",
+            Kind::Pptp => "pptp",
+            Kind::PptpGre => "pptp-gre",
+            Kind::Other => "ip",
+        }
+    }
 }
 
 impl App {
@@ -174,6 +218,7 @@ pub struct SessionTable {
     lru: [Lru; CLASSES],
     timeouts_ms: [u64; CLASSES],
     live: usize,
+    live_by_kind: [u32; Kind::ALL.len()],
 }
 
 impl SessionTable {
@@ -203,6 +248,7 @@ impl SessionTable {
             lru: [Lru { head: NIL, tail: NIL }; CLASSES],
             timeouts_ms: timeouts.millis(),
             live: 0,
+            live_by_kind: [0; Kind::ALL.len()],
         }
     }
 
@@ -217,6 +263,11 @@ impl SessionTable {
 
     pub fn is_empty(&self) -> bool {
         self.live == 0
+    }
+
+    /// Live sessions by kind, in [`Kind::ALL`] order.
+    pub fn live_by_kind(&self) -> [u32; Kind::ALL.len()] {
+        self.live_by_kind
     }
 
     pub fn capacity(&self) -> usize {
@@ -318,6 +369,7 @@ impl SessionTable {
         s.lru_moved = now;
         s.in_use = true;
         self.live += 1;
+        self.live_by_kind[Kind::of(s) as usize] += 1;
         self.link_tail(id);
         Ok(id)
     }
@@ -379,6 +431,8 @@ impl SessionTable {
             self.index.remove(&k1);
         }
         self.unlink(id);
+        let kind = Kind::of(&self.slots[id as usize]) as usize;
+        self.live_by_kind[kind] -= 1;
         self.slots[id as usize].in_use = false;
         self.free.push(id);
         self.live -= 1;

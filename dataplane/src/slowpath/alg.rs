@@ -127,6 +127,11 @@ impl<F: Frame> SlowPath<F> {
             SlowCommand::ServerMap { reply } => {
                 let _ = reply.send(self.server_map(now));
             }
+            SlowCommand::AlgLimits(limits) => {
+                if let Some(alg) = self.pptp.as_mut() {
+                    alg.set_limits(limits);
+                }
+            }
             SlowCommand::AlgStatus { reply } => {
                 let status = self.pptp.as_ref().map_or_else(AlgStatus::default, |a| AlgStatus {
                     connections: a.connections(),

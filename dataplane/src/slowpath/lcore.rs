@@ -90,7 +90,8 @@ impl SlowPathCore {
         let mut last_tick = Millis(0);
         let mut last_publish = Millis(0);
         while running.load(Ordering::Relaxed) {
-            let now = self.clock.millis(tsc());
+            let start = tsc();
+            let now = self.clock.millis(start);
             let mut received = 0;
             for r in 0..self.from_workers.len() {
                 received += self.from_workers[r].recv_burst(&mut burst);
@@ -123,8 +124,11 @@ impl SlowPathCore {
             }
             self.flush();
             self.stats.polls += 1;
+            let spent = tsc().wrapping_sub(start);
+            self.stats.cycles += spent;
             if received > 0 {
                 self.stats.busy_polls += 1;
+                self.stats.busy_cycles += spent;
             } else {
                 std::thread::sleep(IDLE_SLEEP);
             }

@@ -141,6 +141,12 @@ impl PptpAlg {
         PptpAlg { conns, call_ids, owners, limits, book, counters: AlgCounters::default() }
     }
 
+    /// New limits (reload): they apply to new connections and calls, and the new
+    /// server-map timeout to every entry from now on.
+    pub fn set_limits(&mut self, limits: AlgLimits) {
+        self.limits = limits;
+    }
+
     pub fn connections(&self) -> usize {
         self.conns.len()
     }

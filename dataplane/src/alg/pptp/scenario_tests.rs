@@ -595,3 +595,17 @@ fn retransmitted_control_segments_are_rewritten_alike() {
     assert_eq!(sim.server_map().len(), 1);
     assert_eq!(sim.slow.pptp().unwrap().calls(), 1);
 }
+
+#[test]
+fn resetting_the_control_session_clears_the_alg() {
+    let mut sim = lab(ONE);
+    let _ = one_tunnel(&mut sim);
+    let f =
+        crate::session::SessionFilter { protocol: Some(crate::session::Kind::Pptp), ..Default::default() };
+    let removed: usize = sim.workers.iter_mut().map(|p| p.reset(&f, 0, 1024).removed).sum();
+    assert_eq!(removed, 1);
+    sim.advance_ms(0);
+    assert_clean(&sim);
+    assert_eq!(sim.slow.pptp().unwrap().connections(), 0);
+    assert_eq!(sim.workers[0].sessions().live_by_kind().iter().sum::<u32>(), 0);
+}
