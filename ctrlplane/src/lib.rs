@@ -1,4 +1,10 @@
-//! ferrowall's control plane: configuration, start-up of the dataplane, reporting.
+//! ferrowall's control plane: configuration, start-up of the dataplane, the management
+//! API and its client's views, Prometheus metrics, reload, reporting.
+pub mod api;
 pub mod config;
+pub mod control;
+pub mod fwctl;
+pub mod metrics;
 pub mod report;
 pub mod run;
+pub mod views;

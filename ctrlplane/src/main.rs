@@ -33,6 +33,8 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
+    // Before EAL pins this thread: reloads judge [cores] against every usable CPU.
+    let _ = config::available_cpus();
     if args.print_default_config {
         print!("{DEFAULT_CONFIG}");
         return ExitCode::SUCCESS;
@@ -48,7 +50,11 @@ fn main() -> ExitCode {
         println!("config OK: {} port(s), {} worker(s)", validated.eal.devices.len(), validated.workers());
         return ExitCode::SUCCESS;
     }
-    match run(&validated, args.stats_interval.map(Duration::from_secs)) {
+    let source = match &args.config {
+        Some(path) => ctrlplane::control::ConfigSource::File(path.clone()),
+        None => ctrlplane::control::ConfigSource::BuiltIn,
+    };
+    match run(&validated, source, args.stats_interval.map(Duration::from_secs)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ferrowall: {e:#}");
@@ -72,7 +78,11 @@ fn load(args: &Args) -> Result<config::Validated, config::ConfigError> {
     config::validate(&cfg, &file, &text)
 }
 
-fn run(v: &config::Validated, interval: Option<Duration>) -> anyhow::Result<()> {
+fn run(
+    v: &config::Validated,
+    source: ctrlplane::control::ConfigSource,
+    interval: Option<Duration>,
+) -> anyhow::Result<()> {
     let (_eal, appliance) = ctrlplane::run::start(v).context("start-up failed")?;
-    ctrlplane::run::run_until_signal(appliance, interval)
+    ctrlplane::run::run_until_signal(appliance, v, source, interval)
 }

@@ -51,11 +51,7 @@ pub fn rates(before: &CoreStats, after: &CoreStats, elapsed: std::time::Duration
 }
 
 fn busy_percent(s: &CoreStats) -> f64 {
-    if s.polls == 0 {
-        0.0
-    } else {
-        100.0 * s.busy_polls as f64 / s.polls as f64
-    }
+    100.0 * crate::views::busy_ratio(s)
 }
 
 /// One line per interface with the PMD's counters.

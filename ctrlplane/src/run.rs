@@ -1,8 +1,12 @@
 //! Starting the dataplane from a validated config and running until a signal.
+use crate::api::ApiServer;
 use crate::config::Validated;
+use crate::control::{ConfigSource, Control};
+use crate::metrics::MetricsServer;
 use crate::report;
 use anyhow::Context;
 use dataplane::dpdk::{port_by_name, Eal, EalArgs};
+use dataplane::stats::{CoreStats, DropReason};
 use dataplane::Appliance;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -43,8 +47,16 @@ pub fn start(v: &Validated) -> anyhow::Result<(Eal, Appliance)> {
     Ok((eal, appliance))
 }
 
-/// Runs until SIGINT or SIGTERM; prints counters every `interval` if given.
-pub fn run_until_signal(appliance: Appliance, interval: Option<Duration>) -> anyhow::Result<()> {
+/// Runs until SIGINT or SIGTERM: the management API and the metrics endpoint serve,
+/// SIGHUP reloads, SIGUSR1 prints the session table and server map, counters are
+/// printed every `interval` if given, and drops that point at a problem are logged (at
+/// most once per reason every 10 s).
+pub fn run_until_signal(
+    appliance: Appliance,
+    v: &Validated,
+    source: ConfigSource,
+    interval: Option<Duration>,
+) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handler")?;
@@ -52,14 +64,43 @@ pub fn run_until_signal(appliance: Appliance, interval: Option<Duration>) -> any
     let show = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGUSR1, show.clone())
         .context("installing signal handler")?;
-    tracing::info!("ferrowall running; SIGINT or SIGTERM stops it");
+    let reload = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone())
+        .context("installing signal handler")?;
+
+    let appliance = Arc::new(appliance);
+    let control = Arc::new(Control::new(appliance.clone(), source, v.clone()));
+    let api = match ApiServer::start(control.clone(), &v.management) {
+        Ok(api) => api,
+        Err(e) => {
+            stop_appliance(appliance)?;
+            return Err(e);
+        }
+    };
+    let metrics = match v.metrics.map(|addr| MetricsServer::start(control.clone(), addr)).transpose() {
+        Ok(m) => m,
+        Err(e) => {
+            api.stop();
+            stop_appliance(appliance)?;
+            return Err(e);
+        }
+    };
+    tracing::info!("ferrowall running; SIGINT or SIGTERM stops it, SIGHUP reloads the config");
     let mut last = (Instant::now(), appliance.total_stats());
+    let mut warn = DropWarnings::default();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
         if show.swap(false, Ordering::Relaxed) {
             print_sessions(&appliance);
             print_server_map(&appliance);
         }
+        if reload.swap(false, Ordering::Relaxed) {
+            match control.reload() {
+                Ok(m) => tracing::info!("SIGHUP {m}"),
+                Err(m) => tracing::warn!("SIGHUP {m}"),
+            }
+        }
+        warn.check(&appliance.total_stats());
         if let Some(every) = interval {
             if last.0.elapsed() >= every {
                 let now = (Instant::now(), appliance.total_stats());
@@ -70,12 +111,56 @@ pub fn run_until_signal(appliance: Appliance, interval: Option<Duration>) -> any
         }
     }
     tracing::info!("stopping: draining queues");
+    api.stop();
+    if let Some(m) = metrics {
+        m.stop();
+    }
+    drop(control);
     print_counters(&appliance);
+    stop_appliance(appliance)
+}
+
+fn stop_appliance(appliance: Arc<Appliance>) -> anyhow::Result<()> {
+    let appliance = Arc::into_inner(appliance).context("the appliance is still in use at shutdown")?;
     let ifaces = appliance.interfaces().clone();
     let stats: Vec<_> = appliance.ports().iter().map(|p| (p.id(), p.stats())).collect();
     appliance.stop().context("stopping ports")?;
     print!("{}", report::interfaces(&ifaces, &stats));
     Ok(())
+}
+
+/// Drops that a packet can cause and an operator should hear of, logged from here (never
+/// from the cores), at most once per reason every 10 s.
+#[derive(Default)]
+struct DropWarnings {
+    seen: Vec<(DropReason, u64, Option<Instant>)>,
+}
+
+const WARN_ON: [DropReason; 8] = [
+    DropReason::SessionTableFull,
+    DropReason::NatExhausted,
+    DropReason::HandoffRingFull,
+    DropReason::SlowPathRingFull,
+    DropReason::AlgRingFull,
+    DropReason::TxQueueFull,
+    DropReason::NoBuffer,
+    DropReason::PptpConnectionLimit,
+];
+
+impl DropWarnings {
+    fn check(&mut self, total: &CoreStats) {
+        if self.seen.is_empty() {
+            self.seen = WARN_ON.iter().map(|r| (*r, total.drops[r.index()], None)).collect();
+        }
+        for (reason, count, last) in &mut self.seen {
+            let now = total.drops[reason.index()];
+            if now > *count && last.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                tracing::warn!(reason = reason.name(), dropped = now - *count, "{}", reason.help());
+                *count = now;
+                *last = Some(Instant::now());
+            }
+        }
+    }
 }
 
 /// `display firewall session-table`, on SIGUSR1 (until the management API).

@@ -89,6 +89,9 @@ pub enum SlowCommand {
 pub struct AlgStatus {
     pub connections: usize,
     pub calls: usize,
+    pub server_map_entries: usize,
+    /// Translated Call IDs in use per public address.
+    pub call_ids: Vec<(std::net::Ipv4Addr, u32)>,
     pub counters: crate::alg::pptp::AlgCounters,
 }
 

@@ -248,7 +248,10 @@ fn pptp_tunnel_across_two_workers() {
     assert_eq!(status.counters.messages[0][7], 1, "one OCRQ read");
 
     let total = app.stop().expect("stop");
-    assert_eq!(total.to_alg, 4, "SCCRQ, SCCRP, OCRQ and OCRP went through the ALG");
+    assert_eq!(
+        total.to_alg, 8,
+        "every control segment went through the ALG: SYN, SYN-ACK, ACK, SCCRQ, SCCRP, OCRQ, OCRP, RST"
+    );
     assert_eq!(total.total_drops(), 0, "{total:?}");
     assert_eq!(total.commands_lost, 0);
     assert_eq!(total.rx_packets, total.tx_packets);

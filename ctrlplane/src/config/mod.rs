@@ -9,7 +9,7 @@ mod rules;
 mod validate;
 
 pub use load::{load_file, load_str, ConfigError, DEFAULT_CONFIG};
-pub use validate::{parse_prefix, validate, EalPlan, Validated};
+pub use validate::{available_cpus, parse_prefix, validate, EalPlan, Management, Validated};
 
 use serde::Deserialize;
 
@@ -44,6 +44,51 @@ pub struct Config {
     pub nats: Vec<NatConf>,
     #[serde(default)]
     pub alg: AlgConf,
+    #[serde(default)]
+    pub management: ManagementConf,
+    #[serde(default)]
+    pub metrics: MetricsConf,
+}
+
+/// The management API `fwctl` talks to.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ManagementConf {
+    /// Unix socket (mode 0600: root only). Empty turns the API off.
+    #[serde(default = "d_socket")]
+    pub socket: String,
+    /// A loopback TCP address as well (`127.0.0.1:9470`), only if asked for.
+    #[serde(default)]
+    pub listen: Option<String>,
+}
+
+fn d_socket() -> String {
+    "/run/ferrowall/api.sock".into()
+}
+
+impl Default for ManagementConf {
+    fn default() -> Self {
+        ManagementConf { socket: d_socket(), listen: None }
+    }
+}
+
+/// The Prometheus endpoint.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConf {
+    /// `host:port` serving `/metrics`; empty turns it off.
+    #[serde(default = "d_metrics")]
+    pub listen: String,
+}
+
+fn d_metrics() -> String {
+    "127.0.0.1:9469".into()
+}
+
+impl Default for MetricsConf {
+    fn default() -> Self {
+        MetricsConf { listen: d_metrics() }
+    }
 }
 
 /// Application-level gateways.

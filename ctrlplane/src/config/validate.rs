@@ -9,7 +9,8 @@ use dataplane::packet::MacAddr;
 use dataplane::pipeline::PipelineLimits;
 use dataplane::route::Route;
 use dataplane::slowpath::NeighbourLimits;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// A config that passed every check.
@@ -18,6 +19,17 @@ pub struct Validated {
     pub eal: EalPlan,
     /// Port ids are positions in `[[port]]` until [`Validated::appliance`] maps them.
     template: ApplianceConfig,
+    pub management: Management,
+    /// Where `/metrics` is served, if anywhere.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// The management API's endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Management {
+    pub socket: Option<PathBuf>,
+    /// Loopback only.
+    pub listen: Option<SocketAddr>,
 }
 
 /// How the EAL is started.
@@ -72,6 +84,69 @@ impl Validated {
 
     pub fn workers(&self) -> usize {
         self.template.workers
+    }
+
+    /// What a reload may change: policies, NAT policies, ALG enablement and limits,
+    /// timeouts.
+    pub fn reloadable(&self) -> (&dataplane::ruleset::Ruleset, dataplane::alg::pptp::AlgLimits) {
+        (&self.template.rules, self.template.alg)
+    }
+
+    /// Why `new` cannot be applied to an appliance running `self` without a restart,
+    /// if it cannot: the parts that shape ports, cores, memory and ownership.
+    pub fn needs_restart(&self, new: &Validated) -> Option<String> {
+        let fixed = |v: &Validated| {
+            let mut t = v.template.clone();
+            t.rules = Default::default();
+            t.alg = Default::default();
+            t
+        };
+        let (a, b) = (fixed(self), fixed(new));
+        let what = if self.eal != new.eal {
+            "[eal], [cores] or the ports' devices"
+        } else if a.ports != b.ports {
+            "[[port]]"
+        } else if a.routes != b.routes || a.static_neighbours != b.static_neighbours {
+            "[[route]] or [[neighbour]]"
+        } else if (a.workers, a.mbufs, a.mbuf_cache, a.ring_size, a.inbox_size)
+            != (b.workers, b.mbufs, b.mbuf_cache, b.ring_size, b.inbox_size)
+        {
+            "[cores] or [buffers]"
+        } else if a.sessions_per_worker != b.sessions_per_worker
+            || a.limits != b.limits
+            || a.worker_idle_sleep != b.worker_idle_sleep
+        {
+            "[sessions], [icmp], [alg.pptp] server_map_per_worker or worker_idle_sleep_us"
+        } else if a.neighbour != b.neighbour {
+            "[arp]"
+        } else if self.public_addrs() != new.public_addrs() {
+            "the NAT public addresses (pools and easy-IP interfaces: they decide which worker owns a reply)"
+        } else if self.management != new.management || self.metrics != new.metrics {
+            "[management] or [metrics]"
+        } else {
+            return None;
+        };
+        Some(format!("changing {what} needs a restart; nothing was changed"))
+    }
+
+    /// Addresses NAT translates to.
+    fn public_addrs(&self) -> Vec<Ipv4Addr> {
+        let ifaces = dataplane::ifaces::Interfaces::new(
+            self.template
+                .ports
+                .iter()
+                .map(|p| dataplane::ifaces::Interface {
+                    port: p.port_id,
+                    name: p.name.clone(),
+                    zone: p.zone.clone(),
+                    zone_id: self.template.rules.zones.id(&p.zone).unwrap_or(0),
+                    mac: MacAddr([0; 6]),
+                    addr: p.addr,
+                    prefix_len: p.prefix_len,
+                })
+                .collect(),
+        );
+        self.template.rules.nat.public_addrs(&ifaces)
     }
 }
 
@@ -165,10 +240,53 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
         cpus,
         devices: cfg.ports.iter().map(|p| p.device.trim().to_owned()).collect(),
     };
-    Ok(Validated { eal, template })
+    let management = check_management(cfg).map_err(|(p, m)| err(p, m))?;
+    let metrics = match cfg.metrics.listen.trim() {
+        "" => None,
+        l => Some(l.parse().map_err(|_| {
+            err(at_key("metrics", "listen"), format!("{l:?} is not an address and port (127.0.0.1:9469)"))
+        })?),
+    };
+    Ok(Validated { eal, template, management, metrics })
 }
 
 pub(super) type Check<T> = Result<T, (FieldPath, String)>;
+
+/// The CPUs this process may use, as first seen: once EAL runs, the main thread is
+/// pinned to one CPU, and a reload must still judge `[cores]` against the whole set.
+/// `main` calls this before EAL starts.
+pub fn available_cpus() -> Vec<usize> {
+    static CPUS: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+    CPUS.get_or_init(|| {
+        core_affinity::get_core_ids().map(|v| v.iter().map(|c| c.id).collect()).unwrap_or_default()
+    })
+    .clone()
+}
+
+fn check_management(cfg: &Config) -> Check<Management> {
+    let m = &cfg.management;
+    let socket = match m.socket.trim() {
+        "" => None,
+        s if s.starts_with('/') => Some(PathBuf::from(s)),
+        s => return Err((at_key("management", "socket"), format!("{s:?} is not an absolute path"))),
+    };
+    let listen = match m.listen.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(l) => {
+            let addr: SocketAddr = l
+                .parse()
+                .map_err(|_| (at_key("management", "listen"), format!("{l:?} is not an address and port")))?;
+            if !addr.ip().is_loopback() {
+                return Err((
+                    at_key("management", "listen"),
+                    format!("{addr} is not a loopback address: the API has no authentication beyond the socket's permissions"),
+                ));
+            }
+            Some(addr)
+        }
+    };
+    Ok(Management { socket, listen })
+}
 
 fn check_alg(cfg: &Config) -> Check<()> {
     let p = &cfg.alg.pptp;
@@ -202,8 +320,7 @@ fn check_cores(cfg: &Config) -> Check<()> {
             format!("{} workers; at most 64 are supported", c.workers.len()),
         ));
     }
-    let available: Vec<usize> =
-        core_affinity::get_core_ids().map(|v| v.iter().map(|c| c.id).collect()).unwrap_or_default();
+    let available = available_cpus();
     let check_cpu = |path: FieldPath, cpu: usize| -> Check<()> {
         if available.is_empty() || available.contains(&cpu) {
             Ok(())

@@ -25,6 +25,7 @@ pub use mbuf::{Mbuf, MbufBurst, BURST_SIZE};
 pub use mempool::Mempool;
 pub use port::{
     port_by_name, ring_port, EthStats, Flushed, Port, PortConfig, PortId, RxQueue, TxBuffer, TxQueue,
+    QUEUE_STATS,
 };
 pub use ring::{spsc_ring, RingRx, RingTx};
 pub use rss::{softrss, RssKey};

@@ -41,7 +41,9 @@ impl Pipeline {
         self.sessions.touch(id, dir, pkt.total_len, now);
         let routed = self.forward(frame, rewrite.dst_addr.map_or(pkt.key.dst_addr(), Ipv4Addr::from));
         match (app, pkt.info) {
-            (App::Pptp, L4Info::Tcp { payload_len: 1.., .. }) => self.hand_to_alg(frame, id, dir, routed),
+            // Every segment of a control connection, so none overtakes another on the
+            // way out (the slow path transmits them all, in order).
+            (App::Pptp, L4Info::Tcp { .. }) => self.hand_to_alg(frame, id, dir, routed),
             _ => routed,
         }
     }

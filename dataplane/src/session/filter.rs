@@ -1,6 +1,7 @@
 //! Which sessions a display or a reset covers, as the reference appliance's
 //! `display firewall session-table [source IP] [destination IP] [protocol P]` says.
 use super::{Kind, Session};
+use crate::flow::FlowKey;
 use std::net::Ipv4Addr;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,12 +18,17 @@ pub struct SessionFilter {
 impl SessionFilter {
     pub fn matches(&self, s: &Session) -> bool {
         // keys[1] is the translated original, reversed.
-        let (o, t) = (&s.keys[0], &s.keys[1]);
+        self.matches_parts(&s.keys[0], &s.keys[1].reversed(), Kind::of(s))
+    }
+
+    /// The same test on a session's original key, translated key and kind (as a
+    /// display row has them).
+    pub fn matches_parts(&self, original: &FlowKey, translated: &FlowKey, kind: Kind) -> bool {
         let addr =
             |a: Option<Ipv4Addr>, x: u32, y: u32| a.is_none_or(|a| u32::from(a) == x || u32::from(a) == y);
-        addr(self.source, o.src, t.dst)
-            && addr(self.destination, o.dst, t.src)
-            && self.protocol.is_none_or(|p| covers(p, Kind::of(s)))
+        addr(self.source, original.src, translated.src)
+            && addr(self.destination, original.dst, translated.dst)
+            && self.protocol.is_none_or(|p| covers(p, kind))
     }
 }
 
@@ -45,7 +51,6 @@ impl std::str::FromStr for Kind {
 mod tests {
     use super::*;
     use crate::clock::Millis;
-    use crate::flow::FlowKey;
     use crate::session::{NewSession, SessionTable, TimeoutClass, Timeouts};
 
     #[test]

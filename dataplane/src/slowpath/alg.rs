@@ -1,8 +1,10 @@
 //! The ALGs on the slow path: control segments in, rewritten segments out, server-map
 //! changes to the workers.
 //!
-//! A segment arrives translated and (usually) addressed to its next hop, with an
-//! [`AlgMeta`] in front. The ALG rewrites Call IDs in its payload; the TCP checksum is
+//! Every segment of an inspected control connection comes this way, so that they leave
+//! in the order they came; those without payload pass straight through. A segment
+//! arrives translated and (usually) addressed to its next hop, with an [`AlgMeta`] in
+//! front. The ALG rewrites Call IDs in its payload; the TCP checksum is
 //! updated from the fields that changed (RFC 1624), and the segment leaves on this
 //! core's TX queue, or waits for its next hop like any packet the slow path forwards.
 //! Segments keep their lengths, so TCP sequence numbers never need adjusting.
@@ -84,6 +86,10 @@ impl<F: Frame> SlowPath<F> {
         let Some(alg) = self.pptp.as_mut() else {
             return out.discard(frame, DropReason::AlgUnavailable);
         };
+        if at.payload >= at.end {
+            // SYN, ACK, FIN, RST: nothing to read; it only keeps its place in line.
+            return self.send_on(frame, meta, in_port, now, out);
+        }
         let data = frame.data_mut();
         let Some(payload) = data.get_mut(at.payload..at.end) else {
             return out.discard(frame, DropReason::AlgUnavailable);
@@ -110,6 +116,17 @@ impl<F: Frame> SlowPath<F> {
             csum = checksum::update16(csum, old, new);
         }
         data[csum_at..csum_at + 2].copy_from_slice(&csum.to_be_bytes());
+        self.send_on(frame, meta, in_port, now, out)
+    }
+
+    fn send_on(
+        &mut self,
+        frame: F,
+        meta: AlgMeta,
+        in_port: PortId,
+        now: Millis,
+        out: &mut impl SlowOutput<F>,
+    ) {
         match meta.out {
             Some(port) => out.transmit(port, frame),
             None => self.handle_ipv4(frame, in_port, now, out),
@@ -136,6 +153,8 @@ impl<F: Frame> SlowPath<F> {
                 let status = self.pptp.as_ref().map_or_else(AlgStatus::default, |a| AlgStatus {
                     connections: a.connections(),
                     calls: a.calls(),
+                    server_map_entries: a.entries(),
+                    call_ids: a.call_ids_by_address(),
                     counters: a.counters,
                 });
                 let _ = reply.send(status);

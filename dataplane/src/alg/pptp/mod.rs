@@ -115,6 +115,7 @@ pub struct PptpAlg {
     owners: Arc<OwnerMap>,
     limits: AlgLimits,
     book: FxHashMap<FlowKey, Booked>,
+    public: Vec<Ipv4Addr>,
     pub counters: AlgCounters,
 }
 
@@ -138,7 +139,15 @@ impl PptpAlg {
         conns.reserve(expected);
         let mut book = FxHashMap::default();
         book.reserve(2 * expected);
-        PptpAlg { conns, call_ids, owners, limits, book, counters: AlgCounters::default() }
+        PptpAlg {
+            conns,
+            call_ids,
+            owners,
+            limits,
+            book,
+            public: public.to_vec(),
+            counters: AlgCounters::default(),
+        }
     }
 
     /// New limits (reload): they apply to new connections and calls, and the new
@@ -151,8 +160,18 @@ impl PptpAlg {
         self.conns.len()
     }
 
+    /// Server-map entries announced and not yet withdrawn.
+    pub fn entries(&self) -> usize {
+        self.book.len()
+    }
+
     pub fn calls(&self) -> usize {
         self.conns.values().map(|c| c.calls.len()).sum()
+    }
+
+    /// Translated Call IDs in use on every public address.
+    pub fn call_ids_by_address(&self) -> Vec<(Ipv4Addr, u32)> {
+        self.public.iter().map(|&ip| (ip, self.call_ids_in_use(ip))).collect()
     }
 
     /// Translated Call IDs in use, per public address (metrics).
@@ -255,7 +274,9 @@ impl PptpAlg {
         m: &Message,
         out: &mut impl AlgOutput,
     ) -> Rewrites {
-        self.counters.messages[dir.index()][m.kind as usize] += 1;
+        if !m.retransmitted {
+            self.counters.messages[dir.index()][m.kind as usize] += 1;
+        }
         match dir {
             Dir::Original => self.pns_to_pac(control, conn, m, out),
             Dir::Reply => self.pac_to_pns(control, conn, m, out),

@@ -26,6 +26,8 @@ pub type Rewrites = [Option<(usize, u16)>; 2];
 pub struct Message {
     pub kind: MsgType,
     pub head: [u8; HEAD],
+    /// Read again from a retransmitted segment (already counted once).
+    pub retransmitted: bool,
 }
 
 impl Message {
@@ -59,6 +61,8 @@ pub struct StreamReader {
     offset: usize,
     head: [u8; HEAD],
     kind: Option<MsgType>,
+    /// A throw-away reader for a retransmitted segment.
+    replay: bool,
 }
 
 impl StreamReader {
@@ -73,7 +77,8 @@ impl StreamReader {
         if let Some(next) = self.next_seq {
             if seq != next {
                 if (next.wrapping_sub(seq) as i32) > 0 {
-                    let mut fed = StreamReader::default().walk(payload, alg).unwrap_or_default();
+                    let mut replay = StreamReader { replay: true, ..StreamReader::default() };
+                    let mut fed = replay.walk(payload, alg).unwrap_or_default();
                     fed.retransmission = true;
                     return Ok(fed);
                 }
@@ -142,7 +147,7 @@ impl StreamReader {
         alg: &mut impl FnMut(&Message) -> Rewrites,
         fed: &mut Fed,
     ) {
-        let msg = Message { kind, head: self.head };
+        let msg = Message { kind, head: self.head, retransmitted: self.replay };
         fed.messages += 1;
         for (at, new) in alg(&msg).into_iter().flatten() {
             let old = msg.u16_at(at);
