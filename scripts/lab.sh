@@ -39,6 +39,7 @@ up() {
   down
   for n in fw lan srv; do ip netns add "$P-$n"; done
   ns fw sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  ns fw ip link set lo up   # the metrics endpoint listens on the appliance's loopback
   ns lan sysctl -qw net.ipv6.conf.all.disable_ipv6=1
   ns lan ip link add br0 type bridge
   ns lan ip link set br0 up

@@ -8,6 +8,8 @@ PACKAGES=(
   dpdk dpdk-dev libdpdk-dev libclang-dev clang pkg-config
   # lab and tests: namespaces, veths, real traffic, capture decoding
   iproute2 ethtool iputils-ping python3 python3-scapy tshark bc
+  # the control plane's tests: promtool and a real Prometheus server, curl
+  prometheus curl
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Live test of the control plane: fwctl (every command, text and JSON) after TCP, UDP,
+# ICMP and PPTP traffic; the metrics endpoint checked by promtool and against the
+# traffic sent; a real Prometheus server scraping it; reload under traffic, valid and
+# invalid; fwctl's errors when ferrowall is not running.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export LAB_PREFIX=${LAB_PREFIX:-fwt}
+. "$ROOT/tests/lab/lib.sh"
+WORK=$(mktemp -d /tmp/ferrowall-ctl.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  lab_cleanup
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+SOCK=/run/ferrowall-test/api.sock
+FWCTL=("$ROOT/target/release/fwctl" --socket "$SOCK")
+fwctl() { "${FWCTL[@]}" "$@"; }
+c1() { ip netns exec "$LAB_PREFIX-c1" "$@"; }
+srv() { ip netns exec "$LAB_PREFIX-srv" "$@"; }
+fwns() { ip netns exec "$LAB_PREFIX-fw" "$@"; }
+PEER="$ROOT/tests/lab/peer.py"
+PPTP="$ROOT/tests/lab/pptp_peer.py"
+metrics() { fwns curl -sf http://127.0.0.1:9469/metrics; }
+metric() { metrics | awk -v m="$1" '$1==m {print $2}'; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+echo "lab control_plane"
+out=$(fwctl display statistics 2>&1); rc=$?
+if [ "$rc" = 3 ] && echo "$out" | grep -q "is ferrowall running"; then ok "fwctl without ferrowall: $out"; else fail "fwctl error when not running (rc $rc): $out"; fi
+
+LAB_SERVER_ROUTE=1 "$ROOT/scripts/lab.sh" up 1
+CONFIG=$WORK/ferrowall.toml
+cp "$ROOT/tests/lab/control.toml" "$CONFIG"
+fw_start "$CONFIG" || { fail "ferrowall starts"; summary control_plane; exit 1; }
+ok "ferrowall starts with the API on $SOCK and metrics on 127.0.0.1:9469"
+if [ "$(stat -c %a "$SOCK")" = 600 ]; then ok "the API socket is root-only (0600)"; else fail "socket mode $(stat -c %a "$SOCK")"; fi
+
+# Traffic: ICMP, UDP, TCP and a PPTP tunnel held open.
+check "ICMP to the server" c1 ping -c 3 -i 0.2 -W 2 203.0.113.1
+srv python3 "$PEER" udp-serve 203.0.113.1 5353 >/dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.3
+check "UDP to the server" c1 python3 "$PEER" udp-send 203.0.113.1 5353
+srv python3 "$PEER" tcp-serve 203.0.113.1 5001 >/dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.3
+check "TCP to the server" c1 python3 "$PEER" tcp-send 203.0.113.1 5001 65536
+srv python3 "$PPTP" server 203.0.113.1 128 1 >"$WORK/pptp-server.log" 2>&1 &
+PIDS+=($!)
+sleep 0.3
+HOLD=300 c1 python3 "$PPTP" client 203.0.113.1 192.168.1.1 4660 >"$WORK/pptp-client.log" 2>&1 &
+PPTP_CLIENT=$!
+PIDS+=($PPTP_CLIENT)
+for _ in $(seq 1 50); do grep -q "tunnel up" "$WORK/pptp-client.log" && break; sleep 0.1; done
+if grep -q "tunnel up: sent 20, echoed 20" "$WORK/pptp-client.log"; then ok "PPTP tunnel: $(cat "$WORK/pptp-client.log")"; else fail "PPTP tunnel: $(cat "$WORK/pptp-client.log")"; fi
+
+# display firewall session-table, text and JSON, with filters.
+t=$(fwctl display firewall session-table)
+for p in "tcp" "udp" "icmp" "pptp" "pptp-gre"; do
+  if echo "$t" | grep -q "^ $p VPN:public"; then ok "session-table shows $p: $(echo "$t" | grep -m1 "^ $p VPN" | sed 's/^ //')"; else fail "session-table shows $p"; echo "$t"; fi
+done
+if echo "$t" | grep -Eq '^ pptp VPN:public --> public 192\.168\.1\.1:[0-9]+\[203\.0\.113\.2:[0-9]+\] \+-> 203\.0\.113\.1:1723$'; then ok "the control session in the reference format"; else fail "pptp line format"; fi
+if echo "$t" | grep -Eq '^ pptp-gre VPN:public --> public 203\.0\.113\.1:0 --> 203\.0\.113\.2:[0-9]+\[192\.168\.1\.1:4660\]$'; then ok "the server's GRE session in the reference format"; else fail "pptp-gre line format"; fi
+if [ "$(fwctl --json display firewall session-table | json 'sorted({s["protocol"] for s in d["sessions"]})')" = "['icmp', 'pptp', 'pptp-gre', 'tcp', 'udp']" ]; then ok "session-table --json lists the same protocols"; else fail "session-table json"; fi
+v=$(fwctl display firewall session-table verbose protocol pptp-gre)
+if [ "$(echo "$v" | grep -c 'Owner: worker')" = 2 ] && echo "$v" | grep -q "Current Total Sessions : 2"; then ok "verbose, protocol pptp-gre: two sessions with state, owner, packets and bytes"; else fail "verbose filter"; echo "$v"; fi
+if [ "$(fwctl --json display firewall session-table destination 203.0.113.1 protocol udp | json 'd["total"]')" = 1 ]; then ok "filter destination + protocol udp: 1 session"; else fail "filter udp"; fi
+if [ "$(fwctl --json display firewall session-table source 192.168.1.9 | json 'd["total"]')" = 0 ]; then ok "filter source 192.168.1.9: none"; else fail "filter source"; fi
+
+# display firewall server-map
+m=$(fwctl display firewall server-map)
+if [ "$(echo "$m" | grep -c '^ Type: ASPF, ')" = 2 ]; then ok "server-map: $(echo "$m" | grep -m1 'Type: ASPF, 203' | sed 's/^ //')"; else fail "server-map"; echo "$m"; fi
+if [ "$(fwctl --json display firewall server-map aspf | json 'd["total"]')" = 2 ]; then ok "server-map --json: 2 entries"; else fail "server-map json"; fi
+
+# display nat, interface, statistics
+n=$(fwctl display nat address-group)
+if echo "$n" | grep -q "203.0.113.2 .*tcp:[1-9]"; then ok "nat address-group: $(echo "$n" | grep 203.0.113.2 | sed 's/^ *//')"; else fail "nat address-group"; echo "$n"; fi
+check "nat address-group --json" bash -c "${FWCTL[*]} --json display nat address-group | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"groups\"][0][\"addresses\"][0][\"address\"]==\"203.0.113.2\"'"
+s=$(fwctl display nat statistics)
+if echo "$s" | grep -q "PPTP ALG: 1 control connection(s), 1 call(s), 2 server-map entries"; then ok "nat statistics: $(echo "$s" | grep 'PPTP ALG' | sed 's/^ //')"; else fail "nat statistics"; echo "$s"; fi
+if [ "$(fwctl --json display nat statistics | json 'd["call_ids_in_use"]')" = 1 ]; then ok "nat statistics --json: 1 translated Call ID in use"; else fail "nat statistics json"; fi
+i=$(fwctl display interface)
+if echo "$i" | grep -q "^ inside (port" && echo "$i" | grep -q "^ outside (port"; then ok "display interface: both ports"; else fail "display interface"; echo "$i"; fi
+check "display interface --json" bash -c "[ \"\$(${FWCTL[*]} --json display interface | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"interfaces\"]))')\" = 2 ]"
+st=$(fwctl display statistics)
+if echo "$st" | grep -q "^ Packets: received [1-9]" && echo "$st" | grep -q "^ worker 0: "; then ok "display statistics"; else fail "display statistics"; echo "$st"; fi
+
+# Metrics: promtool's lint, then counters against traffic sent.
+if metrics >"$WORK/metrics.txt" && promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.txt" 2>&1; then
+  ok "promtool check metrics: $(wc -l <"$WORK/metrics.txt") lines, no problems"
+else
+  fail "promtool check metrics"; cat "$WORK/promtool.txt"
+fi
+deny0=$(metric 'ferrowall_dropped_packets_total{reason="policy_deny"}')
+srv ping -c 5 -i 0.2 -W 1 192.168.1.1 >/dev/null 2>&1
+sleep 0.1
+deny1=$(metric 'ferrowall_dropped_packets_total{reason="policy_deny"}')
+if [ $((deny1 - deny0)) = 5 ]; then ok "5 unsolicited pings: policy_deny went from $deny0 to $deny1"; else fail "policy_deny $deny0 -> $deny1"; fi
+for want in 'ferrowall_sessions{protocol="pptp-gre"} 2' 'ferrowall_server_map_entries 2' \
+  'ferrowall_alg_messages_total{alg="pptp",direction="client_to_server",type="ocrq"} 1' \
+  'ferrowall_pptp_call_ids_in_use{address="203.0.113.2"} 1'; do
+  if grep -qxF "$want" "$WORK/metrics.txt"; then ok "metric: $want"; else fail "metric $want"; grep "${want%% *}" "$WORK/metrics.txt"; fi
+done
+gre=$(grep -F 'ferrowall_core_packets_total{core="worker0",outcome="forwarded"}' "$WORK/metrics.txt" | awk '{print $2}')
+if [ "${gre:-0}" -ge 40 ]; then ok "forwarded packets counted ($gre, 40 of them GRE)"; else fail "forwarded $gre"; fi
+
+# A real Prometheus server scraping the appliance, queried through its HTTP API.
+cat >"$WORK/prometheus.yml" <<EOF
+global: { scrape_interval: 1s }
+scrape_configs:
+  - job_name: ferrowall
+    static_configs: [ { targets: ["127.0.0.1:9469"] } ]
+EOF
+fwns prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
+  --web.listen-address=127.0.0.1:9090 >"$WORK/prometheus.log" 2>&1 &
+PROM=$!
+PIDS+=($PROM)
+val=""
+for _ in $(seq 1 60); do
+  val=$(fwns curl -sf 'http://127.0.0.1:9090/api/v1/query?query=ferrowall_server_map_entries' | json 'd["data"]["result"][0]["value"][1] if d["data"]["result"] else ""' 2>/dev/null)
+  [ "$val" = 2 ] && break
+  sleep 0.5
+done
+if [ "$val" = 2 ]; then ok "Prometheus scraped it: ferrowall_server_map_entries = $val through the query API"; else fail "Prometheus query: '$val'"; tail -5 "$WORK/prometheus.log"; fi
+kill "$PROM" 2>/dev/null; wait "$PROM" 2>/dev/null
+
+# reset firewall session-table
+r=$(fwctl reset firewall session-table protocol udp)
+if echo "$r" | grep -q "1 session(s) reset" && [ "$(fwctl --json display firewall session-table protocol udp | json 'd["total"]')" = 0 ]; then ok "reset protocol udp: $r"; else fail "reset: $r"; fi
+check "reset --json" bash -c "${FWCTL[*]} --json reset firewall session-table source 192.168.1.77 | grep -q '\"reset\": 0'"
+
+# Reload under traffic: a transfer runs while the policy changes; it completes, its
+# session survives, and no packet is dropped.
+srv python3 "$PEER" tcp-serve 203.0.113.1 5002 >/dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.3
+drops0=$(fwctl --json display statistics | json 'd["dropped"]')
+c1 python3 "$PEER" tcp-send 203.0.113.1 5002 67108864 >"$WORK/transfer.log" 2>&1 &
+XFER=$!
+sleep 0.5
+cat >>"$CONFIG" <<'EOF'
+
+[[policy]]
+name = "no-telnet"
+from = "trust"
+to = "untrust"
+protocol = "tcp"
+ports = ["23"]
+action = "deny"
+EOF
+r=$(fwctl reload 2>&1); rc=$?
+if [ $rc = 0 ] && echo "$r" | grep -q "reload: applied (2 security rule(s)"; then ok "valid reload under traffic: $r"; else fail "valid reload: $r"; fi
+during=$(fwctl --json display firewall session-table destination 203.0.113.1 protocol tcp | json 'len([s for s in d["sessions"] if s["original"]["dport"]==5002])')
+wait "$XFER"; xrc=$?
+if [ $xrc = 0 ] && [ "$during" = 1 ]; then ok "the transfer across the reload completed: $(cat "$WORK/transfer.log")"; else fail "transfer across reload (rc $xrc, session seen $during): $(cat "$WORK/transfer.log")"; fi
+drops1=$(fwctl --json display statistics | json 'd["dropped"]')
+if [ "$drops0" = "$drops1" ]; then ok "no packet dropped across the reload ($drops0 before and after)"; else fail "drops $drops0 -> $drops1"; fwctl display statistics drop; fi
+if c1 timeout 3 python3 "$PEER" tcp-send 203.0.113.1 23 10 >/dev/null 2>&1; then fail "the new rule denies telnet"; else ok "the reloaded policy denies TCP 23"; fi
+
+cp "$CONFIG" "$WORK/good.toml"
+echo 'action = "allow"' >>"$CONFIG"
+r=$(fwctl reload 2>&1); rc=$?
+if [ $rc != 0 ] && echo "$r" | grep -q "reload refused: .*ferrowall.toml:[0-9]*:[0-9]*: "; then ok "invalid reload refused: $r"; else fail "invalid reload (rc $rc): $r"; fi
+cp "$WORK/good.toml" "$CONFIG"
+sed -i 's/^workers = \[1\]/workers = [0]/' "$CONFIG"
+r=$(fwctl reload 2>&1); rc=$?
+if [ $rc != 0 ] && echo "$r" | grep -q "needs a restart"; then ok "a change of cores is refused: $r"; else fail "restart-needing reload (rc $rc): $r"; fi
+cp "$WORK/good.toml" "$CONFIG"
+if [ "$(fwctl --json display firewall session-table protocol pptp-gre | json 'd["total"]')" = 2 ]; then
+  ok "after the refused reloads the tunnel's sessions are still there"
+else
+  fail "state after refused reloads"
+fi
+kill -HUP "$FW_PID"
+sleep 0.5
+if grep -q "SIGHUP reload: no change" "$FW_LOG"; then ok "SIGHUP reloads (no change)"; else fail "SIGHUP reload"; grep -i reload "$FW_LOG"; fi
+
+if fw_stop; then ok "ferrowall exits 0 on SIGTERM"; else fail "ferrowall exits 0 on SIGTERM"; fi
+out=$(fwctl display firewall session-table 2>&1); rc=$?
+if [ "$rc" = 3 ] && [ ! -e "$SOCK" ]; then ok "after stop the socket is gone and fwctl says so"; else fail "after stop (rc $rc): $out"; fi
+summary control_plane
