@@ -8,6 +8,9 @@
 #   gre       PPTP GRE from the server through its server-map (pptp-gre) session: a
 #             probe run learns the Call ID the ALG translates the client's to, then the
 #             server's GRE to it is replayed (1,024 frames, one tunnel)
+#   ctl-cost  nat-100k with and without the control plane at work: a Prometheus scrape
+#             every second and full session-table displays (100,000 sessions) back to
+#             back, through the management API, both pinned to CPU 0
 #   alg-setup tunnel set-ups per second on the slow path (OCRQ + OCRP with server-map
 #             installation), without EAL: cargo bench -p dataplane --bench alg_setup
 #
@@ -50,6 +53,26 @@ print(int(statistics.median(rates)) if rates else 0)
 PY
 }
 
+# The same, while the control plane works: scrapes every second, displays back to back.
+ferrowall_rate_loaded() { # CONFIG
+  timeout -s INT "$SECS" target/release/ferrowall --config "$1" --stats-interval 1 >"$WORK/fw.log" 2>&1 &
+  local fw=$! displays=0 scrapes=0 lines=0 start last
+  sleep 2
+  start=$(date +%s.%N); last=0
+  while kill -0 "$fw" 2>/dev/null; do
+    if [ "$(date +%s)" != "$last" ]; then
+      taskset -c 0 curl -sf http://127.0.0.1:9469/metrics >/dev/null && scrapes=$((scrapes + 1))
+      last=$(date +%s)
+    fi
+    if taskset -c 0 target/release/fwctl --socket "$WORK/api.sock" display firewall session-table >"$WORK/display.txt" 2>/dev/null; then
+      displays=$((displays + 1)); lines=$(grep -c . "$WORK/display.txt")
+    fi
+  done
+  wait "$fw" || true
+  echo "$displays $scrapes ${lines:-0} $(echo "$(date +%s.%N) $start $displays" | awk '{printf "%.2f", ($1-$2)/($3>0?$3:1)}')" >"$WORK/load.txt"
+  grep -a '^rate:' "$WORK/fw.log" | awk '{print $6}' | tail -n +3 | median
+}
+
 ferrowall_rate() { # CONFIG
   timeout -s INT "$SECS" target/release/ferrowall --config "$1" --stats-interval 1 >"$WORK/fw.log" 2>&1 || true
   grep -a '^rate:' "$WORK/fw.log" | awk '{print $6}' | tail -n +3 | median
@@ -84,6 +107,11 @@ PY
 
 prepare() { # SCENARIO -> sets PCAP CONFIG MBUFS
   local flows template sessions
+  if [ "$1" = ctl-cost ]; then
+    prepare nat-100k
+    printf '\n[management]\nsocket = "%s"\n' "$WORK/api.sock" >>"$CONFIG"
+    return
+  fi
   if [ "$1" = gre ]; then
     PCAP=$WORK/gre.pcap; CONFIG=$WORK/gre.toml; MBUFS=20480
     python3 scripts/gen_pcap.py pptp-ocrq "$WORK/ctrl.pcap" --dst-mac 02:70:63:61:70:01
@@ -114,6 +142,20 @@ for sc in "${SCENARIOS[@]}"; do
     continue
   fi
   prepare "$sc"
+  if [ "$sc" = ctl-cost ]; then
+    quiet_all=(); busy_all=()
+    for r in $(seq 1 "$ROUNDS"); do
+      quiet=$(ferrowall_rate "$CONFIG"); busy=$(ferrowall_rate_loaded "$CONFIG")
+      read -r displays scrapes lines each <"$WORK/load.txt"
+      quiet_all+=("$quiet"); busy_all+=("$busy")
+      printf '%-9s round %d: ferrowall %7s Mpps alone, %7s Mpps with %d scrapes and %d displays of %d lines (%s s each)\n' \
+        "$sc" "$r" "$(mpps "$quiet")" "$(mpps "$busy")" "$scrapes" "$displays" "$lines" "$each"
+    done
+    quiet=$(printf '%s\n' "${quiet_all[@]}" | median); busy=$(printf '%s\n' "${busy_all[@]}" | median)
+    printf '%-9s median : ferrowall %7s Mpps alone, %7s Mpps with the control plane at work, ratio %.3f\n' \
+      "$sc" "$(mpps "$quiet")" "$(mpps "$busy")" "$(echo "$busy $quiet" | awk '{print $1/$2}')"
+    continue
+  fi
   tp_all=(); fw_all=()
   for r in $(seq 1 "$ROUNDS"); do
     tp=$(testpmd_rate "$PCAP" "$MBUFS"); fw=$(ferrowall_rate "$CONFIG")
