@@ -126,6 +126,26 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 if [ "$val" = 2 ]; then ok "Prometheus scraped it: ferrowall_server_map_entries = $val through the query API"; else fail "Prometheus query: '$val'"; tail -5 "$WORK/prometheus.log"; fi
+# The Grafana dashboard: every query valid for Prometheus, every metric it names served.
+bad=$(python3 - "$ROOT/docs/grafana/ferrowall.json" "$WORK/metrics.txt" "$LAB_PREFIX-fw" <<'PY'
+import json, re, subprocess, sys, urllib.parse
+dash = json.load(open(sys.argv[1]))
+served = {l.split("{")[0].split()[0] for l in open(sys.argv[2]) if l.startswith("ferrowall_")}
+bad = []
+for p in dash["panels"]:
+    for t in p["targets"]:
+        expr = t["expr"].replace("$__rate_interval", "1m")
+        for name in re.findall(r"ferrowall_[a-z_]+", expr):
+            if name not in served:
+                bad.append(f"{p['title']}: {name} is not served")
+        url = "http://127.0.0.1:9090/api/v1/query?query=" + urllib.parse.quote(expr)
+        out = subprocess.run(["ip", "netns", "exec", sys.argv[3] if len(sys.argv) > 3 else "", "curl", "-s", url], capture_output=True, text=True).stdout
+        if '"status":"success"' not in out:
+            bad.append(f"{p['title']}: {out.strip()[:200]}")
+print("\n".join(bad))
+PY
+)
+if [ -z "$bad" ]; then ok "Grafana dashboard: every query runs in Prometheus, every metric is served"; else fail "Grafana dashboard: $bad"; fi
 kill "$PROM" 2>/dev/null; wait "$PROM" 2>/dev/null
 
 # reset firewall session-table
