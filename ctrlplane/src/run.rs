@@ -88,6 +88,7 @@ pub fn run_until_signal(
     tracing::info!("ferrowall running; SIGINT or SIGTERM stops it, SIGHUP reloads the config");
     let mut last = (Instant::now(), appliance.total_stats());
     let mut warn = DropWarnings::default();
+    let mut events_lost = 0;
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
         if show.swap(false, Ordering::Relaxed) {
@@ -101,6 +102,7 @@ pub fn run_until_signal(
             }
         }
         warn.check(&appliance.total_stats());
+        log_events(&appliance, &mut events_lost);
         if let Some(every) = interval {
             if last.0.elapsed() >= every {
                 let now = (Instant::now(), appliance.total_stats());
@@ -111,6 +113,7 @@ pub fn run_until_signal(
         }
     }
     tracing::info!("stopping: draining queues");
+    log_events(&appliance, &mut events_lost);
     api.stop();
     if let Some(m) = metrics {
         m.stop();
@@ -118,6 +121,20 @@ pub fn run_until_signal(
     drop(control);
     print_counters(&appliance);
     stop_appliance(appliance)
+}
+
+/// Writes what the cores put in the event log (at most a bounded batch per tick).
+fn log_events(a: &Appliance, lost_before: &mut u64) {
+    let Some(log) = a.events() else { return };
+    for _ in 0..10_000 {
+        let Some(e) = log.pop() else { break };
+        tracing::info!(target: "ferrowall::event", "{e}");
+    }
+    let lost = log.lost();
+    if lost > *lost_before {
+        tracing::warn!(lost = lost - *lost_before, "event log queue full: events lost ([log] event_queue)");
+        *lost_before = lost;
+    }
 }
 
 fn stop_appliance(appliance: Arc<Appliance>) -> anyhow::Result<()> {

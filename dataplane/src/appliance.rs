@@ -14,6 +14,7 @@ use crate::dpdk::{
     launch_on, spsc_ring, tsc, tsc_hz, wait_lcore, DpdkError, Eal, LcoreId, Mempool, Port, PortConfig,
     PortId, RingRx, RingTx, RxQueue, TxBuffer,
 };
+use crate::events::EventLog;
 use crate::flow::OwnerMap;
 use crate::ifaces::{Interface, Interfaces};
 use crate::neigh::NeighbourCache;
@@ -67,6 +68,9 @@ pub struct ApplianceConfig {
     pub sessions_per_worker: usize,
     /// PPTP ALG limits and server-map aging.
     pub alg: AlgLimits,
+    /// The event log: `None` off; otherwise its queue size and whether sessions are
+    /// logged besides PPTP calls.
+    pub events: Option<(usize, bool)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +96,7 @@ pub struct Appliance {
     slow_stats: Arc<SharedStats>,
     inboxes: Vec<Inbox>,
     slow_inbox: SlowInbox,
+    events: Option<EventLog>,
 }
 
 /// Sessions asked of a worker per message: small enough that answering never stalls
@@ -141,6 +146,7 @@ impl Appliance {
         slow.enable_pptp(PptpAlg::new(shared.owners.clone(), &public, cfg.alg));
         let slow_inbox: SlowInbox = Arc::new(crossbeam_queue::ArrayQueue::new(cfg.inbox_size.max(1)));
 
+        let events = cfg.events.map(|(size, sessions)| EventLog::new(size, sessions));
         let mut handoffs = handoff_rings(cfg.workers, cfg.ring_size)?;
         let mut from_workers = Vec::new();
         let mut from_workers_alg = Vec::new();
@@ -160,6 +166,9 @@ impl Appliance {
                 cfg.limits,
             );
             pipeline.connect_slow_path(slow_inbox.clone());
+            if let Some(log) = &events {
+                pipeline.connect_events(log.clone());
+            }
             let inbox = inbox(cfg.inbox_size);
             inboxes.push(inbox.clone());
             let shared_stats = Arc::new(SharedStats::default());
@@ -186,6 +195,7 @@ impl Appliance {
             from_workers,
             from_workers_alg,
             inbox: slow_inbox.clone(),
+            events: events.clone(),
             tx: tx_table(ports.iter().map(|p| TxBuffer::new(p.tx_queue(cfg.workers as u16))).collect()),
             inboxes: inboxes.clone(),
             pool: pool.clone(),
@@ -211,6 +221,7 @@ impl Appliance {
             slow_stats,
             inboxes,
             slow_inbox,
+            events,
         })
     }
 
@@ -327,6 +338,11 @@ impl Appliance {
     /// New ALG limits and server-map timeout (reload).
     pub fn set_alg_limits(&self, limits: AlgLimits) -> Result<(), QueryError> {
         self.slow_inbox.push(SlowCommand::AlgLimits(limits)).map_err(|_| QueryError::SlowInboxFull)
+    }
+
+    /// The event log the control plane drains, if the config turned it on.
+    pub fn events(&self) -> Option<&EventLog> {
+        self.events.as_ref()
     }
 
     pub fn workers(&self) -> usize {

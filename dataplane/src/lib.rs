@@ -10,6 +10,7 @@ pub mod clock;
 pub mod command;
 pub mod craft;
 pub mod dpdk;
+pub mod events;
 pub mod flow;
 pub mod frame;
 pub mod ifaces;

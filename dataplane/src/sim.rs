@@ -10,6 +10,7 @@ use crate::alg::pptp::{AlgLimits, PptpAlg, ServerMapView};
 use crate::clock::Millis;
 use crate::command::{inbox, Command, Inbox, SlowInbox};
 use crate::dpdk::PortId;
+use crate::events::EventLog;
 use crate::frame::TestFrame;
 use crate::neigh::NeighbourCache;
 use crate::pipeline::{Pipeline, PipelineLimits, Shared, Verdict};
@@ -31,6 +32,7 @@ pub struct Wire {
 struct SimOutput<'a> {
     wire: &'a mut Wire,
     inboxes: &'a [Inbox],
+    events: Option<&'a EventLog>,
 }
 
 impl SlowOutput<TestFrame> for SimOutput<'_> {
@@ -59,6 +61,12 @@ impl SlowOutput<TestFrame> for SimOutput<'_> {
         }
     }
 
+    fn event(&mut self, event: crate::events::Event) {
+        if let Some(log) = self.events {
+            log.push(event);
+        }
+    }
+
     fn alloc(&mut self) -> Option<TestFrame> {
         Some(TestFrame::empty())
     }
@@ -75,6 +83,7 @@ pub struct Sim {
     slow_inbox: SlowInbox,
     pub now: Millis,
     pub wire: Wire,
+    events: Option<EventLog>,
 }
 
 /// How big the simulated appliance is.
@@ -133,7 +142,18 @@ impl Sim {
             slow_inbox,
             now: Millis(0),
             wire: Wire::default(),
+            events: None,
         }
+    }
+
+    /// Turns the event log on (as `[log]` does): PPTP calls, and sessions if asked.
+    pub fn enable_events(&mut self, sessions: bool) -> EventLog {
+        let log = EventLog::new(4096, sessions);
+        for p in &mut self.workers {
+            p.connect_events(log.clone());
+        }
+        self.events = Some(log.clone());
+        log
     }
 
     /// A frame arrives on `port`, in the RX queue of worker `rx_worker`.
@@ -149,7 +169,8 @@ impl Sim {
                 return self.wire.stats.drop(DropReason::HandoffMisdirected);
             };
             let verdict = p.process(&mut frame, port, self.now);
-            let mut out = SimOutput { wire: &mut self.wire, inboxes: &self.inboxes };
+            let mut out =
+                SimOutput { wire: &mut self.wire, inboxes: &self.inboxes, events: self.events.as_ref() };
             match verdict {
                 Verdict::Forward(to) | Verdict::Reply(to) => out.transmit(to, frame),
                 Verdict::SlowPath => self.slow.handle(frame, port, self.now, &mut out),
@@ -178,7 +199,8 @@ impl Sim {
             while p.expire(self.now, 1024) > 0 {}
         }
         self.settle();
-        let mut out = SimOutput { wire: &mut self.wire, inboxes: &self.inboxes };
+        let mut out =
+            SimOutput { wire: &mut self.wire, inboxes: &self.inboxes, events: self.events.as_ref() };
         self.slow.tick(self.now, &mut out);
         self.settle();
     }
@@ -193,7 +215,8 @@ impl Sim {
             let mut moved = false;
             while let Some(cmd) = self.slow_inbox.pop() {
                 moved = true;
-                let mut out = SimOutput { wire: &mut self.wire, inboxes: &self.inboxes };
+                let mut out =
+                    SimOutput { wire: &mut self.wire, inboxes: &self.inboxes, events: self.events.as_ref() };
                 self.slow.command(cmd, self.now, &mut out);
             }
             for (p, inbox) in self.workers.iter_mut().zip(&self.inboxes) {

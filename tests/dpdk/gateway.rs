@@ -78,6 +78,7 @@ fn gateway_on_ring_ports() {
         rules: ferrowall_tests::permit_all(&["trust", "untrust"]),
         sessions_per_worker: 1024,
         alg: Default::default(),
+        events: None,
     };
     let app = Appliance::start(&eal, &cfg).expect("appliance starts");
     let in_mac = app.interfaces().get(in_id).unwrap().mac;

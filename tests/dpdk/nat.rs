@@ -99,6 +99,7 @@ fn nat_across_two_workers() {
         rules: rules(),
         sessions_per_worker: 1024,
         alg: Default::default(),
+        events: None,
     };
     let app = Appliance::start(&eal, &cfg).expect("appliance starts");
     let in_mac = app.interfaces().get(in_id).unwrap().mac;

@@ -170,6 +170,7 @@ fn pptp_tunnel_across_two_workers() {
         rules: rules(),
         sessions_per_worker: 1024,
         alg: AlgLimits::default(),
+        events: Some((1024, true)),
     };
     let app = Appliance::start(&eal, &cfg).expect("appliance starts");
     let in_mac = app.interfaces().get(in_id).unwrap().mac;

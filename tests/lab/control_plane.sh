@@ -200,6 +200,17 @@ sleep 0.5
 if grep -q "SIGHUP reload: no change" "$FW_LOG"; then ok "SIGHUP reloads (no change)"; else fail "SIGHUP reload"; grep -i reload "$FW_LOG"; fi
 
 if fw_stop; then ok "ferrowall exits 0 on SIGTERM"; else fail "ferrowall exits 0 on SIGTERM"; fi
+if grep -Eq "pptp call up: 192\.168\.1\.1\[203\.0\.113\.2\] --> 203\.0\.113\.1, client Call ID 4660 as [0-9]+, server Call ID 128" "$FW_LOG"; then
+  ok "event log: $(grep -o 'pptp call up: .*' "$FW_LOG" | head -1)"
+else
+  fail "event log has the PPTP call"
+fi
+if grep -Eq "session opened: udp 192\.168\.1\.1:[0-9]+\[203\.0\.113\.2:[0-9]+\] --> 203\.0\.113\.1:5353" "$FW_LOG" \
+  && grep -q "session closed: udp 192.168.1.1" "$FW_LOG"; then
+  ok "event log: sessions opened and closed ($(grep -c 'session opened' "$FW_LOG") opened)"
+else
+  fail "event log has sessions"
+fi
 out=$(fwctl display firewall session-table 2>&1); rc=$?
 if [ "$rc" = 3 ] && [ ! -e "$SOCK" ]; then ok "after stop the socket is gone and fwctl says so"; else fail "after stop (rc $rc): $out"; fi
 summary control_plane

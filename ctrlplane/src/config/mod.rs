@@ -48,6 +48,37 @@ pub struct Config {
     pub management: ManagementConf,
     #[serde(default)]
     pub metrics: MetricsConf,
+    #[serde(default)]
+    pub log: LogConf,
+}
+
+/// Event logs, written by the control plane from a queue the cores fill.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LogConf {
+    /// PPTP calls set up and torn down, with their Call IDs and translations.
+    #[serde(default = "yes")]
+    pub alg_events: bool,
+    /// Every session opened and closed, with tuples, translations and counters.
+    #[serde(default)]
+    pub session_events: bool,
+    /// Events held for the control plane; more are counted as lost.
+    #[serde(default = "d_event_queue")]
+    pub event_queue: usize,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn d_event_queue() -> usize {
+    65_536
+}
+
+impl Default for LogConf {
+    fn default() -> Self {
+        LogConf { alg_events: true, session_events: false, event_queue: d_event_queue() }
+    }
 }
 
 /// The management API `fwctl` talks to.

@@ -119,6 +119,8 @@ impl Validated {
             "[sessions], [icmp], [alg.pptp] server_map_per_worker or worker_idle_sleep_us"
         } else if a.neighbour != b.neighbour {
             "[arp]"
+        } else if a.events != b.events {
+            "[log]"
         } else if self.public_addrs() != new.public_addrs() {
             "the NAT public addresses (pools and easy-IP interfaces: they decide which worker owns a reply)"
         } else if self.management != new.management || self.metrics != new.metrics {
@@ -204,6 +206,12 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
         ));
     }
     check_alg(cfg).map_err(|(p, m)| err(p, m))?;
+    if !(1..=16_000_000).contains(&cfg.log.event_queue) {
+        return Err(err(
+            at_key("log", "event_queue"),
+            format!("{} is not within 1..16000000", cfg.log.event_queue),
+        ));
+    }
     let template = ApplianceConfig {
         ports,
         routes,
@@ -227,6 +235,8 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
         worker_idle_sleep: Duration::from_micros(cfg.cores.worker_idle_sleep_us),
         rules,
         sessions_per_worker: cfg.sessions.per_worker,
+        events: (cfg.log.alg_events || cfg.log.session_events)
+            .then_some((cfg.log.event_queue, cfg.log.session_events)),
         alg: AlgLimits {
             calls_per_connection: cfg.alg.pptp.calls_per_connection,
             connections: cfg.alg.pptp.connections,

@@ -81,11 +81,12 @@ impl Pipeline {
             nat: None,
             two_way: false,
         };
-        let (ports, events) = (&mut self.ports, &self.slow_inbox);
-        let created = self.sessions.create(new, now, |s| super::session_ended(ports, events, s));
+        let (ports, hooks) = (&mut self.ports, &self.hooks);
+        let created = self.sessions.create(new, now, |s| super::session_ended(ports, hooks, s));
         match created {
             Ok(id) => {
                 self.counters.created += 1;
+                super::session_opened(&self.hooks, self.sessions.get(id));
                 self.established(frame, in_port, pkt, id, Dir::Original, now)
             }
             Err(CreateError::Full) => Verdict::Drop(DropReason::SessionTableFull),
@@ -118,7 +119,7 @@ impl Pipeline {
             return;
         }
         let s = self.sessions.get(id).clone();
-        super::session_ended(&mut self.ports, &self.slow_inbox, &s);
+        super::session_ended(&mut self.ports, &self.hooks, &s);
         self.sessions.remove(id);
         self.counters.removed += 1;
     }
@@ -128,7 +129,7 @@ impl Pipeline {
     pub(super) fn control_state_changed(&mut self, id: SessionId, state: TcpState) {
         let s = self.sessions.get(id);
         if s.app == App::Pptp && matches!(state, TcpState::Closing | TcpState::Closed) {
-            notify_closed(&self.slow_inbox, s);
+            notify_closed(&self.hooks.slow_inbox, s);
         }
     }
 }

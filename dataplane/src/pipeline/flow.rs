@@ -134,11 +134,12 @@ impl Pipeline {
             nat,
             two_way,
         };
-        let (ports, events) = (&mut self.ports, &self.slow_inbox);
-        let created = self.sessions.create(new, now, |s| super::session_ended(ports, events, s));
+        let (ports, hooks) = (&mut self.ports, &self.hooks);
+        let created = self.sessions.create(new, now, |s| super::session_ended(ports, hooks, s));
         match created {
             Ok(id) => {
                 self.counters.created += 1;
+                super::session_opened(&self.hooks, self.sessions.get(id));
                 Ok(id)
             }
             Err(e) => {

@@ -29,6 +29,7 @@ pub use time_exceeded::build_time_exceeded;
 use crate::clock::{Millis, TokenBucket};
 use crate::command::{Command, NatUsage, ResetChunk, SlowInbox};
 use crate::dpdk::PortId;
+use crate::events::EventLog;
 use crate::flow::{key, FlowKey, L4Info, Owner, OwnerMap};
 use crate::frame::Frame;
 use crate::ifaces::Interfaces;
@@ -109,8 +110,7 @@ pub struct Pipeline {
     ports: PortAllocator,
     /// Flows the ALG expects, for this worker's share.
     expected: ServerMap,
-    /// Where ALG events go (control sessions that ended); `None` runs without ALG.
-    slow_inbox: Option<SlowInbox>,
+    hooks: Hooks,
     pub counters: SessionCounters,
 }
 
@@ -148,14 +148,19 @@ impl Pipeline {
             icmp_errors: TokenBucket::new(limits.icmp_errors_per_sec, limits.icmp_errors_burst),
             sessions,
             expected: ServerMap::with_capacity(limits.server_map_entries),
-            slow_inbox: None,
+            hooks: Hooks { worker, slow_inbox: None, events: None },
             counters: SessionCounters::default(),
         }
     }
 
     /// Connects the worker to the slow path's inbox, for ALG events.
     pub fn connect_slow_path(&mut self, inbox: SlowInbox) {
-        self.slow_inbox = Some(inbox);
+        self.hooks.slow_inbox = Some(inbox);
+    }
+
+    /// Logs sessions opened and closed into `log` (if it wants session events).
+    pub fn connect_events(&mut self, log: EventLog) {
+        self.hooks.events = Some(log);
     }
 
     /// The server-map entries this worker holds.
@@ -262,7 +267,7 @@ impl Pipeline {
         }
         for &id in &ids {
             let s = self.sessions.get(id).clone();
-            session_ended(&mut self.ports, &self.slow_inbox, &s);
+            session_ended(&mut self.ports, &self.hooks, &s);
             self.sessions.remove(id);
         }
         self.counters.removed += ids.len() as u64;
@@ -278,8 +283,8 @@ impl Pipeline {
     /// Removes up to `max` expired sessions and gives back their NAT numbers. Called by
     /// the worker once per loop iteration.
     pub fn expire(&mut self, now: Millis, max: usize) -> usize {
-        let (ports, events) = (&mut self.ports, &self.slow_inbox);
-        let n = self.sessions.expire(now, max, |s| session_ended(ports, events, s));
+        let (ports, hooks) = (&mut self.ports, &self.hooks);
+        let n = self.sessions.expire(now, max, |s| session_ended(ports, hooks, s));
         self.counters.removed += n as u64;
         n
     }
@@ -349,15 +354,35 @@ fn is_portless(info: L4Info) -> bool {
     matches!(info, L4Info::Other | L4Info::IcmpOther | L4Info::Gre { version: 0 })
 }
 
-/// What a session leaves behind when it ends: its NAT number goes back, and the ALG
-/// hears of a control connection's end.
-fn session_ended(ports: &mut PortAllocator, events: &Option<SlowInbox>, s: &Session) {
+/// Who hears of sessions beginning and ending, besides the table.
+struct Hooks {
+    worker: Owner,
+    /// The slow path, for ALG events (control sessions that ended); `None` runs
+    /// without ALG.
+    slow_inbox: Option<SlowInbox>,
+    /// The operator's event log, if the config turns it on.
+    events: Option<EventLog>,
+}
+
+/// What a session leaves behind when it ends: its NAT number goes back, the ALG hears
+/// of a control connection's end, the event log of any session's.
+fn session_ended(ports: &mut PortAllocator, hooks: &Hooks, s: &Session) {
     if let Some(b) = s.nat {
         if b.port != 0 {
             ports.release(b.public, b.proto, b.port);
         }
     }
-    alg::notify_closed(events, s);
+    alg::notify_closed(&hooks.slow_inbox, s);
+    if let Some(log) = &hooks.events {
+        log.session_closed(hooks.worker, s);
+    }
+}
+
+/// A session began (for the event log).
+fn session_opened(hooks: &Hooks, s: &Session) {
+    if let Some(log) = &hooks.events {
+        log.session_opened(hooks.worker, s);
+    }
 }
 
 fn is_martian(ip: Ipv4Addr) -> bool {

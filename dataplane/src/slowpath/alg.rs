@@ -37,6 +37,10 @@ impl<F: Frame, O: SlowOutput<F>> AlgOutput for ToWorkers<'_, F, O> {
     fn uninstall(&mut self, owner: u16, key: FlowKey) {
         self.out.server_map(owner, ServerMapChange::Remove(key));
     }
+
+    fn event(&mut self, event: crate::events::Event) {
+        self.out.event(event);
+    }
 }
 
 /// Where a TCP segment's parts are in a frame.

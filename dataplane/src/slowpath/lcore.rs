@@ -5,6 +5,7 @@ use super::{NeighbourUpdate, SlowOutput, SlowPath};
 use crate::clock::{Millis, TscClock};
 use crate::command::{Command, Inbox, SlowInbox, INBOX_BATCH};
 use crate::dpdk::{tsc, Mbuf, MbufBurst, Mempool, PortId, RingRx, TxBuffer};
+use crate::events::EventLog;
 use crate::servermap::ServerMapChange;
 use crate::stats::{CoreStats, DropReason, SharedStats};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +24,7 @@ pub struct SlowPathCore {
     /// Control segments for the ALG, one ring per worker.
     pub(crate) from_workers_alg: Vec<RingRx>,
     pub(crate) inbox: SlowInbox,
+    pub(crate) events: Option<EventLog>,
     pub(crate) tx: Vec<Option<TxBuffer>>,
     pub(crate) inboxes: Vec<Inbox>,
     pub(crate) pool: Arc<Mempool>,
@@ -33,6 +35,7 @@ pub struct SlowPathCore {
 
 /// The effects of one step, borrowed from the core's own fields.
 struct Effects<'a> {
+    events: Option<&'a EventLog>,
     tx: &'a mut [Option<TxBuffer>],
     inboxes: &'a [Inbox],
     pool: &'a Mempool,
@@ -72,6 +75,12 @@ impl SlowOutput<Mbuf> for Effects<'_> {
             self.inboxes.get(worker as usize).is_some_and(|i| i.push(Command::ServerMap(change)).is_ok());
         if !pushed {
             self.stats.commands_lost += 1;
+        }
+    }
+
+    fn event(&mut self, event: crate::events::Event) {
+        if let Some(log) = self.events {
+            log.push(event);
         }
     }
 
@@ -144,8 +153,8 @@ impl SlowPathCore {
 
     /// The logic and, borrowed from the other fields, where its effects go.
     fn parts(&mut self) -> (&mut SlowPath<Mbuf>, Effects<'_>) {
-        let SlowPathCore { logic, tx, inboxes, pool, stats, .. } = self;
-        (logic, Effects { tx, inboxes, pool, stats })
+        let SlowPathCore { logic, tx, inboxes, pool, stats, events, .. } = self;
+        (logic, Effects { events: events.as_ref(), tx, inboxes, pool, stats })
     }
 
     fn flush(&mut self) {

@@ -41,6 +41,8 @@ pub trait SlowOutput<F: Frame> {
     fn notify(&mut self, update: NeighbourUpdate);
     /// Sends a server-map change to the worker that owns the entry's flow.
     fn server_map(&mut self, worker: u16, change: ServerMapChange);
+    /// An event for the operator's log, if there is one.
+    fn event(&mut self, _event: crate::events::Event) {}
     /// An empty frame for a packet the slow path builds (ARP requests).
     fn alloc(&mut self) -> Option<F>;
     /// Counts a drop of a packet that had no buffer.

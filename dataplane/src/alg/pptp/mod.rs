@@ -21,6 +21,7 @@ pub use msg::{MsgType, PptpError};
 pub use stream::{Fed, StreamReader};
 
 use crate::clock::Millis;
+use crate::events::Event;
 use crate::flow::{FlowKey, OwnerMap};
 use crate::nat::PortAllocator;
 use crate::servermap::ServerMapEntry;
@@ -53,6 +54,8 @@ pub trait AlgOutput {
     fn install(&mut self, owner: u16, entry: ServerMapEntry);
     /// Removes the entry and the session opened through it.
     fn uninstall(&mut self, owner: u16, key: FlowKey);
+    /// A call went up or down (for the operator's log).
+    fn event(&mut self, _event: Event) {}
 }
 
 /// A control segment as a worker hands it over.
@@ -328,6 +331,7 @@ impl PptpAlg {
                         conn.calls[i].up = true;
                         self.announce_to_client(control, conn, conn.calls[i], out);
                         self.announce_to_server(control, conn, conn.calls[i], out);
+                        call_up(conn, conn.calls[i], out);
                     } else {
                         let call = conn.calls.remove(i);
                         self.end_call(control, conn, call, out);
@@ -375,6 +379,7 @@ impl PptpAlg {
                     conn.calls[i].pac = Some(pac);
                     conn.calls[i].up = true;
                     self.announce_to_server(control, conn, conn.calls[i], out);
+                    call_up(conn, conn.calls[i], out);
                 } else {
                     let call = conn.calls.remove(i);
                     self.end_call(control, conn, call, out);
@@ -461,6 +466,13 @@ impl PptpAlg {
     }
 
     fn end_call(&mut self, _control: &FlowKey, conn: &Conn, call: Call, out: &mut impl AlgOutput) {
+        out.event(Event::CallDown {
+            client: conn.client.into(),
+            public: conn.public,
+            server: conn.server.into(),
+            client_call_id: call.pns,
+            translated: call.xlat,
+        });
         let keys = [
             call.pns.map(|_| FlowKey {
                 src: conn.server,
@@ -487,6 +499,19 @@ impl PptpAlg {
                 a.release(conn.public, GRE, call.xlat);
             }
         }
+    }
+}
+
+fn call_up(conn: &Conn, call: Call, out: &mut impl AlgOutput) {
+    if let (Some(pns), Some(pac)) = (call.pns, call.pac) {
+        out.event(Event::CallUp {
+            client: conn.client.into(),
+            public: conn.public,
+            server: conn.server.into(),
+            client_call_id: pns,
+            translated: call.xlat,
+            server_call_id: pac,
+        });
     }
 }
 

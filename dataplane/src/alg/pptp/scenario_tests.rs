@@ -609,3 +609,25 @@ fn resetting_the_control_session_clears_the_alg() {
     assert_eq!(sim.slow.pptp().unwrap().connections(), 0);
     assert_eq!(sim.workers[0].sessions().live_by_kind().iter().sum::<u32>(), 0);
 }
+
+#[test]
+fn the_event_log_tells_calls_and_sessions() {
+    let mut sim = lab(ONE);
+    let log = sim.enable_events(true);
+    let (mut c, x) = one_tunnel(&mut sim);
+    c.send_to_client(&mut sim, RST | ACK, b"");
+    let lines: Vec<String> = std::iter::from_fn(|| log.pop()).map(|e| e.to_string()).collect();
+    let y = c.public_port;
+    let want = [
+        format!("session opened: pptp 192.168.1.1:40000[1.1.1.2:{y}] --> 1.1.1.1:1723 (worker 0)"),
+        format!("pptp call up: 192.168.1.1[1.1.1.2] --> 1.1.1.1, client Call ID {AAAA} as {x}, server Call ID {CCCC}"),
+        format!("session opened: pptp-gre 1.1.1.1:0 --> 1.1.1.2:{x}[192.168.1.1:{AAAA}] (worker 0)"),
+        format!("session opened: pptp-gre 192.168.1.1:0[1.1.1.2:0] --> 1.1.1.1:{CCCC} (worker 0)"),
+        format!("pptp call down: 192.168.1.1[1.1.1.2] --> 1.1.1.1, client Call ID {AAAA} as {x}"),
+    ];
+    for w in &want {
+        assert!(lines.contains(w), "missing {w:?} in {lines:#?}");
+    }
+    assert_eq!(lines.iter().filter(|l| l.starts_with("session closed: pptp-gre")).count(), 2, "{lines:#?}");
+    assert_eq!(log.lost(), 0);
+}
