@@ -1,61 +1,87 @@
 #!/usr/bin/env bash
-# The main job on the built-in default config: ferrowall between lab namespaces.
-# Builds, brings up the lab, starts the appliance, sends a ping and a TCP transfer across
-# it, shows its counters, and tears everything down.
+# The main job on the built-in default config: ferrowall between lab namespaces, with
+# two real PPTP clients (pptp-linux) that pick the same Call ID, a real PPTP server
+# (pptpd), and a TCP transfer beside them. Shows the session table, the server map and
+# a few metrics while the tunnels carry data, then tears everything down.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export LAB_PREFIX=fwl
-BIN=$ROOT/target/release/ferrowall
-FW_PID=""
-LOG=$(mktemp /tmp/ferrowall-demo.XXXXXX.log)
+FW_BIN=$ROOT/target/release/ferrowall
+. tests/lab/lib.sh
+WORK=$(mktemp -d /tmp/ferrowall-demo.XXXXXX)
+FWCTL=$ROOT/target/release/fwctl
+T0=$(date +%s)
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-die() { echo "demo: $*" >&2; [ ! -s "$LOG" ] || { echo "--- ferrowall log"; cat "$LOG"; } >&2; exit 1; }
+die() {
+  echo "demo: $*" >&2
+  [ -z "$FW_LOG" ] || [ ! -s "$FW_LOG" ] || { echo "--- ferrowall log (last lines)"; tail -20 "$FW_LOG"; } >&2
+  exit 1
+}
 cleanup() {
-  [ -z "$FW_PID" ] || kill -KILL "$FW_PID" 2>/dev/null || true
-  scripts/lab.sh down
-  rm -f "$LOG"
+  pptpd_stop
+  lab_cleanup
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
+c() { ip netns exec "$LAB_PREFIX-c$1" "${@:2}"; }
+srv() { ip netns exec "$LAB_PREFIX-srv" "$@"; }
 
 step "install what is missing, build"
 scripts/setup.sh
 cargo build --release -q -p ctrlplane || die "build failed"
 
-step "lab: client 192.168.1.1 -- [ferrowall 192.168.1.254 | 203.0.113.2] -- server 203.0.113.1"
-LAB_SERVER_ROUTE=1 scripts/lab.sh up 1   # the server may route to the inside: the policy, not routing, keeps it out
+step "lab: clients 192.168.1.1 and .2 -- [ferrowall 192.168.1.254 | 203.0.113.2] -- server 203.0.113.1"
+scripts/lab.sh up 2 || die "lab set-up failed"
+pptpd_start "$WORK/pptpd" || die "pptpd did not start"
+echo "pptpd (a real PPTP server) listens on 203.0.113.1:1723"
 
-step "start ferrowall (built-in default config) in namespace $LAB_PREFIX-fw"
-ip netns exec "$LAB_PREFIX-fw" "$BIN" >"$LOG" 2>&1 &
+step "start ferrowall (built-in default config: NAT to 203.0.113.2, PPTP ALG between trust and untrust)"
+FW_LOG=$WORK/ferrowall.log
+ip netns exec "$LAB_PREFIX-fw" "$FW_BIN" >"$FW_LOG" 2>&1 &
 FW_PID=$!
-for _ in $(seq 1 100); do grep -q "ferrowall running" "$LOG" && break; kill -0 "$FW_PID" 2>/dev/null || die "ferrowall exited"; sleep 0.2; done
-grep -q "ferrowall running" "$LOG" || die "ferrowall did not start"
-grep "port up" "$LOG" | sed 's/^.*INFO //'
+for _ in $(seq 1 100); do grep -q "ferrowall running" "$FW_LOG" && break; kill -0 "$FW_PID" 2>/dev/null || die "ferrowall exited"; sleep 0.2; done
+grep -q "ferrowall running" "$FW_LOG" || die "ferrowall did not start"
+grep -E "port up|API listening|metrics at" "$FW_LOG" | sed 's/^.*INFO [a-z_:]*: //'
 
-step "ping the server through the appliance"
-ip netns exec "$LAB_PREFIX-c1" ping -c 4 -i 0.3 203.0.113.1 || die "ping failed"
+step "two PPTP clients with the same Call ID (4660), and 16 MiB of TCP beside them"
+srv python3 tests/lab/peer.py tcp-serve 203.0.113.1 5001 >/dev/null 2>&1 &
+sleep 0.3
+for n in 1 2; do
+  c "$n" python3 tests/lab/pptp_client.py 203.0.113.1 "192.168.1.$n" --call-id 1234 --hold 6 \
+    --log "$WORK/pptp.$n.log" >"$WORK/client.$n" 2>&1 &
+  eval "CLIENT_$n=\$!"
+done
+c 1 python3 tests/lab/peer.py tcp-send 203.0.113.1 5001 16777216 >"$WORK/tcp.out" 2>&1 || die "TCP transfer failed: $(cat "$WORK/tcp.out")"
+echo "TCP: $(cat "$WORK/tcp.out")"
+sleep 3
 
-step "TCP transfer of 8 MiB to the server (it sees the client as 203.0.113.2: easy-IP NAT)"
-ip netns exec "$LAB_PREFIX-srv" python3 tests/lab/peer.py tcp-serve 203.0.113.1 5001 &
-sleep 0.5
-start=$(date +%s.%N)
-ip netns exec "$LAB_PREFIX-c1" python3 tests/lab/peer.py tcp-send 203.0.113.1 5001 8388608 || die "transfer failed"
-end=$(date +%s.%N)
-python3 -c "print(f'  {8*8/($end-$start):.0f} Mbit/s over af_packet veths')"
+step "fwctl display firewall session-table"
+"$FWCTL" display firewall session-table || die "fwctl failed"
+step "fwctl display firewall server-map"
+"$FWCTL" display firewall server-map
 
-step "ping from the server to the client: unsolicited, dropped by the security policy"
-if ip netns exec "$LAB_PREFIX-srv" ping -c 2 -W 1 192.168.1.1; then die "unsolicited ping got through"; fi
+step "a few lines of /metrics"
+ip netns exec "$LAB_PREFIX-fw" curl -sf http://127.0.0.1:9469/metrics \
+  | grep -E '^ferrowall_(sessions\{protocol="pptp|server_map_entries|pptp_call_ids_in_use|alg_messages_total\{.*client_to_server.*type="ocrq"|dropped_packets_total\{reason="gre_no_session")' \
+  || die "metrics unavailable"
 
-step "display firewall session-table (SIGUSR1)"
-kill -USR1 "$FW_PID"
-sleep 0.5
-sed -n '/^display firewall session-table/,/^[^ d]/p' "$LOG" | grep -v '^packets:'
+step "the tunnels (each sends 200 LCP echoes through the tunnel and counts the replies)"
+ok_all=1
+for n in 1 2; do
+  eval "wait \$CLIENT_$n" || ok_all=0
+  echo "client 192.168.1.$n: $(cat "$WORK/client.$n")"
+done
+[ "$ok_all" = 1 ] || die "a tunnel failed"
 
-step "stop ferrowall (SIGTERM) and show its counters"
-kill -TERM "$FW_PID"
-wait "$FW_PID" || die "ferrowall exited with an error"
-FW_PID=""
-grep -v "^\S*Z *INFO\|^\S* *INFO" "$LOG" | sed -n '/^packets:/,$p' | tail -n 20
+step "clients gone: the ALG's state goes with them"
+sleep 1
+"$FWCTL" display nat statistics | grep -E "PPTP|messages"
 
-step "tear down"
+step "stop ferrowall (SIGTERM)"
+fw_stop || die "ferrowall exited with an error"
+grep -E "pptp call (up|down)" "$FW_LOG" | sed 's/^.*ferrowall::event: /event: /'
+sed -n '/^packets:/,/^slow path/p' "$FW_LOG" | tail -n 8
+echo
+echo "demo done in $(( $(date +%s) - T0 )) s"

@@ -28,7 +28,7 @@ grep -q "test result: FAILED" /tmp/ferrowall-cargo-test.log && exit 1
 step "live lab"
 cargo build --release -q -p ctrlplane
 lab_failed=0
-for t in tests/lab/l3_forwarding.sh tests/lab/nat_policy.sh tests/lab/control_plane.sh; do
+for t in tests/lab/l3_forwarding.sh tests/lab/nat_policy.sh tests/lab/control_plane.sh tests/lab/pptp_scenarios.sh; do
   bash "$t" || lab_failed=1
 done
 [ "$lab_failed" = 0 ] || { echo "lab: FAILED"; exit 1; }

@@ -42,3 +42,29 @@ lab_cleanup() {
 }
 
 summary() { echo "$1: $PASSED passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; }
+
+# pptpd_start DIR: the real PPTP server (pptpd) in the server namespace on 203.0.113.1,
+# with tests/lab/ppp_standin.py in place of pppd (no kernel PPP here).
+PPTPD_PID=""
+pptpd_start() {
+  local dir=$1
+  mkdir -p "$dir"
+  : >"$dir/options"
+  printf 'option %s\nlocalip 10.99.0.1\nremoteip 10.99.0.2-200\nconnections 50\n' "$dir/options" >"$dir/pptpd.conf"
+  # Its own process group (setsid), so it and its pptpctrl children stop together.
+  ip netns exec "$LAB_PREFIX-srv" setsid pptpd -f -c "$dir/pptpd.conf" -e "$ROOT/tests/lab/ppp_standin.py" \
+    -p "$dir/pid" -l 203.0.113.1 >"$dir/log" 2>&1 &
+  PPTPD_PID=$!
+  for _ in $(seq 1 50); do
+    ip netns exec "$LAB_PREFIX-srv" ss -ltn 2>/dev/null | grep -q ":1723 " && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+pptpd_stop() {
+  [ -n "$PPTPD_PID" ] || return 0
+  kill -TERM -- "-$PPTPD_PID" 2>/dev/null || kill "$PPTPD_PID" 2>/dev/null
+  wait "$PPTPD_PID" 2>/dev/null
+  PPTPD_PID=""
+}
