@@ -302,6 +302,6 @@ want 2 && run_scenario "2 two clients, same Call ID" s2_two_clients
 want 2 && run_scenario "2 eight clients, same Call ID" s2_eight_clients
 want 3 && run_scenario "3 teardown" s3_teardown
 want 4 && run_scenario "4 refined policy" s4_refined_policy
-want 5 && run_scenario "5 ALG off" s5_alg_off
+want 5 && run_scenario "5 ALG off (the tunnel must fail)" s5_alg_off
 want 6 && run_scenario "6 background TCP/UDP" s6_background
 summary "pptp_scenarios ($ROUTER)"
