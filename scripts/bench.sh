@@ -21,7 +21,7 @@ cd "$ROOT"
 ROUNDS=${1:-3}
 SECS=${2:-10}
 shift $(( $# > 2 ? 2 : $# ))
-SCENARIOS=("${@:-l3 nat-1k nat-100k gre alg-setup}")
+SCENARIOS=("${@:-l3 nat-1k nat-100k gre ctl-cost alg-setup}")
 read -r -a SCENARIOS <<< "${SCENARIOS[*]}"
 WORK=$(mktemp -d /tmp/ferrowall-bench.XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
