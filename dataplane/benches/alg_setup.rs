@@ -7,7 +7,7 @@
 //! Usage: cargo bench -p dataplane --bench alg_setup [-- TUNNELS ROUNDS]
 use crossbeam_queue::ArrayQueue;
 use dataplane::alg::meta::AlgMeta;
-use dataplane::alg::pptp::AlgLimits;
+use dataplane::alg::pptp::{AlgLimits, MsgType};
 use dataplane::clock::Millis;
 use dataplane::command::{Command, SlowCommand};
 use dataplane::craft::{self, tcp_flags::*, L2, L3};
@@ -57,20 +57,6 @@ impl SlowOutput<TestFrame> for Out {
     fn count_drop(&mut self, reason: DropReason) {
         panic!("dropped: {}", reason.name());
     }
-}
-
-fn message(kind: u16, len: usize, id12: u16, id14: u16, result: u8) -> Vec<u8> {
-    let mut m = vec![0u8; len];
-    m[0..2].copy_from_slice(&(len as u16).to_be_bytes());
-    m[2..4].copy_from_slice(&1u16.to_be_bytes());
-    m[4..8].copy_from_slice(&0x1a2b_3c4du32.to_be_bytes());
-    m[8..10].copy_from_slice(&kind.to_be_bytes());
-    m[12..14].copy_from_slice(&id12.to_be_bytes());
-    if len > 16 {
-        m[14..16].copy_from_slice(&id14.to_be_bytes());
-        m[16] = result;
-    }
-    m
 }
 
 fn client_of(t: usize) -> (Ipv4Addr, u16) {
@@ -139,7 +125,7 @@ fn main() {
     let mut out = Out { inbox: inbox.clone(), sent: Vec::with_capacity(2), lost: 0 };
     let now = Millis(0);
     let ocrqs: Vec<TestFrame> = (0..tunnels)
-        .map(|t| segment(t, Dir::Original, &message(7, 168, (t % 65_000) as u16 + 1, 1, 0)))
+        .map(|t| segment(t, Dir::Original, &craft::pptp(MsgType::Ocrq, (t % 65_000) as u16 + 1, 1, 0)))
         .collect();
     println!("PPTP tunnel set-ups on the slow path: {tunnels} tunnels per round, each on its own control connection");
     let mut setup_rates = Vec::new();
@@ -156,7 +142,7 @@ fn main() {
             let d = sent.data();
             let x = u16::from_be_bytes([d[14 + 20 + 20 + 12], d[14 + 20 + 20 + 13]]);
             xlat.push(x);
-            let ocrp = segment(t, Dir::Reply, &message(8, 32, 0x4000 + (t % 1000) as u16, x, 1));
+            let ocrp = segment(t, Dir::Reply, &craft::pptp(MsgType::Ocrp, 0x4000 + (t % 1000) as u16, x, 1));
             let start = Instant::now();
             slow.handle_alg(ocrp, 0, now, &mut out);
             spent += start.elapsed();
@@ -170,7 +156,7 @@ fn main() {
         // Teardown: the server's CDN ends each call, then the connection closes.
         let mut spent = Duration::ZERO;
         for t in 0..tunnels {
-            let cdn = segment(t, Dir::Reply, &message(13, 148, 0x4000 + (t % 1000) as u16, 0, 3));
+            let cdn = segment(t, Dir::Reply, &craft::pptp(MsgType::Cdn, 0x4000 + (t % 1000) as u16, 0, 3));
             let (client, cport) = client_of(t);
             let start = Instant::now();
             slow.handle_alg(cdn, 0, now, &mut out);

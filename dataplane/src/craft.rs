@@ -103,6 +103,29 @@ pub fn gre_v1(l2: L2, l3: L3, call_id: u16, seq: u32, ppp: &[u8]) -> Vec<u8> {
     ethernet_ipv4(l2, l3, 47, &g)
 }
 
+/// A PPTP control message of `kind`, at its RFC 2637 length: `id12` and `id14` in the
+/// Call ID fields at offsets 12 and 14, and `result` where the type has a result code
+/// (OCRP and ICRP at 16, CDN at 14 after its one Call ID; `id14` is then ignored).
+pub fn pptp(kind: crate::alg::pptp::MsgType, id12: u16, id14: u16, result: u8) -> Vec<u8> {
+    use crate::alg::pptp::MsgType;
+    let len = kind.length();
+    let mut m = vec![0u8; len];
+    m[0..2].copy_from_slice(&(len as u16).to_be_bytes());
+    m[2..4].copy_from_slice(&1u16.to_be_bytes());
+    m[4..8].copy_from_slice(&0x1a2b_3c4du32.to_be_bytes());
+    m[8..10].copy_from_slice(&(kind as u16).to_be_bytes());
+    m[12..14].copy_from_slice(&id12.to_be_bytes());
+    if len >= 16 {
+        m[14..16].copy_from_slice(&id14.to_be_bytes());
+    }
+    match kind {
+        MsgType::Ocrp | MsgType::Icrp => m[16] = result,
+        MsgType::Cdn => m[14..16].copy_from_slice(&[result, 0]),
+        _ => {}
+    }
+    m
+}
+
 /// ICMP echo request (`request`) or reply.
 pub fn icmp_echo(l2: L2, l3: L3, request: bool, ident: u16, seq: u16, data: &[u8]) -> Vec<u8> {
     let mut m = vec![if request { 8 } else { 0 }, 0, 0, 0];

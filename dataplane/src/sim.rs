@@ -11,14 +11,23 @@ use crate::clock::Millis;
 use crate::command::{inbox, Command, Inbox, SlowInbox};
 use crate::dpdk::PortId;
 use crate::events::EventLog;
+use crate::flow::OwnerMap;
 use crate::frame::TestFrame;
+use crate::ifaces::{Interface, Interfaces};
+use crate::nat::{NatPolicy, NatRules, Target};
 use crate::neigh::NeighbourCache;
+use crate::packet::MacAddr;
 use crate::pipeline::{Pipeline, PipelineLimits, Shared, Verdict};
+use crate::policy::{AddrSet, Policy, Rule, ZoneId, Zones};
+use crate::route::RouteTable;
+use crate::ruleset::{AlgRules, Ruleset};
 use crate::servermap::ServerMapChange;
 use crate::session::display::SessionView;
 use crate::session::SessionTable;
+use crate::session::Timeouts;
 use crate::slowpath::{NeighbourLimits, NeighbourUpdate, SlowOutput, SlowPath};
 use crate::stats::{CoreStats, DropReason};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 /// What left the appliance, and what it dropped.
@@ -74,6 +83,55 @@ impl SlowOutput<TestFrame> for SimOutput<'_> {
     fn count_drop(&mut self, reason: DropReason) {
         self.wire.stats.drop(reason);
     }
+}
+
+/// The lab the PPTP tests use: inside 192.168.1.0/24 (zone trust, port 0, MAC `macs.0`)
+/// behind the appliance, outside a /24 whose address `public` is also the NAT address
+/// (zone untrust, port 1, MAC `macs.1`, easy-IP NAT from trust), the PPTP ALG between the
+/// two zones if `alg`, and a policy from trust to untrust of the rules `permit` gives for
+/// (trust, untrust).
+pub fn nat_lab(
+    public: Ipv4Addr,
+    macs: (MacAddr, MacAddr),
+    workers: u16,
+    alg: bool,
+    permit: impl FnOnce(ZoneId, ZoneId) -> Vec<Rule>,
+) -> Shared {
+    let zones = Zones::new(["trust", "untrust"]);
+    let (trust, untrust) = (zones.id("trust").unwrap_or(0), zones.id("untrust").unwrap_or(1));
+    let iface = |port, name: &str, zone: &str, zone_id, mac, addr| Interface {
+        port,
+        name: name.into(),
+        zone: zone.into(),
+        zone_id,
+        mac,
+        addr,
+        prefix_len: 24,
+    };
+    let ifaces = Arc::new(Interfaces::new(vec![
+        iface(0, "inside", "trust", trust, macs.0, Ipv4Addr::new(192, 168, 1, 254)),
+        iface(1, "outside", "untrust", untrust, macs.1, public),
+    ]));
+    let routes = Arc::new(RouteTable::new(&ifaces, &[]));
+    let nat = NatRules {
+        policies: vec![NatPolicy {
+            name: "easy-ip".into(),
+            from: trust,
+            to: untrust,
+            source: AddrSet::any(),
+            target: Target::EasyIp,
+        }],
+        pools: vec![],
+    };
+    let rules = Arc::new(Ruleset {
+        policy: Policy::new(&zones, permit(trust, untrust)),
+        zones,
+        nat,
+        alg: AlgRules { pptp: if alg { vec![(trust, untrust)] } else { vec![] } },
+        timeouts: Timeouts::default(),
+    });
+    let owners = Arc::new(OwnerMap::new(workers, &rules.nat.public_addrs(&ifaces)));
+    Shared { ifaces, routes, rules, owners }
 }
 
 pub struct Sim {

@@ -2,7 +2,7 @@
 //!
 //! One test function, because DPDK allows one EAL per process; the steps run in order
 //! and each checks what came out of which TX queue, then the counters at the end.
-use dataplane::appliance::{Appliance, ApplianceConfig, PortSpec};
+use dataplane::appliance::{Appliance, ApplianceConfig};
 use dataplane::craft::{self, L2, L3};
 use dataplane::dpdk::{ring_port, Mempool};
 use dataplane::packet::{ArpPacket, ArpRepr, EthernetFrame, Icmpv4Packet, Ipv4Packet, MacAddr, ParseError};
@@ -10,7 +10,7 @@ use dataplane::pipeline::PipelineLimits;
 use dataplane::route::Route;
 use dataplane::slowpath::NeighbourLimits;
 use dataplane::stats::DropReason;
-use ferrowall_tests::{collect, collect_any, drain, inject, start_eal};
+use ferrowall_tests::{collect, collect_any, drain, inject, port_spec, start_eal};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -26,21 +26,6 @@ const INSIDE: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 254);
 const OUTSIDE: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
 const GW: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
 const REMOTE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
-
-fn port(id: u16, name: &str, zone: &str, addr: Ipv4Addr) -> PortSpec {
-    // net_ring cannot change its MAC, so the ports keep their own.
-    PortSpec {
-        port_id: id,
-        name: name.into(),
-        zone: zone.into(),
-        addr,
-        prefix_len: 24,
-        mac: None,
-        rx_desc: 256,
-        tx_desc: 256,
-        promiscuous: false,
-    }
-}
 
 fn udp_to(in_mac: MacAddr, dst: Ipv4Addr, ttl: u8) -> Vec<u8> {
     craft::udp(L2 { src: CLIENT_MAC, dst: in_mac }, L3 { src: CLIENT, dst, ttl }, 40000, 53, b"query")
@@ -64,7 +49,10 @@ fn gateway_on_ring_ports() {
     let (out_id, mut out_rx, mut out_tx) =
         ring_port("ring_out", WORKERS as u16, WORKERS as u16 + 1, 1024).unwrap();
     let cfg = ApplianceConfig {
-        ports: vec![port(in_id, "inside", "trust", INSIDE), port(out_id, "outside", "untrust", OUTSIDE)],
+        ports: vec![
+            port_spec(in_id, "inside", "trust", INSIDE),
+            port_spec(out_id, "outside", "untrust", OUTSIDE),
+        ],
         routes: vec![([198, 51, 100, 0].into(), 24, Route { port: out_id, via: Some(GW) })],
         static_neighbours: vec![],
         workers: WORKERS,

@@ -1,7 +1,7 @@
 //! NAT through two workers on a real EAL: flows and their replies arrive on whichever
 //! queue, the owner translates them, every packet is counted once, and the session
 //! table reads back in the reference format.
-use dataplane::appliance::{Appliance, ApplianceConfig, PortSpec};
+use dataplane::appliance::{Appliance, ApplianceConfig};
 use dataplane::craft::{self, L2, L3};
 use dataplane::dpdk::{ring_port, Mempool};
 use dataplane::nat::{NatPolicy, NatRules, Target};
@@ -12,7 +12,7 @@ use dataplane::route::Route;
 use dataplane::ruleset::Ruleset;
 use dataplane::slowpath::NeighbourLimits;
 use dataplane::stats::DropReason;
-use ferrowall_tests::{collect_any, drain, inject, start_eal};
+use ferrowall_tests::{collect_any, drain, inject, port_spec, start_eal};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -59,20 +59,6 @@ fn udp_of(f: &[u8]) -> (Ipv4Addr, Ipv4Addr, u16, u16, bool) {
     (s, d, u.src_port(), u.dst_port(), ip.verify_checksum() && u.verify_checksum(s, d))
 }
 
-fn port(id: u16, name: &str, zone: &str, addr: Ipv4Addr) -> PortSpec {
-    PortSpec {
-        port_id: id,
-        name: name.into(),
-        zone: zone.into(),
-        addr,
-        prefix_len: 24,
-        mac: None,
-        rx_desc: 256,
-        tx_desc: 256,
-        promiscuous: false,
-    }
-}
-
 #[test]
 fn nat_across_two_workers() {
     let eal = start_eal("fwtest-nat", WORKERS + 1);
@@ -83,8 +69,8 @@ fn nat_across_two_workers() {
         ring_port("nat_out", WORKERS as u16, WORKERS as u16 + 1, 1024).unwrap();
     let cfg = ApplianceConfig {
         ports: vec![
-            port(in_id, "inside", "trust", [192, 168, 1, 254].into()),
-            port(out_id, "outside", "untrust", PUBLIC),
+            port_spec(in_id, "inside", "trust", [192, 168, 1, 254].into()),
+            port_spec(out_id, "outside", "untrust", PUBLIC),
         ],
         routes: vec![([0, 0, 0, 0].into(), 0, Route { port: out_id, via: Some(GW) })],
         static_neighbours: vec![(GW, GW_MAC), (CLIENT, CLIENT_MAC)],

@@ -2,8 +2,8 @@
 //! control segments cross the ALG ring with their metadata in the mbuf headroom, the
 //! slow path transmits them on its own TX queue, server-map entries reach the owning
 //! workers' inboxes, and GRE opens its sessions through them. DESIGN.md's addresses.
-use dataplane::alg::pptp::AlgLimits;
-use dataplane::appliance::{Appliance, ApplianceConfig, PortSpec};
+use dataplane::alg::pptp::{AlgLimits, MsgType};
+use dataplane::appliance::{Appliance, ApplianceConfig};
 use dataplane::craft::{self, tcp_flags::*, L2, L3};
 use dataplane::dpdk::{ring_port, Mempool, RingRx, RingTx};
 use dataplane::nat::{NatPolicy, NatRules, Target};
@@ -12,7 +12,7 @@ use dataplane::pipeline::PipelineLimits;
 use dataplane::policy::{Action, AddrSet, Policy, Rule, Zones};
 use dataplane::ruleset::{AlgRules, Ruleset};
 use dataplane::slowpath::NeighbourLimits;
-use ferrowall_tests::{collect_any, inject, start_eal};
+use ferrowall_tests::{collect_any, inject, port_spec, start_eal};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -56,34 +56,6 @@ fn rules() -> Ruleset {
         nat,
         ..Ruleset::default()
     }
-}
-
-fn port(id: u16, name: &str, zone: &str, addr: Ipv4Addr) -> PortSpec {
-    PortSpec {
-        port_id: id,
-        name: name.into(),
-        zone: zone.into(),
-        addr,
-        prefix_len: 24,
-        mac: None,
-        rx_desc: 256,
-        tx_desc: 256,
-        promiscuous: false,
-    }
-}
-
-fn msg(kind: u16, len: usize, id12: u16, id14: u16, result: u8) -> Vec<u8> {
-    let mut m = vec![0u8; len];
-    m[0..2].copy_from_slice(&(len as u16).to_be_bytes());
-    m[2..4].copy_from_slice(&1u16.to_be_bytes());
-    m[4..8].copy_from_slice(&0x1a2b_3c4du32.to_be_bytes());
-    m[8..10].copy_from_slice(&kind.to_be_bytes());
-    m[12..14].copy_from_slice(&id12.to_be_bytes());
-    if len >= 17 {
-        m[14..16].copy_from_slice(&id14.to_be_bytes());
-        m[16] = result;
-    }
-    m
 }
 
 fn be16(b: &[u8], at: usize) -> u16 {
@@ -154,8 +126,8 @@ fn pptp_tunnel_across_two_workers() {
     let (out_id, out_rx, out_tx) = ring_port("pptp_out", WORKERS as u16, WORKERS as u16 + 1, 1024).unwrap();
     let cfg = ApplianceConfig {
         ports: vec![
-            port(in_id, "inside", "trust", [192, 168, 1, 254].into()),
-            port(out_id, "outside", "untrust", PUBLIC),
+            port_spec(in_id, "inside", "trust", [192, 168, 1, 254].into()),
+            port_spec(out_id, "outside", "untrust", PUBLIC),
         ],
         routes: vec![],
         static_neighbours: vec![(SERVER, SERVER_MAC), (CLIENT, CLIENT_MAC)],
@@ -192,18 +164,18 @@ fn pptp_tunnel_across_two_workers() {
     sseq += 1;
     tcp_of(&w.up(1, up(cseq, sseq, ACK, vec![])));
 
-    let sccrq = msg(1, 156, 0, 0, 0);
+    let sccrq = craft::pptp(MsgType::Sccrq, 0, 0, 0);
     assert_eq!(tcp_of(&w.up(0, up(cseq, sseq, ACK | PSH, sccrq.clone()))).4, sccrq);
     cseq += 156;
-    tcp_of(&w.down(0, down(sseq, cseq, ACK | PSH, msg(2, 156, 0, 0, 1))));
+    tcp_of(&w.down(0, down(sseq, cseq, ACK | PSH, craft::pptp(MsgType::Sccrp, 0, 0, 1))));
     sseq += 156;
 
     // OCRQ: the Call ID is translated on the slow path.
-    let out = tcp_of(&w.up(1, up(cseq, sseq, ACK | PSH, msg(7, 168, AAAA, 7, 0)))).4;
+    let out = tcp_of(&w.up(1, up(cseq, sseq, ACK | PSH, craft::pptp(MsgType::Ocrq, AAAA, 7, 0)))).4;
     cseq += 168;
     let bbbb = be16(&out, 12);
     assert_ne!(bbbb, AAAA);
-    let ocrp = tcp_of(&w.down(1, down(sseq, cseq, ACK | PSH, msg(8, 32, CCCC, bbbb, 1))));
+    let ocrp = tcp_of(&w.down(1, down(sseq, cseq, ACK | PSH, craft::pptp(MsgType::Ocrp, CCCC, bbbb, 1))));
     sseq += 32;
     assert_eq!((ocrp.1, be16(&ocrp.4, 12), be16(&ocrp.4, 14)), (CLIENT, CCCC, AAAA));
 

@@ -14,17 +14,10 @@
 //! Finally time runs on until every timeout has passed: no session, call, server-map
 //! entry or translated Call ID may be left.
 use dataplane::craft::{self, L2, L3};
-use dataplane::flow::OwnerMap;
 use dataplane::frame::Frame;
-use dataplane::ifaces::{Interface, Interfaces};
-use dataplane::nat::{NatPolicy, NatRules, Target};
 use dataplane::packet::{checksum, MacAddr};
-use dataplane::pipeline::Shared;
-use dataplane::policy::{Action, AddrSet, Policy, Rule, Zones};
-use dataplane::route::RouteTable;
-use dataplane::ruleset::{AlgRules, Ruleset};
-use dataplane::session::Timeouts;
-use dataplane::sim::{Sim, SimLimits};
+use dataplane::policy::{Action, AddrSet, Rule};
+use dataplane::sim::{self, Sim, SimLimits};
 use dataplane::stats::DropReason;
 use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
 use pcap_file::pcapng::{Block, PcapNgReader};
@@ -33,7 +26,6 @@ use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 const PUBLIC: Ipv4Addr = Ipv4Addr::new(1, 1, 1, 2);
@@ -195,52 +187,19 @@ fn conversations(packets: &[Ip]) -> Vec<(Ipv4Addr, Ipv4Addr)> {
 }
 
 fn lab(servers: &[Ipv4Addr]) -> Sim {
-    let zones = Zones::new(["trust", "untrust"]);
-    let (trust, untrust) = (zones.id("trust").unwrap(), zones.id("untrust").unwrap());
-    let iface = |port, name: &str, zone: &str, zone_id, mac, addr| Interface {
-        port,
-        name: name.into(),
-        zone: zone.into(),
-        zone_id,
-        mac,
-        addr,
-        prefix_len: 24,
-    };
-    let ifaces = Arc::new(Interfaces::new(vec![
-        iface(INSIDE, "inside", "trust", trust, IN_MAC, Ipv4Addr::new(192, 168, 1, 254)),
-        iface(OUTSIDE, "outside", "untrust", untrust, OUT_MAC, PUBLIC),
-    ]));
-    let routes = Arc::new(RouteTable::new(&ifaces, &[]));
     // The refined policy: only the control connection is allowed.
-    let rule = Rule {
-        name: "pptp-out".into(),
-        from: trust,
-        to: untrust,
-        source: AddrSet::any(),
-        destination: AddrSet::any(),
-        protocol: Some(6),
-        ports: vec![(1723, 1723)],
-        action: Action::Permit,
-    };
-    let nat = NatRules {
-        policies: vec![NatPolicy {
-            name: "easy-ip".into(),
+    let shared = sim::nat_lab(PUBLIC, (IN_MAC, OUT_MAC), 2, true, |trust, untrust| {
+        vec![Rule {
+            name: "pptp-out".into(),
             from: trust,
             to: untrust,
             source: AddrSet::any(),
-            target: Target::EasyIp,
-        }],
-        pools: vec![],
-    };
-    let rules = Arc::new(Ruleset {
-        policy: Policy::new(&zones, vec![rule]),
-        nat,
-        alg: AlgRules { pptp: vec![(trust, untrust)] },
-        zones,
-        timeouts: Timeouts::default(),
+            destination: AddrSet::any(),
+            protocol: Some(6),
+            ports: vec![(1723, 1723)],
+            action: Action::Permit,
+        }]
     });
-    let owners = Arc::new(OwnerMap::new(2, &rules.nat.public_addrs(&ifaces)));
-    let shared = Shared { ifaces, routes, rules, owners };
     let mut neighbours: Vec<_> = servers.iter().map(|&s| (s, HOST_MAC)).collect();
     neighbours.extend((0..32).map(|i| (client_addr(i), HOST_MAC)));
     Sim::new(shared, &neighbours, SimLimits::default())

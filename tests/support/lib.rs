@@ -5,6 +5,27 @@ use dataplane::policy::{Action, AddrSet, Policy, Rule, Zones};
 use dataplane::ruleset::Ruleset;
 use std::time::{Duration, Instant};
 
+/// A port of the appliance as the DPDK tests give them: a /24, 256 descriptors each way,
+/// and the device's own MAC (net_ring cannot change it).
+pub fn port_spec(
+    id: u16,
+    name: &str,
+    zone: &str,
+    addr: std::net::Ipv4Addr,
+) -> dataplane::appliance::PortSpec {
+    dataplane::appliance::PortSpec {
+        port_id: id,
+        name: name.into(),
+        zone: zone.into(),
+        addr,
+        prefix_len: 24,
+        mac: None,
+        rx_desc: 256,
+        tx_desc: 256,
+        promiscuous: false,
+    }
+}
+
 /// A ruleset that permits every flow between every pair of `zones`, without NAT.
 pub fn permit_all(zones: &[&str]) -> Ruleset {
     let z = Zones::new(zones.iter().copied());

@@ -9,7 +9,7 @@ use crate::dpdk::PortId;
 use crate::flow::L4Info;
 use crate::frame::Frame;
 use crate::servermap::{ServerMapChange, ServerMapEntry};
-use crate::session::{App, CreateError, Dir, NewSession, Session, SessionId, TcpState, TimeoutClass};
+use crate::session::{App, Dir, NewSession, Session, SessionId, TcpState, TimeoutClass};
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
 
@@ -81,16 +81,9 @@ impl Pipeline {
             nat: None,
             two_way: false,
         };
-        let (ports, hooks) = (&mut self.ports, &self.hooks);
-        let created = self.sessions.create(new, now, |s| super::session_ended(ports, hooks, s));
-        match created {
-            Ok(id) => {
-                self.counters.created += 1;
-                super::session_opened(&self.hooks, self.sessions.get(id));
-                self.established(frame, in_port, pkt, id, Dir::Original, now)
-            }
-            Err(CreateError::Full) => Verdict::Drop(DropReason::SessionTableFull),
-            Err(CreateError::Conflict) => Verdict::Drop(DropReason::SessionConflict),
+        match self.create_session(new, now) {
+            Ok(id) => self.established(frame, in_port, pkt, id, Dir::Original, now),
+            Err(reason) => Verdict::Drop(reason),
         }
     }
 

@@ -134,24 +134,29 @@ impl Pipeline {
             nat,
             two_way,
         };
-        let (ports, hooks) = (&mut self.ports, &self.hooks);
-        let created = self.sessions.create(new, now, |s| super::session_ended(ports, hooks, s));
-        match created {
-            Ok(id) => {
-                self.counters.created += 1;
-                super::session_opened(&self.hooks, self.sessions.get(id));
-                Ok(id)
-            }
-            Err(e) => {
-                if let Some(b) = nat.filter(|b| b.port != 0) {
-                    self.ports.release(b.public, b.proto, b.port);
-                }
-                Err(match e {
-                    CreateError::Full => DropReason::SessionTableFull,
-                    CreateError::Conflict => DropReason::SessionConflict,
-                })
+        let created = self.create_session(new, now);
+        if created.is_err() {
+            if let Some(b) = nat.filter(|b| b.port != 0) {
+                self.ports.release(b.public, b.proto, b.port);
             }
         }
+        created
+    }
+
+    /// Puts a session in the table (reclaiming expired ones if it is full), counts it
+    /// and logs it.
+    pub(super) fn create_session(&mut self, new: NewSession, now: Millis) -> Result<SessionId, DropReason> {
+        let (ports, hooks) = (&mut self.ports, &self.hooks);
+        let id =
+            self.sessions.create(new, now, |s| super::session_ended(ports, hooks, s)).map_err(
+                |e| match e {
+                    CreateError::Full => DropReason::SessionTableFull,
+                    CreateError::Conflict => DropReason::SessionConflict,
+                },
+            )?;
+        self.counters.created += 1;
+        super::session_opened(&self.hooks, self.sessions.get(id));
+        Ok(id)
     }
 
     /// The translated key of a new flow to `public`: a port (TCP, UDP) or identifier

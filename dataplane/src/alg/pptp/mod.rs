@@ -106,6 +106,18 @@ struct Conn {
     last_seen: Millis,
 }
 
+impl Conn {
+    /// Server map 1's key: the server's GRE to the translated Call ID.
+    fn server_gre(&self, xlat: u16) -> FlowKey {
+        FlowKey { src: self.server, dst: self.public.into(), sport: 0, dport: xlat, proto: GRE }
+    }
+
+    /// Server map 2's key: the client's GRE to the server's Call ID.
+    fn client_gre(&self, pac: u16) -> FlowKey {
+        FlowKey { src: self.client, dst: self.server, sport: 0, dport: pac, proto: GRE }
+    }
+}
+
 struct Booked {
     entry: ServerMapEntry,
     owner: u16,
@@ -333,8 +345,7 @@ impl PptpAlg {
                         self.announce_to_server(control, conn, conn.calls[i], out);
                         call_up(conn, conn.calls[i], out);
                     } else {
-                        let call = conn.calls.remove(i);
-                        self.end_call(control, conn, call, out);
+                        self.drop_call(control, conn, i, out);
                     }
                 }
             }
@@ -344,8 +355,7 @@ impl PptpAlg {
                 let Some((at, pns)) = m.field(Field::Own) else { return rw };
                 if let Some(i) = conn.calls.iter().position(|c| c.pns == Some(pns)) {
                     rw[0] = Some((at, conn.calls[i].xlat));
-                    let call = conn.calls.remove(i);
-                    self.end_call(control, conn, call, out);
+                    self.drop_call(control, conn, i, out);
                 }
             }
             MsgType::StopCcrq | MsgType::StopCcrp => self.end_all(control, conn, out),
@@ -381,8 +391,7 @@ impl PptpAlg {
                     self.announce_to_server(control, conn, conn.calls[i], out);
                     call_up(conn, conn.calls[i], out);
                 } else {
-                    let call = conn.calls.remove(i);
-                    self.end_call(control, conn, call, out);
+                    self.drop_call(control, conn, i, out);
                 }
             }
             MsgType::Icrq => {
@@ -397,8 +406,7 @@ impl PptpAlg {
                 let pac = m.u16_at(12);
                 match conn.calls.iter().position(|c| c.pac == Some(pac)) {
                     Some(i) => {
-                        let call = conn.calls.remove(i);
-                        self.end_call(control, conn, call, out);
+                        self.drop_call(control, conn, i, out);
                     }
                     None => self.counters.unknown_call += 1,
                 }
@@ -436,8 +444,7 @@ impl PptpAlg {
     /// Server map 1: the server's GRE to the translated Call ID, back to the client.
     fn announce_to_client(&mut self, control: &FlowKey, conn: &Conn, call: Call, out: &mut impl AlgOutput) {
         let Some(pns) = call.pns else { return };
-        let key =
-            FlowKey { src: conn.server, dst: conn.public.into(), sport: 0, dport: call.xlat, proto: GRE };
+        let key = conn.server_gre(call.xlat);
         let translated = FlowKey { dst: conn.client, dport: pns, ..key };
         self.book_entry(control, ServerMapEntry { key, translated, app: App::PptpGre }, out);
     }
@@ -445,7 +452,7 @@ impl PptpAlg {
     /// Server map 2: the client's GRE to the server's Call ID, from the public address.
     fn announce_to_server(&mut self, control: &FlowKey, conn: &Conn, call: Call, out: &mut impl AlgOutput) {
         let Some(pac) = call.pac else { return };
-        let key = FlowKey { src: conn.client, dst: conn.server, sport: 0, dport: pac, proto: GRE };
+        let key = conn.client_gre(pac);
         let translated = FlowKey { src: conn.public.into(), ..key };
         self.book_entry(control, ServerMapEntry { key, translated, app: App::PptpGre }, out);
     }
@@ -457,6 +464,11 @@ impl PptpAlg {
         let owner = self.owners.owner(&entry.key, false);
         out.install(owner, entry);
         self.book.insert(entry.key, Booked { entry, owner, control: *control });
+    }
+
+    fn drop_call(&mut self, control: &FlowKey, conn: &mut Conn, i: usize, out: &mut impl AlgOutput) {
+        let call = conn.calls.remove(i);
+        self.end_call(control, conn, call, out);
     }
 
     fn end_all(&mut self, control: &FlowKey, conn: &mut Conn, out: &mut impl AlgOutput) {
@@ -473,22 +485,7 @@ impl PptpAlg {
             client_call_id: call.pns,
             translated: call.xlat,
         });
-        let keys = [
-            call.pns.map(|_| FlowKey {
-                src: conn.server,
-                dst: conn.public.into(),
-                sport: 0,
-                dport: call.xlat,
-                proto: GRE,
-            }),
-            call.pac.map(|pac| FlowKey {
-                src: conn.client,
-                dst: conn.server,
-                sport: 0,
-                dport: pac,
-                proto: GRE,
-            }),
-        ];
+        let keys = [call.pns.map(|_| conn.server_gre(call.xlat)), call.pac.map(|pac| conn.client_gre(pac))];
         for key in keys.into_iter().flatten() {
             if let Some(b) = self.book.remove(&key) {
                 out.uninstall(b.owner, key);

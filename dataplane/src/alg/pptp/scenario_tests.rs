@@ -1,20 +1,15 @@
 //! The PPTP ALG in the whole appliance (workers, slow path, inboxes) without EAL: the
 //! scenario of DESIGN.md with its addresses, checked field by field and line by line,
 //! then the variations an operator meets.
-use crate::alg::pptp::msg::MAGIC_COOKIE;
 use crate::alg::pptp::MsgType;
 use crate::craft::{self, tcp_flags::*, L2, L3};
-use crate::flow::{FlowKey, OwnerMap};
+use crate::flow::FlowKey;
 use crate::frame::{Frame, TestFrame};
-use crate::ifaces::{Interface, Interfaces};
-use crate::nat::{NatPolicy, NatRules, Target};
 use crate::packet::{GrePacket, Ipv4Packet, MacAddr, TcpPacket};
-use crate::pipeline::Shared;
-use crate::policy::{Action, AddrSet, Policy, Rule, Zones};
-use crate::route::RouteTable;
-use crate::ruleset::{AlgRules, Ruleset};
+use crate::policy::{Action, AddrSet, Rule};
+use crate::ruleset::Ruleset;
 use crate::session::Timeouts;
-use crate::sim::{Sim, SimLimits};
+use crate::sim::{self, Sim, SimLimits};
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -43,67 +38,25 @@ struct Setup {
 const ONE: Setup = Setup { workers: 1, alg: true, refined: true };
 
 fn lab(s: Setup) -> Sim {
-    let zones = Zones::new(["trust", "untrust"]);
-    let (trust, untrust) = (zones.id("trust").unwrap(), zones.id("untrust").unwrap());
-    let iface = |port, name: &str, zone: &str, zone_id, mac, addr| Interface {
-        port,
-        name: name.into(),
-        zone: zone.into(),
-        zone_id,
-        mac,
-        addr,
-        prefix_len: 24,
-    };
-    let ifaces = Arc::new(Interfaces::new(vec![
-        iface(INSIDE, "inside", "trust", trust, IN_MAC, Ipv4Addr::new(192, 168, 1, 254)),
-        iface(OUTSIDE, "outside", "untrust", untrust, OUT_MAC, PUBLIC),
-    ]));
-    let routes = Arc::new(RouteTable::new(&ifaces, &[]));
     let (protocol, ports) = if s.refined { (Some(6), vec![(1723, 1723)]) } else { (None, vec![]) };
-    let rule = Rule {
-        name: "pptp-out".into(),
-        from: trust,
-        to: untrust,
-        source: AddrSet(vec![([192, 168, 1, 0].into(), 24)]),
-        destination: AddrSet(vec![(SERVER, 32)]),
-        protocol,
-        ports,
-        action: Action::Permit,
-    };
-    let policy = Policy::new(&zones, vec![rule]);
-    let nat = NatRules {
-        policies: vec![NatPolicy {
-            name: "easy-ip".into(),
+    let shared = sim::nat_lab(PUBLIC, (IN_MAC, OUT_MAC), s.workers, s.alg, |trust, untrust| {
+        vec![Rule {
+            name: "pptp-out".into(),
             from: trust,
             to: untrust,
-            source: AddrSet::any(),
-            target: Target::EasyIp,
-        }],
-        pools: vec![],
-    };
-    let alg = AlgRules { pptp: if s.alg { vec![(trust, untrust)] } else { vec![] } };
-    let rules = Arc::new(Ruleset { zones, policy, nat, alg, timeouts: Timeouts::default() });
-    let owners = Arc::new(OwnerMap::new(s.workers, &rules.nat.public_addrs(&ifaces)));
-    let shared = Shared { ifaces, routes, rules, owners };
+            source: AddrSet(vec![([192, 168, 1, 0].into(), 24)]),
+            destination: AddrSet(vec![(SERVER, 32)]),
+            protocol,
+            ports,
+            action: Action::Permit,
+        }]
+    });
     let neighbours = [(CLIENT, CLIENT_MAC), (CLIENT2, CLIENT_MAC), (SERVER, SERVER_MAC)];
     Sim::new(shared, &neighbours, SimLimits::default())
 }
 
 fn msg(kind: MsgType, id12: u16, id14: u16, result: u8) -> Vec<u8> {
-    let mut m = vec![0u8; kind.length()];
-    m[0..2].copy_from_slice(&(kind.length() as u16).to_be_bytes());
-    m[2..4].copy_from_slice(&1u16.to_be_bytes());
-    m[4..8].copy_from_slice(&MAGIC_COOKIE.to_be_bytes());
-    m[8..10].copy_from_slice(&(kind as u16).to_be_bytes());
-    m[12..14].copy_from_slice(&id12.to_be_bytes());
-    if m.len() >= 16 {
-        m[14..16].copy_from_slice(&id14.to_be_bytes());
-    }
-    let result_at = if kind == MsgType::Cdn { 14 } else { 16 };
-    if m.len() > result_at && matches!(kind, MsgType::Ocrp | MsgType::Icrp | MsgType::Cdn) {
-        m[result_at] = result;
-    }
-    m
+    craft::pptp(kind, id12, id14, result)
 }
 
 fn be16(b: &[u8], at: usize) -> u16 {
