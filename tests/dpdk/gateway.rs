@@ -2,15 +2,13 @@
 //!
 //! One test function, because DPDK allows one EAL per process; the steps run in order
 //! and each checks what came out of which TX queue, then the counters at the end.
-use dataplane::appliance::{Appliance, ApplianceConfig};
+use dataplane::appliance::Appliance;
 use dataplane::craft::{self, L2, L3};
 use dataplane::dpdk::{ring_port, Mempool};
 use dataplane::packet::{ArpPacket, ArpRepr, EthernetFrame, Icmpv4Packet, Ipv4Packet, MacAddr, ParseError};
-use dataplane::pipeline::PipelineLimits;
 use dataplane::route::Route;
-use dataplane::slowpath::NeighbourLimits;
 use dataplane::stats::DropReason;
-use ferrowall_tests::{collect, collect_any, drain, inject, port_spec, start_eal};
+use ferrowall_tests::{collect, collect_any, drain, inject, port_spec, start_eal, test_config};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -48,26 +46,12 @@ fn gateway_on_ring_ports() {
         ring_port("ring_in", WORKERS as u16, WORKERS as u16 + 1, 1024).unwrap();
     let (out_id, mut out_rx, mut out_tx) =
         ring_port("ring_out", WORKERS as u16, WORKERS as u16 + 1, 1024).unwrap();
-    let cfg = ApplianceConfig {
-        ports: vec![
-            port_spec(in_id, "inside", "trust", INSIDE),
-            port_spec(out_id, "outside", "untrust", OUTSIDE),
-        ],
-        routes: vec![([198, 51, 100, 0].into(), 24, Route { port: out_id, via: Some(GW) })],
-        static_neighbours: vec![],
-        workers: WORKERS,
-        mbufs: 8191,
-        mbuf_cache: 0,
-        ring_size: 1024,
-        inbox_size: 1024,
-        neighbour: NeighbourLimits::default(),
-        limits: PipelineLimits::default(),
-        worker_idle_sleep: Duration::from_micros(50),
-        rules: ferrowall_tests::permit_all(&["trust", "untrust"]),
-        sessions_per_worker: 1024,
-        alg: Default::default(),
-        events: None,
-    };
+    let mut cfg = test_config(
+        WORKERS,
+        vec![port_spec(in_id, "inside", "trust", INSIDE), port_spec(out_id, "outside", "untrust", OUTSIDE)],
+        ferrowall_tests::permit_all(&["trust", "untrust"]),
+    );
+    cfg.routes = vec![([198, 51, 100, 0].into(), 24, Route { port: out_id, via: Some(GW) })];
     let app = Appliance::start(&eal, &cfg).expect("appliance starts");
     let in_mac = app.interfaces().get(in_id).unwrap().mac;
     let out_mac = app.interfaces().get(out_id).unwrap().mac;

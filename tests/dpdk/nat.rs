@@ -1,18 +1,16 @@
 //! NAT through two workers on a real EAL: flows and their replies arrive on whichever
 //! queue, the owner translates them, every packet is counted once, and the session
 //! table reads back in the reference format.
-use dataplane::appliance::{Appliance, ApplianceConfig};
+use dataplane::appliance::Appliance;
 use dataplane::craft::{self, L2, L3};
 use dataplane::dpdk::{ring_port, Mempool};
 use dataplane::nat::{NatPolicy, NatRules, Target};
 use dataplane::packet::{EthernetFrame, Ipv4Packet, MacAddr, UdpPacket};
-use dataplane::pipeline::PipelineLimits;
 use dataplane::policy::{Action, AddrSet, Policy, Rule, Zones};
 use dataplane::route::Route;
 use dataplane::ruleset::Ruleset;
-use dataplane::slowpath::NeighbourLimits;
 use dataplane::stats::DropReason;
-use ferrowall_tests::{collect_any, drain, inject, port_spec, start_eal};
+use ferrowall_tests::{collect_any, drain, inject, port_spec, start_eal, test_config};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -67,26 +65,16 @@ fn nat_across_two_workers() {
         ring_port("nat_in", WORKERS as u16, WORKERS as u16 + 1, 1024).unwrap();
     let (out_id, mut out_rx, mut out_tx) =
         ring_port("nat_out", WORKERS as u16, WORKERS as u16 + 1, 1024).unwrap();
-    let cfg = ApplianceConfig {
-        ports: vec![
+    let mut cfg = test_config(
+        WORKERS,
+        vec![
             port_spec(in_id, "inside", "trust", [192, 168, 1, 254].into()),
             port_spec(out_id, "outside", "untrust", PUBLIC),
         ],
-        routes: vec![([0, 0, 0, 0].into(), 0, Route { port: out_id, via: Some(GW) })],
-        static_neighbours: vec![(GW, GW_MAC), (CLIENT, CLIENT_MAC)],
-        workers: WORKERS,
-        mbufs: 8191,
-        mbuf_cache: 0,
-        ring_size: 1024,
-        inbox_size: 1024,
-        neighbour: NeighbourLimits::default(),
-        limits: PipelineLimits::default(),
-        worker_idle_sleep: Duration::from_micros(50),
-        rules: rules(),
-        sessions_per_worker: 1024,
-        alg: Default::default(),
-        events: None,
-    };
+        rules(),
+    );
+    cfg.routes = vec![([0, 0, 0, 0].into(), 0, Route { port: out_id, via: Some(GW) })];
+    cfg.static_neighbours = vec![(GW, GW_MAC), (CLIENT, CLIENT_MAC)];
     let app = Appliance::start(&eal, &cfg).expect("appliance starts");
     let in_mac = app.interfaces().get(in_id).unwrap().mac;
     let out_mac = app.interfaces().get(out_id).unwrap().mac;

@@ -2,17 +2,15 @@
 //! control segments cross the ALG ring with their metadata in the mbuf headroom, the
 //! slow path transmits them on its own TX queue, server-map entries reach the owning
 //! workers' inboxes, and GRE opens its sessions through them. DESIGN.md's addresses.
-use dataplane::alg::pptp::{AlgLimits, MsgType};
-use dataplane::appliance::{Appliance, ApplianceConfig};
+use dataplane::alg::pptp::MsgType;
+use dataplane::appliance::Appliance;
 use dataplane::craft::{self, tcp_flags::*, L2, L3};
 use dataplane::dpdk::{ring_port, Mempool, RingRx, RingTx};
 use dataplane::nat::{NatPolicy, NatRules, Target};
 use dataplane::packet::{GrePacket, Ipv4Packet, MacAddr, TcpPacket};
-use dataplane::pipeline::PipelineLimits;
 use dataplane::policy::{Action, AddrSet, Policy, Rule, Zones};
 use dataplane::ruleset::{AlgRules, Ruleset};
-use dataplane::slowpath::NeighbourLimits;
-use ferrowall_tests::{collect_any, inject, port_spec, start_eal};
+use ferrowall_tests::{collect_any, inject, port_spec, start_eal, test_config};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -124,26 +122,16 @@ fn pptp_tunnel_across_two_workers() {
     let pool = Mempool::new("test_inject", 4095, 0, -1).unwrap();
     let (in_id, in_rx, in_tx) = ring_port("pptp_in", WORKERS as u16, WORKERS as u16 + 1, 1024).unwrap();
     let (out_id, out_rx, out_tx) = ring_port("pptp_out", WORKERS as u16, WORKERS as u16 + 1, 1024).unwrap();
-    let cfg = ApplianceConfig {
-        ports: vec![
+    let mut cfg = test_config(
+        WORKERS,
+        vec![
             port_spec(in_id, "inside", "trust", [192, 168, 1, 254].into()),
             port_spec(out_id, "outside", "untrust", PUBLIC),
         ],
-        routes: vec![],
-        static_neighbours: vec![(SERVER, SERVER_MAC), (CLIENT, CLIENT_MAC)],
-        workers: WORKERS,
-        mbufs: 8191,
-        mbuf_cache: 0,
-        ring_size: 1024,
-        inbox_size: 1024,
-        neighbour: NeighbourLimits::default(),
-        limits: PipelineLimits::default(),
-        worker_idle_sleep: Duration::from_micros(50),
-        rules: rules(),
-        sessions_per_worker: 1024,
-        alg: AlgLimits::default(),
-        events: Some((1024, true)),
-    };
+        rules(),
+    );
+    cfg.static_neighbours = vec![(SERVER, SERVER_MAC), (CLIENT, CLIENT_MAC)];
+    cfg.events = Some((1024, true));
     let app = Appliance::start(&eal, &cfg).expect("appliance starts");
     let in_mac = app.interfaces().get(in_id).unwrap().mac;
     let out_mac = app.interfaces().get(out_id).unwrap().mac;

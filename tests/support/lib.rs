@@ -26,6 +26,32 @@ pub fn port_spec(
     }
 }
 
+/// The appliance the DPDK tests start: `workers` workers, small pools and rings, the
+/// given ports and rules, everything else at its default; tests change fields after.
+pub fn test_config(
+    workers: usize,
+    ports: Vec<dataplane::appliance::PortSpec>,
+    rules: Ruleset,
+) -> dataplane::appliance::ApplianceConfig {
+    dataplane::appliance::ApplianceConfig {
+        ports,
+        routes: vec![],
+        static_neighbours: vec![],
+        workers,
+        mbufs: 8191,
+        mbuf_cache: 0,
+        ring_size: 1024,
+        inbox_size: 1024,
+        neighbour: Default::default(),
+        limits: Default::default(),
+        worker_idle_sleep: std::time::Duration::from_micros(50),
+        rules,
+        sessions_per_worker: 1024,
+        alg: Default::default(),
+        events: None,
+    }
+}
+
 /// A ruleset that permits every flow between every pair of `zones`, without NAT.
 pub fn permit_all(zones: &[&str]) -> Ruleset {
     let z = Zones::new(zones.iter().copied());
