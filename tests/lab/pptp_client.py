@@ -9,7 +9,7 @@ pptp_client.py SERVER LOCAL [--call-id HEX] [--echoes N] [--hold SECONDS] [--tim
 
 --call-id makes pptp pick that first Call ID (it reads two bytes of /dev/random; a file
 holding them is bind-mounted over it in a private mount namespace, which also gives the
-client its own /run/pptp). Prints one line:
+client its own /run, so its own /run/pptp). Prints one line:
   up 1.104 s, echoes 200/200, 9521 round trips/s
 and exits 0 if every echo came back.
 """
@@ -33,14 +33,14 @@ class Tunnel:
         self.mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.decoder = hdlc.Decoder()
         self.tmp = tempfile.mkdtemp(prefix="pptp-client-")
-        mounts = f"mount -t tmpfs tmpfs /run/pptp"
+        # A private /run: the client's own call manager socket, and nothing left on the host.
+        mounts = "mount -t tmpfs tmpfs /run && mkdir /run/pptp"
         if call_id is not None:
             random_file = os.path.join(self.tmp, "random")
             with open(random_file, "wb") as f:
                 # pptp reads the two bytes into a host-order (little-endian) u16.
                 f.write(call_id.to_bytes(2, "little") * 512)
             mounts += f" && mount --bind {random_file} /dev/random"
-        os.makedirs("/run/pptp", exist_ok=True)
         command = f"{mounts} && exec pptp {server} --nolaunchpppd --localbind {local} --nohostroute --loglevel 1"
         self.proc = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c", command],
