@@ -6,10 +6,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 T0=$(date +%s)
-LAST=$T0
+LAST=""
 step() {
   local now; now=$(date +%s)
-  [ "$LAST" = "$T0" ] || printf '   (%d s)\n' $((now - LAST))
+  [ -z "$LAST" ] || printf '   (%d s)\n' $((now - LAST))
   LAST=$now
   printf '\n== %s\n' "$*"
 }
