@@ -2,14 +2,15 @@
 """A minimal PPTP client and server for the lab (RFC 2637 control messages over real TCP,
 enhanced GRE over raw IP sockets), to create PPTP sessions where kernel PPP is missing.
 
-server ADDR [CALL_ID] [CALLS]  accept CALLS control connections (default 1): answer SCCRQ and
-                        OCRQ (own Call IDs CALL_ID, CALL_ID+1, ...), then echo every GRE
-                        packet back to its sender with the peer's Call ID as key, until
-                        the client sends Stop-Control-Connection-Request
-client SERVER LOCAL CALL_ID [PACKETS]  open a control connection from LOCAL, call out with
-                        CALL_ID, send PACKETS GRE packets (default 20) to the server's Call
-                        ID and count the echoes that come back with CALL_ID; print
-                        "tunnel up: sent N, echoed M" (exit 1 if M < N); then hold the
+server ADDR [CALL_ID] [CONNECTIONS]  accept CONNECTIONS control connections (default 1):
+                        answer SCCRQ and every OCRQ (own Call IDs CALL_ID, CALL_ID+1, ...),
+                        echo every GRE packet back to its sender with the peer's Call ID
+                        as key, until the clients send Stop-Control-Connection-Request
+client SERVER LOCAL CALL_ID [PACKETS] [CALLS]  open a control connection from LOCAL, make
+                        CALLS outgoing calls (default 1) with Call IDs CALL_ID, CALL_ID+1,
+                        ..., send PACKETS GRE packets (default 20) through each and count
+                        the echoes; print "tunnel up: sent N, echoed M" (or, with several
+                        calls, the echoes per call; exit 1 if any is short); then hold the
                         control connection HOLD seconds (env, default 0) and stop it
 """
 import os
@@ -86,51 +87,50 @@ def parse_gre(packet):
     return src, call_id, g[at:at + length]
 
 
-def server(addr, first_call_id=128, calls=1):
-    first_call_id, calls = int(first_call_id), int(calls)
+def server(addr, first_call_id=128, connections=1):
+    """Answers SCCRQ and every OCRQ on up to CONNECTIONS control connections, and echoes
+    GRE, until every client has sent Stop-Control-Connection-Request (or closed)."""
+    next_id, connections = int(first_call_id), int(connections)
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
     raw.bind((addr, 0))
     with socket.create_server((addr, 1723)) as srv:
-        srv.settimeout(60)
-        conns, peers = [], {}
-        for n in range(calls):
-            conn, peer = srv.accept()
-            conn.settimeout(TIMEOUT)
-            print(f"control from {peer[0]}:{peer[1]}", flush=True)
-            kind, _ = read_message(conn)
-            assert kind == 1, f"expected SCCRQ, got {kind}"
-            conn.sendall(sccrp())
-            kind, body = read_message(conn)
-            assert kind == 7, f"expected OCRQ, got {kind}"
-            their = struct.unpack("!H", body[0:2])[0]
-            mine = first_call_id + n
-            conn.sendall(ocrp(mine, their))
-            peers[mine] = (peer[0], their)
-            print(f"call: their Call ID {their}, ours {mine}", flush=True)
-            conns.append(conn)
-        # Echo GRE until every client has stopped.
-        open_conns = list(conns)
-        while open_conns:
-            ready, _, _ = select.select([raw] + open_conns, [], [], 60)
+        peers, conns, accepted = {}, [], 0
+        while accepted < connections or conns:
+            waiting = [raw] + conns + ([srv] if accepted < connections else [])
+            ready, _, _ = select.select(waiting, [], [], 60)
             if not ready:
                 break
             for r in ready:
-                if r is raw:
-                    packet = raw.recv(65535)
-                    parsed = parse_gre(packet)
+                if r is srv:
+                    conn, peer = srv.accept()
+                    conn.settimeout(TIMEOUT)
+                    print(f"control from {peer[0]}:{peer[1]}", flush=True)
+                    conns.append(conn)
+                    accepted += 1
+                elif r is raw:
+                    parsed = parse_gre(raw.recv(65535))
                     if parsed and parsed[1] in peers and parsed[2]:
-                        host, their = peers[parsed[1]]
-                        raw.sendto(gre(their, 1, parsed[2]), (parsed[0], 0))
+                        raw.sendto(gre(peers[parsed[1]], 1, parsed[2]), (parsed[0], 0))
                 else:
-                    kind, _ = read_message(r)
-                    if kind in (None, 3):
-                        open_conns.remove(r)
+                    kind, body = read_message(r)
+                    if kind == 1:
+                        r.sendall(sccrp())
+                    elif kind == 7:
+                        their = struct.unpack("!H", body[0:2])[0]
+                        peers[next_id] = their
+                        r.sendall(ocrp(next_id, their))
+                        print(f"call: their Call ID {their}, ours {next_id}", flush=True)
+                        next_id += 1
+                    elif kind in (None, 3):
+                        conns.remove(r)
                         r.close()
     return 0
 
 
-def client(server_addr, local, call_id, packets=20):
-    call_id, packets = int(call_id), int(packets)
+def client(server_addr, local, call_id, packets=20, calls=1):
+    """CALLS outgoing calls on one control connection (Call IDs CALL_ID, CALL_ID+1, ...),
+    PACKETS GRE packets through each, the echoes counted per call."""
+    call_id, packets, calls = int(call_id), int(packets), int(calls)
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
     raw.bind((local, 0))
     raw.settimeout(1)
@@ -138,28 +138,37 @@ def client(server_addr, local, call_id, packets=20):
     conn.sendall(sccrq())
     kind, _ = read_message(conn)
     assert kind == 2, f"expected SCCRP, got {kind}"
-    conn.sendall(ocrq(call_id, 1))
-    kind, body = read_message(conn)
-    assert kind == 8, f"expected OCRP, got {kind}"
-    theirs, peer = struct.unpack("!HH", body[0:4])
-    assert peer == call_id, f"OCRP names Call ID {peer}, ours is {call_id}"
-    echoed = 0
+    theirs = {}
+    for k in range(calls):
+        conn.sendall(ocrq(call_id + k, k + 1))
+        kind, body = read_message(conn)
+        assert kind == 8, f"expected OCRP, got {kind}"
+        server_id, peer = struct.unpack("!HH", body[0:4])
+        assert peer == call_id + k, f"OCRP names Call ID {peer}, ours is {call_id + k}"
+        theirs[call_id + k] = server_id
+    echoed = {mine: 0 for mine in theirs}
     deadline = time.time() + TIMEOUT
     for seq in range(packets):
-        raw.sendto(gre(theirs, seq, b"\xff\x03" + os.urandom(30)), (server_addr, 0))
-        while time.time() < deadline:
-            try:
-                parsed = parse_gre(raw.recv(65535))
-            except socket.timeout:
-                break
-            if parsed and parsed[0] == server_addr and parsed[1] == call_id:
-                echoed += 1
-                break
-    print(f"tunnel up: sent {packets}, echoed {echoed}", flush=True)
+        for mine, server_id in theirs.items():
+            raw.sendto(gre(server_id, seq, b"\xff\x03" + os.urandom(30)), (server_addr, 0))
+            while time.time() < deadline:
+                try:
+                    parsed = parse_gre(raw.recv(65535))
+                except socket.timeout:
+                    break
+                if parsed and parsed[0] == server_addr and parsed[1] == mine:
+                    echoed[mine] += 1
+                    break
+    total = sum(echoed.values())
+    if calls == 1:
+        print(f"tunnel up: sent {packets}, echoed {total}", flush=True)
+    else:
+        per_call = ", ".join(f"{n}" for n in echoed.values())
+        print(f"{calls} calls on one connection: sent {packets} each, echoed {per_call}", flush=True)
     time.sleep(float(os.environ.get("HOLD", "0")))
     conn.sendall(stop_ccrq())
     conn.close()
-    return 0 if echoed == packets else 1
+    return 0 if total == packets * calls else 1
 
 
 if __name__ == "__main__":

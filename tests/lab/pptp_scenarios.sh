@@ -5,7 +5,7 @@
 #   ROUTER=linux      a Linux namespace: nftables masquerade + the pptp conntrack helper
 # Scenarios: 1 one client; 2 two, then eight clients with the same Call ID; 3 teardown;
 # 4 the refined policy (only client -> server TCP 1723); 5 the ALG off; 6 background
-# TCP/UDP at the same time. Each prints ok/FAIL lines; with RESULTS=FILE, one line per
+# TCP/UDP at the same time; 7 two calls on one control connection. Each prints ok/FAIL lines; with RESULTS=FILE, one line per
 # scenario goes there too: scenario|pass|fail|set-up seconds|echo round trips/s|note.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -290,9 +290,32 @@ s6_background() {
   router_stop
 }
 
+# Two calls on one control connection: pptp-linux makes one call per connection, so the
+# lab's small Python PNS and PAC (tests/lab/pptp_peer.py) make them, on a second server
+# address.
+s7_two_calls() {
+  router_start on open || { fail "router starts"; return; }
+  ns srv timeout 60 python3 "$ROOT/tests/lab/pptp_peer.py" server 203.0.113.3 256 1 >"$WORK/peer-server.log" 2>&1 &
+  local srv=$!
+  BG+=("$srv")
+  sleep 0.5
+  local out
+  out=$(ns c1 timeout 30 python3 "$ROOT/tests/lab/pptp_peer.py" client 203.0.113.3 192.168.1.1 4660 100 2 2>&1)
+  local rc=$?
+  if [ $rc = 0 ]; then
+    ok "two calls on one control connection, GRE both ways on each: $out"
+  else
+    fail "two calls on one control connection: $out"
+    NOTE="two calls on one connection: $out"
+  fi
+  wait "$srv" 2>/dev/null
+  router_stop
+}
+
 echo "lab pptp_scenarios ($ROUTER)"
 : >"$RESULTS"
 "$ROOT/scripts/lab.sh" up 8
+ns srv ip addr add 203.0.113.3/24 dev eth0
 pptpd_start "$WORK/pptpd" || { fail "pptpd starts"; summary pptp_scenarios; exit 1; }
 ok "pptpd listening on $SERVER:1723"
 # SCENARIOS="1 3" runs a subset.
@@ -304,4 +327,5 @@ want 3 && run_scenario "3 teardown" s3_teardown
 want 4 && run_scenario "4 refined policy" s4_refined_policy
 want 5 && run_scenario "5 ALG off (the tunnel must fail)" s5_alg_off
 want 6 && run_scenario "6 background TCP/UDP" s6_background
+want 7 && run_scenario "7 two calls on one control connection" s7_two_calls
 summary "pptp_scenarios ($ROUTER)"
