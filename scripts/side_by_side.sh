@@ -54,10 +54,10 @@ for name in fw:
     if l is None:
         continue
     if f["ok"] and not l["ok"]:
-        notes.append(f"- **{name}**: Linux fails where ferrowall passes. {l['note']}".rstrip())
+        notes.append(f"- **{name}**: Linux fails where ferrowall passes: {l['note']}".rstrip())
     elif l["ok"] and not f["ok"]:
-        notes.append(f"- **{name}**: ferrowall fails where Linux passes. {f['note']}".rstrip())
-    if f["note"] or l["note"]:
+        notes.append(f"- **{name}**: ferrowall fails where Linux passes: {f['note']}".rstrip())
+    elif f["note"] or l["note"]:
         notes.append(f"- {name}: ferrowall: {f['note'] or '-'}; Linux: {l['note'] or '-'}")
     try:
         if float(f["rate"]) < float(l["rate"]):

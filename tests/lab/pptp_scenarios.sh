@@ -306,7 +306,7 @@ s7_two_calls() {
     ok "two calls on one control connection, GRE both ways on each: $out"
   else
     fail "two calls on one control connection: $out"
-    NOTE="two calls on one connection: $out"
+    NOTE="$out"
   fi
   wait "$srv" 2>/dev/null
   router_stop
