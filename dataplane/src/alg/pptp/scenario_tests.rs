@@ -584,3 +584,84 @@ fn the_event_log_tells_calls_and_sessions() {
     assert_eq!(lines.iter().filter(|l| l.starts_with("session closed: pptp-gre")).count(), 2, "{lines:#?}");
     assert_eq!(log.lost(), 0);
 }
+
+mod robustness {
+    //! Damaged control streams and stray GRE through the whole appliance: nothing may
+    //! panic, every frame is either sent on or counted as dropped, and once every timeout
+    //! has passed no state is left.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A plausible conversation: handshake messages, a call, its data, its end.
+    fn conversation() -> Vec<(bool, Vec<u8>)> {
+        vec![
+            (true, msg(MsgType::Sccrq, 0, 0, 0)),
+            (false, msg(MsgType::Sccrp, 0, 0, 1)),
+            (true, msg(MsgType::Ocrq, AAAA, 7, 0)),
+            (false, msg(MsgType::Ocrp, CCCC, 0x0400, 1)),
+            (true, msg(MsgType::Sli, CCCC, 0, 0)),
+            (false, msg(MsgType::Icrq, 0x0101, 1, 0)),
+            (true, msg(MsgType::Icrp, 0x2222, 0x0101, 1)),
+            (false, msg(MsgType::Iccn, 0x0400, 0, 0)),
+            (true, msg(MsgType::Ccrq, AAAA, 0, 0)),
+            (false, msg(MsgType::Cdn, CCCC, 0, 3)),
+            (true, msg(MsgType::StopCcrq, 0, 0, 0)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #[test]
+        fn damaged_streams_never_panic_and_leave_nothing(
+            flips in proptest::collection::vec((0usize..2000, any::<u8>()), 0..12),
+            cuts in proptest::collection::vec(1usize..200, 0..6),
+            gre_keys in proptest::collection::vec(any::<u16>(), 0..8),
+            workers in 1u16..3,
+        ) {
+            let mut sim = lab(Setup { workers, ..ONE });
+            let mut c = Control::open(&mut sim, CLIENT, 40000);
+            // The conversation as one byte stream per direction, damaged, cut anywhere.
+            let mut stream: Vec<(bool, u8)> = conversation()
+                .into_iter()
+                .flat_map(|(up, m)| m.into_iter().map(move |b| (up, b)))
+                .collect();
+            let len = stream.len().max(1);
+            for (at, v) in &flips {
+                if let Some(b) = stream.get_mut(*at % len) {
+                    b.1 ^= v | 1;
+                }
+            }
+            let mut cut_points: Vec<usize> = cuts.iter().map(|c| c % stream.len().max(1)).collect();
+            cut_points.sort();
+            let mut start = 0;
+            while start < stream.len() {
+                let up = stream[start].0;
+                let mut end = start;
+                while end < stream.len() && stream[end].0 == up && !(end > start && cut_points.contains(&end)) {
+                    end += 1;
+                }
+                let bytes: Vec<u8> = stream[start..end].iter().map(|(_, b)| *b).collect();
+                if up {
+                    c.send_to_server(&mut sim, ACK | PSH, &bytes);
+                } else {
+                    c.send_to_client(&mut sim, ACK | PSH, &bytes);
+                }
+                start = end;
+            }
+            for key in &gre_keys {
+                let _ = gre_from_server(&mut sim, *key, 0);
+                let _ = gre_from_client(&mut sim, CLIENT, *key, workers - 1);
+            }
+            let s = &sim.wire.stats;
+            prop_assert_eq!(s.rx_packets, s.tx_packets + s.total_drops(), "every frame sent on or dropped");
+            sim.advance_secs(3600);
+            let alg = sim.slow.pptp().unwrap();
+            prop_assert_eq!(alg.connections(), 0);
+            prop_assert_eq!(alg.calls(), 0);
+            prop_assert_eq!(sim.installed_entries(), 0);
+            prop_assert!(sim.server_map().is_empty());
+            prop_assert_eq!(sim.sessions().len(), 0);
+            prop_assert_eq!(alg.call_ids_in_use(PUBLIC), 0);
+        }
+    }
+}
