@@ -22,8 +22,10 @@ cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets -q -- -D warnings
 
 step "unit, property, DPDK and config tests"
-cargo test --release --workspace 2>&1 | tee /tmp/ferrowall-cargo-test.log
-grep -q "test result: FAILED" /tmp/ferrowall-cargo-test.log && exit 1
+CARGO_LOG=$(mktemp /tmp/ferrowall-cargo-test.XXXXXX.log)
+trap 'rm -f "$CARGO_LOG"' EXIT
+cargo test --release --workspace 2>&1 | tee "$CARGO_LOG"
+grep -q "test result: FAILED" "$CARGO_LOG" && exit 1
 
 step "live lab"
 cargo build --release -q -p ctrlplane

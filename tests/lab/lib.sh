@@ -13,6 +13,8 @@ check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else f
 
 # fw_start CONFIG: starts ferrowall in $LAB_PREFIX-fw; waits until it reports running.
 fw_start() {
+  # One log at a time: a test that restarts ferrowall keeps only the current run's.
+  [ -z "$FW_LOG" ] || rm -f "$FW_LOG"
   FW_LOG=$(mktemp /tmp/ferrowall-lab.XXXXXX.log)
   ip netns exec "$LAB_PREFIX-fw" "$FW_BIN" --config "$1" >"$FW_LOG" 2>&1 &
   FW_PID=$!
@@ -39,6 +41,8 @@ lab_cleanup() {
   if [ -n "$FW_PID" ]; then kill -KILL "$FW_PID" 2>/dev/null || true; wait "$FW_PID" 2>/dev/null || true; fi
   "$ROOT/scripts/lab.sh" down
   [ -z "$FW_LOG" ] || rm -f "$FW_LOG"
+  # The test API socket's directory (ferrowall removes the socket itself).
+  rmdir /run/ferrowall-test 2>/dev/null || true
 }
 
 summary() { echo "$1: $PASSED passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; }
