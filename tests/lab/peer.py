@@ -5,7 +5,8 @@ tcp-serve ADDR PORT [CONNS]  accept CONNS connections (default 1); print each pe
                              address; answer with the SHA-256 of what was received
 tcp-send ADDR PORT BYTES     send BYTES random bytes, half-close, check the digest
 udp-serve ADDR PORT [COUNT]  answer COUNT datagrams (default 1) with "seen ADDR:PORT"
-udp-send ADDR PORT           send one datagram, print the answer (exit 1 without one)
+udp-send ADDR PORT [TRIES]   send a datagram, print the answer; up to TRIES sends (default
+                             1) if none comes within a second (exit 1 without an answer)
 """
 import hashlib
 import os
@@ -54,17 +55,20 @@ def udp_serve(addr, port, count=1):
     return 0
 
 
-def udp_send(addr, port):
+def udp_send(addr, port, tries=1):
+    """Sends until answered, at most TRIES times (a datagram may be lost, as UDP allows)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(3)
-        s.sendto(b"hello", (addr, int(port)))
-        try:
-            answer, _ = s.recvfrom(2048)
-        except socket.timeout:
-            print("no answer")
-            return 1
-    print(answer.decode())
-    return 0
+        s.settimeout(3 if int(tries) == 1 else 1)
+        for attempt in range(1, int(tries) + 1):
+            s.sendto(b"hello", (addr, int(port)))
+            try:
+                answer, _ = s.recvfrom(2048)
+            except socket.timeout:
+                continue
+            print(answer.decode() + (f" (try {attempt})" if attempt > 1 else ""))
+            return 0
+    print("no answer")
+    return 1
 
 
 if __name__ == "__main__":
