@@ -11,8 +11,10 @@
 //! translated Call ID at the public address (translated back to the client), one for
 //! the client's GRE to the server's Call ID (source-translated), each installed in the
 //! worker that owns that flow. Entries and state go with the call (CDN, an OCRP or ICRP
-//! that refuses it, Stop-Control-Connection) or with the control connection (FIN, RST,
-//! aging), and age out if the connection falls silent for the server-map timeout.
+//! that refuses it, Stop-Control-Connection, a CCRQ the PAC does not answer with a CDN
+//! within 10 s) or with the control connection (FIN, RST, aging), and age out if the
+//! connection falls silent for the server-map timeout. WAN-Error-Notify only reports
+//! error counters (RFC 2637 2.14): no WEN ends a call.
 //! Any number of calls per connection, up to `calls_per_connection`.
 mod msg;
 mod stream;
@@ -91,7 +93,13 @@ struct Call {
     xlat: u16,
     pac: Option<u16>,
     up: bool,
+    /// When the client asked to clear the call (CCRQ): the PAC's CDN ends it, or
+    /// [`CLEAR_GRACE_MS`] later the ALG does.
+    clearing: Option<Millis>,
 }
+
+/// How long a cleared call (CCRQ) waits for the PAC's CDN before the ALG ends it.
+const CLEAR_GRACE_MS: u64 = 10_000;
 
 struct Conn {
     worker: u16,
@@ -261,6 +269,24 @@ impl PptpAlg {
         for key in stale {
             self.close(&key, out);
         }
+        let cleared: Vec<(FlowKey, u16)> = self
+            .conns
+            .iter()
+            .flat_map(|(k, c)| {
+                c.calls
+                    .iter()
+                    .filter(|call| call.clearing.is_some_and(|t| now.saturating_sub(t) >= CLEAR_GRACE_MS))
+                    .map(move |call| (*k, call.xlat))
+            })
+            .collect();
+        for (key, xlat) in cleared {
+            if let Some(mut conn) = self.conns.remove(&key) {
+                if let Some(i) = conn.calls.iter().position(|c| c.xlat == xlat && c.clearing.is_some()) {
+                    self.drop_call(&key, &mut conn, i, out);
+                }
+                self.conns.insert(key, conn);
+            }
+        }
     }
 
     pub fn server_map(&self, now: Millis) -> Vec<ServerMapView> {
@@ -335,6 +361,10 @@ impl PptpAlg {
                 };
                 let Some(i) = idx else { return rw };
                 rw[0] = Some((at, conn.calls[i].xlat));
+                if m.kind == MsgType::Ccrq {
+                    let since = conn.last_seen;
+                    conn.calls[i].clearing.get_or_insert(since);
+                }
                 if m.kind == MsgType::Ocrq {
                     self.announce_to_client(control, conn, conn.calls[i], out);
                 }
@@ -399,7 +429,7 @@ impl PptpAlg {
                 if !conn.calls.iter().any(|c| c.pac == Some(pac))
                     && conn.calls.len() < self.limits.calls_per_connection
                 {
-                    conn.calls.push(Call { pns: None, xlat: 0, pac: Some(pac), up: false });
+                    conn.calls.push(Call { pns: None, xlat: 0, pac: Some(pac), up: false, clearing: None });
                 }
             }
             MsgType::Cdn => {
@@ -437,7 +467,7 @@ impl PptpAlg {
             return None;
         }
         let xlat = self.allocate(conn, pns)?;
-        conn.calls.push(Call { pns: Some(pns), xlat, pac, up: false });
+        conn.calls.push(Call { pns: Some(pns), xlat, pac, up: false, clearing: None });
         Some(conn.calls.len() - 1)
     }
 

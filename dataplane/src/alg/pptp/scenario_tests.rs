@@ -397,6 +397,19 @@ fn one_tunnel(sim: &mut Sim) -> (Control, u16) {
 }
 
 #[test]
+fn a_ccrq_the_server_never_answers_ends_the_call_after_10_s() {
+    let mut sim = lab(ONE);
+    let (mut c, x) = one_tunnel(&mut sim);
+    c.pns(&mut sim, msg(MsgType::Ccrq, AAAA, 0, 0));
+    sim.advance_secs(9);
+    assert_eq!(sim.server_map().len(), 2, "waiting for the PAC's CDN");
+    assert!(gre_from_server(&mut sim, x, 0).is_some());
+    sim.advance_secs(1);
+    assert_clean(&sim);
+    assert_eq!(sim.slow.pptp().unwrap().connections(), 1, "the control connection stays");
+}
+
+#[test]
 fn a_cdn_from_the_client_ends_its_call() {
     let mut sim = lab(ONE);
     let (mut c, x) = one_tunnel(&mut sim);
