@@ -16,7 +16,7 @@ use crate::command::{AlgStatus, SlowCommand};
 use crate::dpdk::PortId;
 use crate::flow::FlowKey;
 use crate::frame::Frame;
-use crate::packet::{checksum, EthernetFrame, IpProtocol, Ipv4Packet, TcpPacket};
+use crate::packet::{EthernetFrame, IpProtocol, Ipv4Packet, TcpPacket};
 use crate::servermap::{ServerMapChange, ServerMapEntry};
 use crate::stats::DropReason;
 use std::marker::PhantomData;
@@ -111,14 +111,7 @@ impl<F: Frame> SlowPath<F> {
             Err(e) => return out.discard(frame, e.into()),
         };
         let csum_at = at.header + 16;
-        let mut csum = u16::from_be_bytes([data[csum_at], data[csum_at + 1]]);
-        for (off, old, new) in fed.rewritten.into_iter().flatten() {
-            // A field at an odd offset from the TCP header straddles two checksum words:
-            // it counts byte-swapped (RFC 1071's byte-order independence).
-            let odd = (at.payload - at.header + off) % 2 == 1;
-            let (old, new) = if odd { (old.swap_bytes(), new.swap_bytes()) } else { (old, new) };
-            csum = checksum::update16(csum, old, new);
-        }
+        let csum = fed.checksum.apply(u16::from_be_bytes([data[csum_at], data[csum_at + 1]]));
         data[csum_at..csum_at + 2].copy_from_slice(&csum.to_be_bytes());
         self.send_on(frame, meta, in_port, now, out)
     }

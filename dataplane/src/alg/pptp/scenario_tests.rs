@@ -550,6 +550,20 @@ fn two_workers_own_the_tunnel_sessions_apart() {
 }
 
 #[test]
+fn many_call_ids_rewritten_in_one_segment_keep_the_checksum_right() {
+    let mut sim = lab(ONE);
+    let mut c = Control::open(&mut sim, CLIENT, 40000);
+    let xlat: Vec<u16> =
+        (0..12u16).map(|i| be16(&c.pns(&mut sim, msg(MsgType::Ocrq, 100 + i, 7, 0)), 12)).collect();
+    // Twelve Call-Clear-Requests in one segment: twelve Call IDs change in it (pns
+    // checks the TCP checksum of what leaves).
+    let burst: Vec<u8> = (0..12u16).flat_map(|i| msg(MsgType::Ccrq, 100 + i, 0, 0)).collect();
+    let out = c.pns(&mut sim, burst);
+    let seen: Vec<u16> = (0..12).map(|i| be16(&out, i * 16 + 12)).collect();
+    assert_eq!(seen, xlat);
+}
+
+#[test]
 fn retransmitted_control_segments_are_rewritten_alike() {
     let mut sim = lab(ONE);
     let mut c = Control::open(&mut sim, CLIENT, 40000);

@@ -13,6 +13,7 @@
 //! rewritten exactly as the first copy was. A gap (data we never saw) restarts the
 //! reader at the segment.
 use super::msg::{check_header, Field, MsgType, PptpError, HEADER_LEN};
+use crate::packet::ChecksumDelta;
 
 /// Bytes of a message the reader keeps: enough for every field the ALG reads.
 pub const HEAD: usize = 20;
@@ -49,8 +50,8 @@ impl Message {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Fed {
     pub messages: u32,
-    /// Call ID fields rewritten in this segment: (offset in the payload, old, new).
-    pub rewritten: [Option<(usize, u16, u16)>; 8],
+    /// What the Call IDs rewritten in this segment change in its TCP checksum.
+    pub checksum: ChecksumDelta,
     pub split_fields: u32,
     pub retransmission: bool,
 }
@@ -162,8 +163,13 @@ impl StreamReader {
             }
             let p = pos - back;
             payload[p..p + 2].copy_from_slice(&new.to_be_bytes());
-            if let Some(slot) = fed.rewritten.iter_mut().find(|s| s.is_none()) {
-                *slot = Some((p, old, new));
+            // The payload starts 4-byte aligned in the TCP segment, so a field at an odd
+            // payload offset straddles two checksum words: it counts byte-swapped
+            // (RFC 1071's byte-order independence).
+            if p % 2 == 1 {
+                fed.checksum.add16(old.swap_bytes(), new.swap_bytes());
+            } else {
+                fed.checksum.add16(old, new);
             }
         }
     }
