@@ -17,9 +17,9 @@ use std::net::Ipv4Addr;
 pub const PPTP_PORT: u16 = 1723;
 
 impl Pipeline {
-    /// A control segment with payload, already translated and addressed: it leaves
-    /// through the ALG, which may rewrite Call IDs in it. `routed` is what forwarding
-    /// decided for it.
+    /// A segment of an inspected control connection, already translated and addressed:
+    /// it leaves through the ALG, which may rewrite Call IDs in it, so that the
+    /// connection's segments keep their order. `routed` is what forwarding decided.
     pub(super) fn hand_to_alg<F: Frame>(
         &mut self,
         frame: &mut F,
@@ -111,18 +111,16 @@ impl Pipeline {
         if self.sessions.get(id).app != app {
             return;
         }
-        let s = self.sessions.get(id).clone();
-        super::session_ended(&mut self.ports, &self.hooks, &s);
+        super::session_ended(&mut self.ports, &self.hooks, self.sessions.get(id));
         self.sessions.remove(id);
         self.counters.removed += 1;
     }
 
-    /// A PPTP control connection that reached FIN from both sides or RST: the ALG drops
-    /// its state now rather than at aging.
+    /// A TCP session that reached FIN from both sides or RST: if it is a PPTP control
+    /// connection, the ALG drops its state now rather than at aging.
     pub(super) fn control_state_changed(&mut self, id: SessionId, state: TcpState) {
-        let s = self.sessions.get(id);
-        if s.app == App::Pptp && matches!(state, TcpState::Closing | TcpState::Closed) {
-            notify_closed(&self.hooks.slow_inbox, s);
+        if matches!(state, TcpState::Closing | TcpState::Closed) {
+            notify_closed(&self.hooks.slow_inbox, self.sessions.get(id));
         }
     }
 }

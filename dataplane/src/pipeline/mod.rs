@@ -266,8 +266,7 @@ impl Pipeline {
             }
         }
         for &id in &ids {
-            let s = self.sessions.get(id).clone();
-            session_ended(&mut self.ports, &self.hooks, &s);
+            session_ended(&mut self.ports, &self.hooks, self.sessions.get(id));
             self.sessions.remove(id);
         }
         self.counters.removed += ids.len() as u64;

@@ -92,7 +92,6 @@ struct Call {
     pns: Option<u16>,
     xlat: u16,
     pac: Option<u16>,
-    up: bool,
     /// When the client asked to clear the call (CCRQ): the PAC's CDN ends it, or
     /// [`CLEAR_GRACE_MS`] later the ALG does.
     clearing: Option<Millis>,
@@ -249,9 +248,7 @@ impl PptpAlg {
     /// The control connection ended (FIN, RST, aging): everything of it goes.
     pub fn close(&mut self, control: &FlowKey, out: &mut impl AlgOutput) {
         if let Some(mut conn) = self.conns.remove(control) {
-            for call in std::mem::take(&mut conn.calls) {
-                self.end_call(control, &conn, call, out);
-            }
+            self.end_all(&mut conn, out);
         }
     }
 
@@ -282,7 +279,7 @@ impl PptpAlg {
         for (key, xlat) in cleared {
             if let Some(mut conn) = self.conns.remove(&key) {
                 if let Some(i) = conn.calls.iter().position(|c| c.xlat == xlat && c.clearing.is_some()) {
-                    self.drop_call(&key, &mut conn, i, out);
+                    self.drop_call(&mut conn, i, out);
                 }
                 self.conns.insert(key, conn);
             }
@@ -370,12 +367,11 @@ impl PptpAlg {
                 }
                 if m.kind == MsgType::Icrp {
                     if m.u8_at(16) == CONNECTED {
-                        conn.calls[i].up = true;
                         self.announce_to_client(control, conn, conn.calls[i], out);
                         self.announce_to_server(control, conn, conn.calls[i], out);
                         call_up(conn, conn.calls[i], out);
                     } else {
-                        self.drop_call(control, conn, i, out);
+                        self.drop_call(conn, i, out);
                     }
                 }
             }
@@ -385,10 +381,10 @@ impl PptpAlg {
                 let Some((at, pns)) = m.field(Field::Own) else { return rw };
                 if let Some(i) = conn.calls.iter().position(|c| c.pns == Some(pns)) {
                     rw[0] = Some((at, conn.calls[i].xlat));
-                    self.drop_call(control, conn, i, out);
+                    self.drop_call(conn, i, out);
                 }
             }
-            MsgType::StopCcrq | MsgType::StopCcrp => self.end_all(control, conn, out),
+            MsgType::StopCcrq | MsgType::StopCcrp => self.end_all(conn, out),
             _ => {}
         }
         rw
@@ -417,11 +413,10 @@ impl PptpAlg {
                 };
                 if m.u8_at(16) == CONNECTED {
                     conn.calls[i].pac = Some(pac);
-                    conn.calls[i].up = true;
                     self.announce_to_server(control, conn, conn.calls[i], out);
                     call_up(conn, conn.calls[i], out);
                 } else {
-                    self.drop_call(control, conn, i, out);
+                    self.drop_call(conn, i, out);
                 }
             }
             MsgType::Icrq => {
@@ -429,19 +424,19 @@ impl PptpAlg {
                 if !conn.calls.iter().any(|c| c.pac == Some(pac))
                     && conn.calls.len() < self.limits.calls_per_connection
                 {
-                    conn.calls.push(Call { pns: None, xlat: 0, pac: Some(pac), up: false, clearing: None });
+                    conn.calls.push(Call { pns: None, xlat: 0, pac: Some(pac), clearing: None });
                 }
             }
             MsgType::Cdn => {
                 let pac = m.u16_at(12);
                 match conn.calls.iter().position(|c| c.pac == Some(pac)) {
                     Some(i) => {
-                        self.drop_call(control, conn, i, out);
+                        self.drop_call(conn, i, out);
                     }
                     None => self.counters.unknown_call += 1,
                 }
             }
-            MsgType::StopCcrq | MsgType::StopCcrp => self.end_all(control, conn, out),
+            MsgType::StopCcrq | MsgType::StopCcrp => self.end_all(conn, out),
             _ => {}
         }
         rw
@@ -467,7 +462,7 @@ impl PptpAlg {
             return None;
         }
         let xlat = self.allocate(conn, pns)?;
-        conn.calls.push(Call { pns: Some(pns), xlat, pac, up: false, clearing: None });
+        conn.calls.push(Call { pns: Some(pns), xlat, pac, clearing: None });
         Some(conn.calls.len() - 1)
     }
 
@@ -496,18 +491,18 @@ impl PptpAlg {
         self.book.insert(entry.key, Booked { entry, owner, control: *control });
     }
 
-    fn drop_call(&mut self, control: &FlowKey, conn: &mut Conn, i: usize, out: &mut impl AlgOutput) {
+    fn drop_call(&mut self, conn: &mut Conn, i: usize, out: &mut impl AlgOutput) {
         let call = conn.calls.remove(i);
-        self.end_call(control, conn, call, out);
+        self.end_call(conn, call, out);
     }
 
-    fn end_all(&mut self, control: &FlowKey, conn: &mut Conn, out: &mut impl AlgOutput) {
+    fn end_all(&mut self, conn: &mut Conn, out: &mut impl AlgOutput) {
         for call in std::mem::take(&mut conn.calls) {
-            self.end_call(control, conn, call, out);
+            self.end_call(conn, call, out);
         }
     }
 
-    fn end_call(&mut self, _control: &FlowKey, conn: &Conn, call: Call, out: &mut impl AlgOutput) {
+    fn end_call(&mut self, conn: &Conn, call: Call, out: &mut impl AlgOutput) {
         out.event(Event::CallDown {
             client: conn.client.into(),
             public: conn.public,
