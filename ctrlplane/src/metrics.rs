@@ -6,7 +6,7 @@
 //! are put into a fresh registry of the `prometheus` crate and encoded: nothing is kept
 //! between scrapes, and nothing on the packet path knows a scrape happened.
 use crate::control::Control;
-use crate::views::{busy_ratio, QUERY_TIMEOUT};
+use crate::views::{busy_ratio, proto_name, QUERY_TIMEOUT};
 use anyhow::Context;
 use dataplane::session::Kind;
 use dataplane::stats::{CoreStats, DropReason};
@@ -146,15 +146,6 @@ pub fn render(control: &Control) -> String {
     let mut out = Vec::new();
     let _ = TextEncoder::new().encode(&m.registry.gather(), &mut out);
     String::from_utf8(out).unwrap_or_default()
-}
-
-fn proto_name(p: u8) -> &'static str {
-    match p {
-        6 => "tcp",
-        17 => "udp",
-        1 => "icmp",
-        _ => "gre",
-    }
 }
 
 fn ports(m: &Metrics, a: &dataplane::Appliance) {

@@ -6,7 +6,7 @@ use dataplane::dpdk::EthStats;
 use dataplane::nat::Target;
 use dataplane::ruleset::Ruleset;
 use dataplane::session::display::SessionView;
-use dataplane::session::{Kind, SessionFilter};
+use dataplane::session::SessionFilter;
 use dataplane::stats::{CoreStats, DropReason};
 use dataplane::Appliance;
 use serde_json::{json, Value};
@@ -23,7 +23,8 @@ pub struct Shown {
     pub json: Value,
 }
 
-fn proto_name(p: u8) -> &'static str {
+/// A NAT number space's protocol word.
+pub fn proto_name(p: u8) -> &'static str {
     match p {
         6 => "tcp",
         17 => "udp",
@@ -36,13 +37,8 @@ fn proto_name(p: u8) -> &'static str {
 /// `display firewall session-table [verbose] [source IP] [destination IP] [protocol P]`
 pub fn session_table(a: &Appliance, filter: &SessionFilter, verbose: bool) -> Result<Shown, String> {
     let all = a.sessions(QUERY_TIMEOUT).map_err(|e| e.to_string())?;
-    let shown: Vec<&SessionView> = all
-        .iter()
-        .filter(|s| {
-            let kind = s.protocol.parse::<Kind>().unwrap_or(Kind::Other);
-            filter.matches_parts(&s.original, &s.translated, kind)
-        })
-        .collect();
+    let shown: Vec<&SessionView> =
+        all.iter().filter(|s| filter.matches_parts(&s.original, &s.translated, s.kind)).collect();
     let mut text = String::new();
     let _ = writeln!(text, " Current Total Sessions : {}", shown.len());
     for s in &shown {
@@ -56,7 +52,7 @@ pub fn session_table(a: &Appliance, filter: &SessionFilter, verbose: bool) -> Re
 fn session_json(s: &SessionView) -> Value {
     let key = |k: &dataplane::flow::FlowKey| json!({ "src": k.src_addr().to_string(), "sport": k.sport, "dst": k.dst_addr().to_string(), "dport": k.dport });
     json!({
-        "protocol": s.protocol,
+        "protocol": s.kind.name(),
         "original": key(&s.original),
         "translated": key(&s.translated),
         "state": s.state,

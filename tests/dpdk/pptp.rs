@@ -10,6 +10,7 @@ use dataplane::nat::{NatPolicy, NatRules, Target};
 use dataplane::packet::{GrePacket, Ipv4Packet, MacAddr, TcpPacket};
 use dataplane::policy::{Action, AddrSet, Policy, Rule, Zones};
 use dataplane::ruleset::{AlgRules, Ruleset};
+use dataplane::session::Kind;
 use ferrowall_tests::{collect_any, inject, port_spec, start_eal, test_config};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -205,7 +206,7 @@ fn pptp_tunnel_across_two_workers() {
     let status = app.alg_status(WAIT).unwrap();
     assert_eq!((status.connections, status.calls), (0, 0));
     let sessions = app.sessions(WAIT).unwrap();
-    assert!(sessions.iter().all(|s| s.protocol != "pptp-gre"), "{sessions:?}");
+    assert!(sessions.iter().all(|s| s.kind != Kind::PptpGre), "{sessions:?}");
     assert_eq!(status.counters.messages[0][7], 1, "one OCRQ read");
 
     let total = app.stop().expect("stop");

@@ -9,7 +9,7 @@
 //! the original source, its translation in brackets when NAT changed it, then the
 //! destination (with its translation in brackets when that changed). ICMP echo shows the
 //! identifier as the source port and 2048 (type 8, code 0) as the destination port.
-use super::{Session, SessionId, SessionTable};
+use super::{Kind, Session, SessionId, SessionTable};
 use crate::clock::Millis;
 use crate::flow::FlowKey;
 use std::fmt::Write;
@@ -20,7 +20,7 @@ use std::net::Ipv4Addr;
 pub struct SessionView {
     pub id: SessionId,
     pub worker: u16,
-    pub protocol: &'static str,
+    pub kind: Kind,
     pub original: FlowKey,
     /// The original direction as it leaves the appliance.
     pub translated: FlowKey,
@@ -36,7 +36,7 @@ impl SessionView {
         SessionView {
             id,
             worker,
-            protocol: protocol_name(s),
+            kind: Kind::of(s),
             original: s.keys[0],
             translated: s.keys[1].reversed(),
             state: s.tcp.map_or("active", |t| t.name()),
@@ -52,12 +52,12 @@ impl SessionView {
         let (o, t) = (&self.original, &self.translated);
         let icmp = o.proto == 1;
         let (dport, tdport) = if icmp { (2048, 2048) } else { (o.dport, t.dport) };
-        let mut s = format!("{} VPN:public --> public {}:{}", self.protocol, o.src_addr(), o.sport);
+        let mut s = format!("{} VPN:public --> public {}:{}", self.kind.name(), o.src_addr(), o.sport);
         if t.src != o.src || t.sport != o.sport {
             let _ = write!(s, "[{}:{}]", Ipv4Addr::from(t.src), t.sport);
         }
         // The reference appliance marks a connection an ALG inspects with "+->".
-        let arrow = if self.protocol == "pptp" { "+->" } else { "-->" };
+        let arrow = if self.kind == Kind::Pptp { "+->" } else { "-->" };
         let _ = write!(s, " {arrow} {}:{}", o.dst_addr(), dport);
         if t.dst != o.dst || tdport != dport {
             let _ = write!(s, "[{}:{}]", Ipv4Addr::from(t.dst), tdport);
@@ -82,10 +82,6 @@ impl SessionView {
     }
 }
 
-fn protocol_name(s: &Session) -> &'static str {
-    super::Kind::of(s).name()
-}
-
 /// `HH:MM:SS`, as the reference appliance prints times.
 pub fn hms(secs: u64) -> String {
     format!("{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60)
@@ -99,10 +95,10 @@ mod tests {
         SessionView {
             id: 0,
             worker: 0,
-            protocol: match proto {
-                6 => "tcp",
-                1 => "icmp",
-                _ => "udp",
+            kind: match proto {
+                6 => Kind::Tcp,
+                1 => Kind::Icmp,
+                _ => Kind::Udp,
             },
             original,
             translated,
@@ -127,7 +123,7 @@ mod tests {
         assert_eq!(view(17, o, o).line(), "udp VPN:public --> public 192.168.1.1:40001 --> 1.1.1.1:80");
         let control = FlowKey { dport: 1723, ..o };
         let mut v = view(6, control, FlowKey { dport: 1723, ..t });
-        v.protocol = "pptp";
+        v.kind = Kind::Pptp;
         assert_eq!(v.line(), "pptp VPN:public --> public 192.168.1.1:40001[1.1.1.2:2048] +-> 1.1.1.1:1723");
         let ping = FlowKey::new([192, 168, 1, 1].into(), [1, 1, 1, 1].into(), 7, 7, 1);
         let ping_t = FlowKey { src: u32::from(Ipv4Addr::new(1, 1, 1, 2)), sport: 3000, dport: 3000, ..ping };

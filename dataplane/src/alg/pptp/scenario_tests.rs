@@ -540,7 +540,8 @@ fn two_workers_own_the_tunnel_sessions_apart() {
     assert_eq!(gre_from_server(&mut sim, x, 1), Some((SERVER, CLIENT, AAAA)));
     assert_eq!(gre_from_client(&mut sim, CLIENT, server_id, 0), Some((PUBLIC, SERVER, server_id)));
     assert_eq!(gre_from_client(&mut sim, CLIENT, server_id, 1), Some((PUBLIC, SERVER, server_id)));
-    let gre: Vec<_> = sim.sessions().into_iter().filter(|s| s.protocol == "pptp-gre").collect();
+    let gre: Vec<_> =
+        sim.sessions().into_iter().filter(|s| s.kind == crate::session::Kind::PptpGre).collect();
     assert_eq!(gre.len(), 2);
     assert_ne!(gre[0].worker, gre[1].worker, "the tunnel's two sessions live on different workers");
     assert!(sim.wire.stats.handoffs_out > 0);
