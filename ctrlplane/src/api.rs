@@ -132,53 +132,78 @@ enum Reply {
     Error(u16, String),
 }
 
+/// The API's resources, each answering one method.
+#[derive(Clone, Copy)]
+enum Resource {
+    SessionTable,
+    Reset,
+    ServerMap,
+    NatAddressGroup,
+    NatStatistics,
+    Interface,
+    Statistics,
+    Reload,
+}
+
+fn resource(path: &str) -> Option<(Resource, Method)> {
+    use Resource::*;
+    Some(match path {
+        "/v1/firewall/session-table" => (SessionTable, Method::Get),
+        "/v1/firewall/session-table/reset" => (Reset, Method::Post),
+        "/v1/firewall/server-map" => (ServerMap, Method::Get),
+        "/v1/nat/address-group" => (NatAddressGroup, Method::Get),
+        "/v1/nat/statistics" => (NatStatistics, Method::Get),
+        "/v1/interface" => (Interface, Method::Get),
+        "/v1/statistics" => (Statistics, Method::Get),
+        "/v1/reload" => (Reload, Method::Post),
+        _ => return None,
+    })
+}
+
 fn route(c: &Control, method: &Method, path: &str, q: &[(String, String)]) -> Reply {
+    let Some((res, allowed)) = resource(path) else {
+        return Reply::Error(404, format!("no such resource: {path}"));
+    };
+    if *method != allowed {
+        return Reply::Error(405, format!("{method} is not allowed on {path}"));
+    }
+    // Only the session table takes filters; one the operator got wrong is a bad request.
+    let filter = match res {
+        Resource::SessionTable | Resource::Reset => match filter_of(q) {
+            Ok(f) => f,
+            Err(e) => return Reply::Error(400, e),
+        },
+        _ => SessionFilter::default(),
+    };
     let has = |k: &str| q.iter().any(|(key, _)| key == k);
     let a = c.appliance();
-    let get = *method == Method::Get;
-    let post = *method == Method::Post;
-    let shown = match (path, get, post) {
-        ("/v1/firewall/session-table", true, _) => {
-            filter_of(q).and_then(|f| views::session_table(a, &f, has("verbose")))
-        }
-        ("/v1/firewall/session-table/reset", _, true) => filter_of(q).and_then(|f| views::reset(a, &f)),
-        ("/v1/firewall/server-map", true, _) => views::server_map(a),
-        ("/v1/nat/address-group", true, _) => views::nat_address_group(a, &c.rules()),
-        ("/v1/nat/statistics", true, _) => views::nat_statistics(a),
-        ("/v1/interface", true, _) => Ok(views::interfaces(a)),
-        ("/v1/statistics", true, _) => Ok(views::statistics(a, has("drop"))),
-        ("/v1/reload", _, true) => {
-            let r = c.reload();
-            match &r {
-                Ok(m) => tracing::info!("{m}"),
-                Err(m) => tracing::warn!("{m}"),
-            }
-            return match r {
-                Ok(m) => {
-                    Reply::Shown(Shown { text: format!("{m}\n"), json: serde_json::json!({ "result": m }) })
-                }
-                Err(m) => Reply::Error(409, m),
-            };
-        }
-        (
-            "/v1/firewall/session-table"
-            | "/v1/firewall/session-table/reset"
-            | "/v1/firewall/server-map"
-            | "/v1/nat/address-group"
-            | "/v1/nat/statistics"
-            | "/v1/interface"
-            | "/v1/statistics"
-            | "/v1/reload",
-            _,
-            _,
-        ) => return Reply::Error(405, format!("{method} is not allowed on {path}")),
-        _ => return Reply::Error(404, format!("no such resource: {path}")),
+    let shown = match res {
+        Resource::SessionTable => views::session_table(a, &filter, has("verbose")),
+        Resource::Reset => views::reset(a, &filter),
+        Resource::ServerMap => views::server_map(a),
+        Resource::NatAddressGroup => views::nat_address_group(a, &c.rules()),
+        Resource::NatStatistics => views::nat_statistics(a),
+        Resource::Interface => Ok(views::interfaces(a)),
+        Resource::Statistics => Ok(views::statistics(a, has("drop"))),
+        Resource::Reload => return reload(c),
     };
     match shown {
         Ok(s) => Reply::Shown(s),
-        // A filter the operator got wrong, or a core that did not answer in time.
-        Err(e) if e.contains("did not answer") || e.contains("inbox is full") => Reply::Error(503, e),
-        Err(e) => Reply::Error(400, e),
+        // A core that did not answer in time, or whose inbox is full.
+        Err(e) => Reply::Error(503, e.to_string()),
+    }
+}
+
+fn reload(c: &Control) -> Reply {
+    match c.reload() {
+        Ok(m) => {
+            tracing::info!("{m}");
+            Reply::Shown(Shown { text: format!("{m}\n"), json: serde_json::json!({ "result": m }) })
+        }
+        Err(m) => {
+            tracing::warn!("{m}");
+            Reply::Error(409, m)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! What `display` shows, in the reference appliance's text and as JSON: each view is
 //! built once from the appliance and rendered both ways, so the two never disagree.
 use dataplane::alg::pptp::ServerMapView;
+use dataplane::appliance::QueryError;
 use dataplane::command::{AlgStatus, NatUsage};
 use dataplane::dpdk::EthStats;
 use dataplane::nat::Target;
@@ -35,8 +36,8 @@ pub fn proto_name(p: u8) -> &'static str {
 }
 
 /// `display firewall session-table [verbose] [source IP] [destination IP] [protocol P]`
-pub fn session_table(a: &Appliance, filter: &SessionFilter, verbose: bool) -> Result<Shown, String> {
-    let all = a.sessions(QUERY_TIMEOUT).map_err(|e| e.to_string())?;
+pub fn session_table(a: &Appliance, filter: &SessionFilter, verbose: bool) -> Result<Shown, QueryError> {
+    let all = a.sessions(QUERY_TIMEOUT)?;
     let shown: Vec<&SessionView> =
         all.iter().filter(|s| filter.matches_parts(&s.original, &s.translated, s.kind)).collect();
     let mut text = String::new();
@@ -66,14 +67,14 @@ fn session_json(s: &SessionView) -> Value {
 }
 
 /// `reset firewall session-table [filters]`
-pub fn reset(a: &Appliance, filter: &SessionFilter) -> Result<Shown, String> {
-    let n = a.reset_sessions(*filter, QUERY_TIMEOUT).map_err(|e| e.to_string())?;
+pub fn reset(a: &Appliance, filter: &SessionFilter) -> Result<Shown, QueryError> {
+    let n = a.reset_sessions(*filter, QUERY_TIMEOUT)?;
     Ok(Shown { text: format!(" {n} session(s) reset\n"), json: json!({ "reset": n }) })
 }
 
 /// `display firewall server-map [aspf]`
-pub fn server_map(a: &Appliance) -> Result<Shown, String> {
-    let entries = a.server_map(QUERY_TIMEOUT).map_err(|e| e.to_string())?;
+pub fn server_map(a: &Appliance) -> Result<Shown, QueryError> {
+    let entries = a.server_map(QUERY_TIMEOUT)?;
     let mut text = String::new();
     let _ = writeln!(text, " Current Total Server-map : {}", entries.len());
     for e in &entries {
@@ -97,8 +98,8 @@ fn server_map_json(e: &ServerMapView) -> Value {
 }
 
 /// `display nat address-group`: pools and easy-IP addresses with the numbers in use.
-pub fn nat_address_group(a: &Appliance, rules: &Ruleset) -> Result<Shown, String> {
-    let usage = a.nat_usage(QUERY_TIMEOUT).map_err(|e| e.to_string())?;
+pub fn nat_address_group(a: &Appliance, rules: &Ruleset) -> Result<Shown, QueryError> {
+    let usage = a.nat_usage(QUERY_TIMEOUT)?;
     let mut groups: Vec<(String, Vec<Ipv4Addr>)> =
         rules.nat.pools.iter().map(|p| (p.name.clone(), p.addrs.clone())).collect();
     for p in rules.nat.policies.iter().filter(|p| p.target == Target::EasyIp) {
@@ -133,9 +134,9 @@ pub fn nat_address_group(a: &Appliance, rules: &Ruleset) -> Result<Shown, String
 }
 
 /// `display nat statistics`
-pub fn nat_statistics(a: &Appliance) -> Result<Shown, String> {
-    let usage = a.nat_usage(QUERY_TIMEOUT).map_err(|e| e.to_string())?;
-    let alg = a.alg_status(QUERY_TIMEOUT).map_err(|e| e.to_string())?;
+pub fn nat_statistics(a: &Appliance) -> Result<Shown, QueryError> {
+    let usage = a.nat_usage(QUERY_TIMEOUT)?;
+    let alg = a.alg_status(QUERY_TIMEOUT)?;
     let total = a.total_stats();
     let in_use = |p: u8| usage.iter().filter(|u| u.proto == p).map(|u| u.in_use).sum::<u32>();
     let call_ids: u32 = alg.call_ids.iter().map(|(_, n)| n).sum();
