@@ -139,7 +139,7 @@ impl Appliance {
         slow.set_nat_addrs(cfg.rules.nat.pools.iter().flat_map(|p| p.addrs.iter().copied()).collect());
         let mut seed = NeighbourCache::with_capacity(cfg.neighbour.capacity + cfg.static_neighbours.len());
         for (ip, mac) in slow.static_neighbours() {
-            seed.set(ip, mac);
+            seed.insert(ip, mac);
         }
 
         let public = shared.rules.nat.public_addrs(&ifaces);

@@ -6,6 +6,7 @@
 //! [`worker`] / [`appliance`] run it all on DPDK lcores. [`stats`] counts every outcome.
 pub mod alg;
 pub mod appliance;
+pub mod bounded;
 pub mod clock;
 pub mod command;
 pub mod craft;

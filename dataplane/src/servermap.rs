@@ -5,10 +5,10 @@
 //! control connection that negotiated it was permitted). The slow path keeps the
 //! authoritative list with ages (for display and expiry) and installs each entry in the
 //! worker that owns its flow; a worker's copy is a bounded map it alone reads.
+use crate::bounded::BoundedMap;
 use crate::flow::FlowKey;
 use crate::session::display::hms;
 use crate::session::App;
-use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,48 +51,8 @@ pub enum ServerMapChange {
     Remove(FlowKey),
 }
 
-/// A worker's entries.
-pub struct ServerMap {
-    map: FxHashMap<FlowKey, ServerMapEntry>,
-    capacity: usize,
-}
-
-impl ServerMap {
-    pub fn with_capacity(capacity: usize) -> ServerMap {
-        let mut map = FxHashMap::default();
-        map.reserve(capacity);
-        ServerMap { map, capacity }
-    }
-
-    #[inline]
-    pub fn get(&self, key: &FlowKey) -> Option<&ServerMapEntry> {
-        if self.map.is_empty() {
-            return None;
-        }
-        self.map.get(key)
-    }
-
-    /// False when full (the expectation is lost; its flow is then treated as new).
-    pub fn insert(&mut self, e: ServerMapEntry) -> bool {
-        if self.map.len() >= self.capacity && !self.map.contains_key(&e.key) {
-            return false;
-        }
-        self.map.insert(e.key, e);
-        true
-    }
-
-    pub fn remove(&mut self, key: &FlowKey) -> Option<ServerMapEntry> {
-        self.map.remove(key)
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
+/// A worker's entries, keyed like the expected flow's first packet.
+pub type ServerMap = BoundedMap<FlowKey, ServerMapEntry>;
 
 #[cfg(test)]
 mod tests {
@@ -121,20 +81,5 @@ mod tests {
             to_server.line(189),
             "Type: ASPF, 192.168.1.1:0[1.1.1.2] -> 1.1.1.1:52428, Zone: --- Protocol: tcp(Appro: pptp-gre), Left-Time: 00:03:09 VPN: public -> public"
         );
-    }
-
-    #[test]
-    fn bounded() {
-        let mut m = ServerMap::with_capacity(1);
-        let e = |p| ServerMapEntry {
-            key: FlowKey { dport: p, ..FlowKey::default() },
-            translated: FlowKey::default(),
-            app: App::PptpGre,
-        };
-        assert!(m.insert(e(1)));
-        assert!(!m.insert(e(2)));
-        assert!(m.get(&e(1).key).is_some());
-        assert!(m.remove(&e(1).key).is_some());
-        assert!(m.is_empty());
     }
 }

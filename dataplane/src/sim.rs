@@ -183,7 +183,7 @@ impl Sim {
         let slow_inbox: SlowInbox = Arc::new(crossbeam_queue::ArrayQueue::new(limits.inbox));
         let mut seed = NeighbourCache::with_capacity(64);
         for &(ip, mac) in neighbours {
-            let _ = seed.set(ip, mac);
+            let _ = seed.insert(ip, mac);
         }
         let pipelines = (0..workers)
             .map(|w| {

@@ -94,7 +94,7 @@ impl Pipeline {
                 // A plain session of the same flow (GRE the policy let through before the
                 // call was set up) gives way, so the next packet opens the expected one.
                 self.end_session_of(&entry.key, App::None);
-                if !self.expected.insert(entry) {
+                if !self.expected.insert(entry.key, entry) {
                     self.counters.server_map_full += 1;
                 }
             }

@@ -28,7 +28,7 @@ impl Pipeline {
         match self.last_hop {
             Some((hop, mac)) if hop == ip => Some(mac),
             _ => {
-                let mac = self.neigh.get(ip)?;
+                let mac = *self.neigh.get(&ip)?;
                 self.last_hop = Some((ip, mac));
                 Some(mac)
             }

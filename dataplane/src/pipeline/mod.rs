@@ -210,9 +210,11 @@ impl Pipeline {
         match cmd {
             Command::Neighbour(NeighbourUpdate::Set { ip, mac }) => {
                 // A full cache keeps the packets for this neighbour on the slow path.
-                let _ = self.neighbours_mut().set(ip, mac);
+                let _ = self.neighbours_mut().insert(ip, mac);
             }
-            Command::Neighbour(NeighbourUpdate::Remove { ip }) => self.neighbours_mut().remove(ip),
+            Command::Neighbour(NeighbourUpdate::Remove { ip }) => {
+                self.neighbours_mut().remove(&ip);
+            }
             Command::Rules(rules) => self.set_rules(rules),
             Command::ServerMap(change) => self.server_map_change(change),
             query => return Some(query),

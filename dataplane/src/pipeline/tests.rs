@@ -101,9 +101,9 @@ fn env(o: Opts) -> Env {
     let owners = OwnerMap::new(1, &rules.nat.public_addrs(&ifaces));
     let shared = Shared { ifaces, routes, rules, owners: Arc::new(owners) };
     let mut neigh = NeighbourCache::with_capacity(16);
-    neigh.set(GW, GW_MAC);
-    neigh.set(CLIENT, CLIENT_MAC);
-    neigh.set(CLIENT2, CLIENT_MAC);
+    neigh.insert(GW, GW_MAC);
+    neigh.insert(CLIENT, CLIENT_MAC);
+    neigh.insert(CLIENT2, CLIENT_MAC);
     let limits = PipelineLimits { icmp_errors_per_sec: 1, icmp_errors_burst: 2, ..PipelineLimits::default() };
     let mut p = Pipeline::new(0, shared, neigh, SessionTable::new(o.capacity, Timeouts::default()), limits);
     if let Some((addr, n)) = o.pool {
@@ -475,7 +475,7 @@ fn expiring_ttl_is_answered_with_time_exceeded_then_rate_limited() {
 #[test]
 fn unresolved_next_hop_goes_to_slow_path_translated() {
     let mut e = env(DEFAULT);
-    e.p.neighbours_mut().remove(GW);
+    e.p.neighbours_mut().remove(&GW);
     let (v, f) = e.out(CLIENT, dgram(1, 53));
     assert_eq!(v, Verdict::SlowPath);
     assert_eq!(ip(&f).src_addr(), PUBLIC, "the slow path gets the packet translated");
