@@ -85,34 +85,12 @@ impl SlowOutput<TestFrame> for SimOutput<'_> {
     }
 }
 
-/// The lab the PPTP tests use: inside 192.168.1.0/24 (zone trust, port 0, MAC `macs.0`)
-/// behind the appliance, outside a /24 whose address `public` is also the NAT address
-/// (zone untrust, port 1, MAC `macs.1`, easy-IP NAT from trust), the PPTP ALG between the
-/// two zones if `alg`, and a policy from trust to untrust of the rules `permit` gives for
-/// (trust, untrust).
-pub fn nat_lab(
-    public: Ipv4Addr,
-    macs: (MacAddr, MacAddr),
-    workers: u16,
-    alg: bool,
-    permit: impl FnOnce(ZoneId, ZoneId) -> Vec<Rule>,
-) -> Shared {
+/// The rules of the lab the PPTP tests use: zones trust and untrust, easy-IP NAT from
+/// trust to untrust, the PPTP ALG between them if `alg`, and a policy from trust to
+/// untrust of the rules `permit` gives for (trust, untrust).
+pub fn nat_lab_rules(alg: bool, permit: impl FnOnce(ZoneId, ZoneId) -> Vec<Rule>) -> Ruleset {
     let zones = Zones::new(["trust", "untrust"]);
     let (trust, untrust) = (zones.id("trust").unwrap_or(0), zones.id("untrust").unwrap_or(1));
-    let iface = |port, name: &str, zone: &str, zone_id, mac, addr| Interface {
-        port,
-        name: name.into(),
-        zone: zone.into(),
-        zone_id,
-        mac,
-        addr,
-        prefix_len: 24,
-    };
-    let ifaces = Arc::new(Interfaces::new(vec![
-        iface(0, "inside", "trust", trust, macs.0, Ipv4Addr::new(192, 168, 1, 254)),
-        iface(1, "outside", "untrust", untrust, macs.1, public),
-    ]));
-    let routes = Arc::new(RouteTable::new(&ifaces, &[]));
     let nat = NatRules {
         policies: vec![NatPolicy {
             name: "easy-ip".into(),
@@ -123,13 +101,41 @@ pub fn nat_lab(
         }],
         pools: vec![],
     };
-    let rules = Arc::new(Ruleset {
+    Ruleset {
         policy: Policy::new(&zones, permit(trust, untrust)),
         zones,
         nat,
         alg: AlgRules { pptp: if alg { vec![(trust, untrust)] } else { vec![] } },
         timeouts: Timeouts::default(),
-    });
+    }
+}
+
+/// That lab's topology: inside 192.168.1.0/24 (zone trust, port 0, MAC `macs.0`) behind
+/// the appliance, outside a /24 whose address `public` is also the NAT address (zone
+/// untrust, port 1, MAC `macs.1`).
+pub fn nat_lab(
+    public: Ipv4Addr,
+    macs: (MacAddr, MacAddr),
+    workers: u16,
+    alg: bool,
+    permit: impl FnOnce(ZoneId, ZoneId) -> Vec<Rule>,
+) -> Shared {
+    let rules = Arc::new(nat_lab_rules(alg, permit));
+    let zone = |name: &str| rules.zones.id(name).unwrap_or(0);
+    let iface = |port, name: &str, zone_name: &str, mac, addr| Interface {
+        port,
+        name: name.into(),
+        zone: zone_name.into(),
+        zone_id: zone(zone_name),
+        mac,
+        addr,
+        prefix_len: 24,
+    };
+    let ifaces = Arc::new(Interfaces::new(vec![
+        iface(0, "inside", "trust", macs.0, Ipv4Addr::new(192, 168, 1, 254)),
+        iface(1, "outside", "untrust", macs.1, public),
+    ]));
+    let routes = Arc::new(RouteTable::new(&ifaces, &[]));
     let owners = Arc::new(OwnerMap::new(workers, &rules.nat.public_addrs(&ifaces)));
     Shared { ifaces, routes, rules, owners }
 }

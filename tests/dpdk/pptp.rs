@@ -6,11 +6,11 @@ use dataplane::alg::pptp::MsgType;
 use dataplane::appliance::Appliance;
 use dataplane::craft::{self, tcp_flags::*, L2, L3};
 use dataplane::dpdk::{ring_port, Mempool, RingRx, RingTx};
-use dataplane::nat::{NatPolicy, NatRules, Target};
 use dataplane::packet::{GrePacket, Ipv4Packet, MacAddr, TcpPacket};
-use dataplane::policy::{Action, AddrSet, Policy, Rule, Zones};
-use dataplane::ruleset::{AlgRules, Ruleset};
+use dataplane::policy::{Action, AddrSet, Rule};
+use dataplane::ruleset::Ruleset;
 use dataplane::session::Kind;
+use dataplane::sim;
 use ferrowall_tests::{collect_any, inject, port_spec, start_eal, test_config};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -26,35 +26,18 @@ const CCCC: u16 = 0x0080;
 const WAIT: Duration = Duration::from_secs(3);
 
 fn rules() -> Ruleset {
-    let zones = Zones::new(["trust", "untrust"]);
-    let (trust, untrust) = (zones.id("trust").unwrap(), zones.id("untrust").unwrap());
-    let pptp_only = Rule {
-        name: "pptp-out".into(),
-        from: trust,
-        to: untrust,
-        source: AddrSet::any(),
-        destination: AddrSet(vec![(SERVER, 32)]),
-        protocol: Some(6),
-        ports: vec![(1723, 1723)],
-        action: Action::Permit,
-    };
-    let nat = NatRules {
-        policies: vec![NatPolicy {
-            name: "easy-ip".into(),
+    sim::nat_lab_rules(true, |trust, untrust| {
+        vec![Rule {
+            name: "pptp-out".into(),
             from: trust,
             to: untrust,
             source: AddrSet::any(),
-            target: Target::EasyIp,
-        }],
-        pools: vec![],
-    };
-    Ruleset {
-        policy: Policy::new(&zones, vec![pptp_only]),
-        alg: AlgRules { pptp: vec![(trust, untrust)] },
-        zones,
-        nat,
-        ..Ruleset::default()
-    }
+            destination: AddrSet(vec![(SERVER, 32)]),
+            protocol: Some(6),
+            ports: vec![(1723, 1723)],
+            action: Action::Permit,
+        }]
+    })
 }
 
 fn be16(b: &[u8], at: usize) -> u16 {
