@@ -4,8 +4,10 @@ use crate::config::Validated;
 use crate::control::{ConfigSource, Control};
 use crate::metrics::MetricsServer;
 use crate::report;
+use crate::views;
 use anyhow::Context;
 use dataplane::dpdk::{port_by_name, Eal, EalArgs};
+use dataplane::session::SessionFilter;
 use dataplane::stats::{CoreStats, DropReason};
 use dataplane::Appliance;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -92,8 +94,7 @@ pub fn run_until_signal(
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
         if show.swap(false, Ordering::Relaxed) {
-            print_sessions(&appliance);
-            print_server_map(&appliance);
+            print_displays(&appliance);
         }
         if reload.swap(false, Ordering::Relaxed) {
             match control.reload() {
@@ -180,30 +181,15 @@ impl DropWarnings {
     }
 }
 
-/// `display firewall session-table`, on SIGUSR1 (until the management API).
-fn print_sessions(a: &Appliance) {
-    match a.sessions(Duration::from_secs(2)) {
-        Ok(sessions) => {
-            println!("display firewall session-table");
-            println!(" Current Total Sessions : {}", sessions.len());
-            for s in &sessions {
-                println!(" {}", s.line());
-            }
-        }
+/// `display firewall session-table` and `display firewall server-map`, on SIGUSR1: the
+/// same text `fwctl` shows.
+fn print_displays(a: &Appliance) {
+    match views::session_table(a, &SessionFilter::default(), false) {
+        Ok(shown) => print!("display firewall session-table\n{}", shown.text),
         Err(e) => eprintln!("session table unavailable: {e}"),
     }
-}
-
-/// `display firewall server-map`, on SIGUSR1 after the session table.
-fn print_server_map(a: &Appliance) {
-    match a.server_map(Duration::from_secs(2)) {
-        Ok(entries) => {
-            println!("display firewall server-map");
-            println!(" Current Total Server-map : {}", entries.len());
-            for e in &entries {
-                println!(" {}", e.entry.line(e.left_secs));
-            }
-        }
+    match views::server_map(a) {
+        Ok(shown) => print!("display firewall server-map\n{}", shown.text),
         Err(e) => eprintln!("server map unavailable: {e}"),
     }
 }
