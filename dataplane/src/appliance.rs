@@ -280,15 +280,22 @@ impl Appliance {
 
     /// The server map, as the slow path keeps it.
     pub fn server_map(&self, timeout: Duration) -> Result<Vec<ServerMapView>, QueryError> {
-        let (tx, rx) = mpsc::channel();
-        self.slow_inbox.push(SlowCommand::ServerMap { reply: tx }).map_err(|_| QueryError::SlowInboxFull)?;
-        rx.recv_timeout(timeout).map_err(|_| QueryError::SlowTimeout(timeout))
+        self.ask_slow_path(|reply| SlowCommand::ServerMap { reply }, timeout)
     }
 
     /// The PPTP ALG's state sizes and counters.
     pub fn alg_status(&self, timeout: Duration) -> Result<AlgStatus, QueryError> {
+        self.ask_slow_path(|reply| SlowCommand::AlgStatus { reply }, timeout)
+    }
+
+    /// Sends the slow path a question and waits for its answer.
+    fn ask_slow_path<T>(
+        &self,
+        question: impl FnOnce(mpsc::Sender<T>) -> SlowCommand,
+        timeout: Duration,
+    ) -> Result<T, QueryError> {
         let (tx, rx) = mpsc::channel();
-        self.slow_inbox.push(SlowCommand::AlgStatus { reply: tx }).map_err(|_| QueryError::SlowInboxFull)?;
+        self.slow_inbox.push(question(tx)).map_err(|_| QueryError::SlowInboxFull)?;
         rx.recv_timeout(timeout).map_err(|_| QueryError::SlowTimeout(timeout))
     }
 
