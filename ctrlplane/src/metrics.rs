@@ -94,10 +94,10 @@ pub fn render(control: &Control) -> String {
         Ok(usage) => {
             let g = m.gauge(
                 "ferrowall_nat_ports_in_use",
-                "NAT ports (TCP, UDP), ICMP identifiers and PPTP Call IDs in use, per public address.",
+                "NAT ports (TCP, UDP) and ICMP identifiers in use, per public address.",
                 &["address", "protocol"],
             );
-            for u in usage.iter().filter(|u| u.proto != 47) {
+            for u in &usage {
                 g.with_label_values(&[&u.public.to_string(), proto_name(u.proto)]).set(i64::from(u.in_use));
             }
         }

@@ -100,6 +100,8 @@ fn server_map_json(e: &ServerMapView) -> Value {
 /// `display nat address-group`: pools and easy-IP addresses with the numbers in use.
 pub fn nat_address_group(a: &Appliance, rules: &Ruleset) -> Result<Shown, QueryError> {
     let usage = a.nat_usage(QUERY_TIMEOUT)?;
+    // Translated Call IDs are the ALG's, from the same worker slices as the ports.
+    let call_ids = a.alg_status(QUERY_TIMEOUT)?.call_ids;
     let mut groups: Vec<(String, Vec<Ipv4Addr>)> =
         rules.nat.pools.iter().map(|p| (p.name.clone(), p.addrs.clone())).collect();
     for p in rules.nat.policies.iter().filter(|p| p.target == Target::EasyIp) {
@@ -119,9 +121,12 @@ pub fn nat_address_group(a: &Appliance, rules: &Ruleset) -> Result<Shown, QueryE
             let mine: Vec<&NatUsage> = usage.iter().filter(|u| u.public == *addr).collect();
             let mut line = format!("  {addr:<16}");
             let mut used = serde_json::Map::new();
+            let size = mine.first().map_or(0, |u| u.size);
             for proto in [6u8, 17, 1, 47] {
-                let u = mine.iter().find(|u| u.proto == proto);
-                let (n, size) = u.map_or((0, 0), |u| (u.in_use, u.size));
+                let n = match proto {
+                    47 => call_ids.iter().find(|(ip, _)| ip == addr).map_or(0, |(_, n)| *n),
+                    _ => mine.iter().find(|u| u.proto == proto).map_or(0, |u| u.in_use),
+                };
                 let _ = write!(line, " {}:{n}/{size}", proto_name(proto));
                 used.insert(proto_name(proto).into(), json!({ "in_use": n, "size": size }));
             }

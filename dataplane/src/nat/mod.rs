@@ -10,7 +10,7 @@
 pub mod icmp_error;
 mod ports;
 
-pub use ports::{PortAllocator, PortError};
+pub use ports::{PortAllocator, PortError, CALL_ID_SPACE, NAT_SPACES};
 
 use crate::ifaces::Interfaces;
 use crate::policy::{AddrSet, ZoneId};

@@ -1,5 +1,6 @@
-//! A worker's NAT ports, ICMP identifiers and Call IDs: one bitmap per (public address,
-//! protocol), covering this worker's slice only, allocated at start.
+//! NAT numbers: a worker's ports and ICMP identifiers, and the ALG's translated Call IDs
+//! (one allocator per worker slice): one bitmap per (public address, protocol),
+//! covering one worker's slice only, allocated at start.
 //!
 //! Allocation starts at a pseudo-random position (so ports are not predictable from one
 //! flow to the next) and takes the next free one; exhaustion is an error the caller
@@ -8,8 +9,10 @@ use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
 use std::ops::RangeInclusive;
 
-/// Protocols with their own number space: TCP, UDP, ICMP identifiers, GRE Call IDs.
-const SPACES: [u8; 4] = [6, 17, 1, 47];
+/// The number spaces a worker's NAT allocates from: TCP and UDP ports, ICMP identifiers.
+pub const NAT_SPACES: [u8; 3] = [6, 17, 1];
+/// The space the PPTP ALG allocates translated Call IDs from (GRE).
+pub const CALL_ID_SPACE: [u8; 1] = [47];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortError {
@@ -31,12 +34,13 @@ pub struct PortAllocator {
 }
 
 impl PortAllocator {
-    /// Bitmaps for every public address and protocol, over `range` (this worker's slice).
-    pub fn new(public: &[Ipv4Addr], range: RangeInclusive<u16>, seed: u64) -> PortAllocator {
+    /// Bitmaps for every public address and protocol of `spaces`, over `range` (one
+    /// worker's slice).
+    pub fn new(public: &[Ipv4Addr], spaces: &[u8], range: RangeInclusive<u16>, seed: u64) -> PortAllocator {
         let size = (*range.end() as usize + 1).saturating_sub(*range.start() as usize);
         let mut maps = FxHashMap::default();
         for addr in public {
-            for proto in SPACES {
+            for &proto in spaces {
                 maps.insert((u32::from(*addr), proto), Bitmap { words: vec![0; size.div_ceil(64)], used: 0 });
             }
         }
@@ -135,7 +139,7 @@ mod tests {
 
     #[test]
     fn allocates_every_number_once_then_reports_exhaustion() {
-        let mut a = PortAllocator::new(&[PUB], 2000..=2099, 7);
+        let mut a = PortAllocator::new(&[PUB], &NAT_SPACES, 2000..=2099, 7);
         let mut got: Vec<u16> = (0..100).map(|_| a.allocate(PUB, 17).unwrap()).collect();
         got.sort();
         assert_eq!(got, (2000..=2099).collect::<Vec<_>>());
@@ -149,7 +153,7 @@ mod tests {
 
     #[test]
     fn reserve_takes_a_chosen_number() {
-        let mut a = PortAllocator::new(&[PUB], 1024..=65535, 1);
+        let mut a = PortAllocator::new(&[PUB], &CALL_ID_SPACE, 1024..=65535, 1);
         assert!(a.reserve(PUB, 47, 5000));
         assert!(!a.reserve(PUB, 47, 5000));
         assert!(!a.reserve(PUB, 47, 80), "outside the slice");

@@ -33,7 +33,7 @@ use crate::events::EventLog;
 use crate::flow::{key, FlowKey, L4Info, Owner, OwnerMap};
 use crate::frame::Frame;
 use crate::ifaces::Interfaces;
-use crate::nat::PortAllocator;
+use crate::nat::{PortAllocator, NAT_SPACES};
 use crate::neigh::NeighbourCache;
 use crate::packet::{EtherType, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
 use crate::route::RouteTable;
@@ -141,7 +141,7 @@ impl Pipeline {
         let slice = shared.owners.slice(worker);
         Pipeline {
             worker,
-            ports: PortAllocator::new(&public, slice, port_seed(worker)),
+            ports: PortAllocator::new(&public, &NAT_SPACES, slice, port_seed(worker)),
             shared,
             neigh,
             last_hop: None,

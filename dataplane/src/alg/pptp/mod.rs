@@ -25,7 +25,7 @@ pub use stream::{Fed, StreamReader};
 use crate::clock::Millis;
 use crate::events::Event;
 use crate::flow::{FlowKey, OwnerMap};
-use crate::nat::PortAllocator;
+use crate::nat::{PortAllocator, CALL_ID_SPACE};
 use crate::servermap::ServerMapEntry;
 use crate::session::{App, Dir};
 use msg::Field;
@@ -152,7 +152,7 @@ pub struct ServerMapView {
 impl PptpAlg {
     pub fn new(owners: Arc<OwnerMap>, public: &[Ipv4Addr], limits: AlgLimits) -> PptpAlg {
         let call_ids = (0..owners.workers())
-            .map(|w| PortAllocator::new(public, owners.slice(w), 0xca11 + u64::from(w)))
+            .map(|w| PortAllocator::new(public, &CALL_ID_SPACE, owners.slice(w), 0xca11 + u64::from(w)))
             .collect();
         // Sized up front for the connections allowed (and two entries per call of a
         // typical one-call connection), so a burst of set-ups never rehashes.
