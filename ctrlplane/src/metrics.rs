@@ -140,6 +140,14 @@ pub fn render(control: &Control) -> String {
             )
             .with_label_values(&["pptp"])
             .inc_by(alg.counters.malformed);
+            let refused = m.counter(
+                "ferrowall_alg_refused_messages_total",
+                "Control messages the ALG refused (the segment cut before them or dropped), by reason.",
+                &["alg", "reason"],
+            );
+            for (reason, n) in alg.counters.refusals() {
+                refused.with_label_values(&["pptp", reason.name()]).inc_by(n);
+            }
         }
         Err(e) => tracing::warn!("metrics: ALG status unavailable: {e}"),
     }

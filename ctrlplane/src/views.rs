@@ -192,6 +192,11 @@ fn alg_message_lines(alg: &AlgStatus) -> String {
         "  malformed {}  retransmitted {}  call limit {}  Call IDs exhausted {}  unknown calls {}",
         c.malformed, c.retransmissions, c.call_limit, c.call_ids_exhausted, c.unknown_call
     );
+    let refused: Vec<String> =
+        c.refusals().filter(|(_, n)| *n > 0).map(|(r, n)| format!("{} {n}", r.name())).collect();
+    if !refused.is_empty() {
+        let _ = writeln!(s, "  refused: {}", refused.join(", "));
+    }
     s
 }
 
@@ -215,6 +220,7 @@ fn alg_json(alg: &AlgStatus) -> Value {
         "call_limit": alg.counters.call_limit,
         "call_ids_exhausted": alg.counters.call_ids_exhausted,
         "unknown_calls": alg.counters.unknown_call,
+        "refused": alg.counters.refusals().map(|(r, n)| (r.name().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
     })
 }
 

@@ -64,15 +64,15 @@ fn client_of(t: usize) -> (Ipv4Addr, u16) {
 }
 
 /// A control segment as the owning worker hands it over.
-fn segment(t: usize, dir: Dir, payload: &[u8]) -> TestFrame {
+fn segment(t: usize, dir: Dir, seq: u32, payload: &[u8]) -> TestFrame {
     let (client, cport) = client_of(t);
     let l2 = L2 { src: MAC, dst: MAC };
     let bytes = match dir {
         Dir::Original => {
-            craft::tcp(l2, L3 { src: PUBLIC, dst: SERVER, ttl: 63 }, 1024, 1723, 1, 1, ACK | PSH, payload)
+            craft::tcp(l2, L3 { src: PUBLIC, dst: SERVER, ttl: 63 }, 1024, 1723, seq, 1, ACK | PSH, payload)
         }
         Dir::Reply => {
-            craft::tcp(l2, L3 { src: SERVER, dst: client, ttl: 63 }, 1723, cport, 1, 1, ACK | PSH, payload)
+            craft::tcp(l2, L3 { src: SERVER, dst: client, ttl: 63 }, 1723, cport, seq, 1, ACK | PSH, payload)
         }
     };
     let mut f = TestFrame::new(&bytes).expect("fits");
@@ -112,7 +112,8 @@ fn slow_path(connections: usize) -> SlowPath<TestFrame> {
     let owners = Arc::new(OwnerMap::new(1, &[PUBLIC]));
     let mut slow = SlowPath::new(ifaces, routes, &[], NeighbourLimits::default());
     let limits = AlgLimits { connections, ..AlgLimits::default() };
-    slow.enable_pptp(dataplane::alg::pptp::PptpAlg::new(owners, &[PUBLIC], limits));
+    // A fixed seed: every run translates to the same Call IDs.
+    slow.enable_pptp(dataplane::alg::pptp::PptpAlg::with_seed(owners, &[PUBLIC], limits, 1));
     slow
 }
 
@@ -124,8 +125,20 @@ fn main() {
     let inbox = Arc::new(ArrayQueue::new(4 * tunnels));
     let mut out = Out { inbox: inbox.clone(), sent: Vec::with_capacity(2), lost: 0 };
     let now = Millis(0);
+    // Each connection starts (untimed) before its call: SCCRQ and SCCRP, 156 bytes each.
+    let start: Vec<[TestFrame; 2]> = (0..tunnels)
+        .map(|t| {
+            [
+                segment(t, Dir::Original, 1, &craft::pptp(MsgType::Sccrq, 0, 0, 0)),
+                segment(t, Dir::Reply, 1, &craft::pptp(MsgType::Sccrp, 0, 0, 1)),
+            ]
+        })
+        .collect();
+    const CALL_SEQ: u32 = 1 + 156;
     let ocrqs: Vec<TestFrame> = (0..tunnels)
-        .map(|t| segment(t, Dir::Original, &craft::pptp(MsgType::Ocrq, (t % 65_000) as u16 + 1, 1, 0)))
+        .map(|t| {
+            segment(t, Dir::Original, CALL_SEQ, &craft::pptp(MsgType::Ocrq, (t % 65_000) as u16 + 1, 1, 0))
+        })
         .collect();
     println!("PPTP tunnel set-ups on the slow path: {tunnels} tunnels per round, each on its own control connection");
     let mut setup_rates = Vec::new();
@@ -133,6 +146,12 @@ fn main() {
     for round in 1..=rounds {
         let mut spent = Duration::ZERO;
         let mut xlat = Vec::with_capacity(tunnels);
+        for pair in &start {
+            for f in pair {
+                slow.handle_alg(f.clone(), 0, now, &mut out);
+                black_box(out.sent.pop().expect("SCCRQ/SCCRP sent on"));
+            }
+        }
         for (t, ocrq) in ocrqs.iter().enumerate() {
             let f = ocrq.clone();
             let start = Instant::now();
@@ -142,7 +161,12 @@ fn main() {
             let d = sent.data();
             let x = u16::from_be_bytes([d[14 + 20 + 20 + 12], d[14 + 20 + 20 + 13]]);
             xlat.push(x);
-            let ocrp = segment(t, Dir::Reply, &craft::pptp(MsgType::Ocrp, 0x4000 + (t % 1000) as u16, x, 1));
+            let ocrp = segment(
+                t,
+                Dir::Reply,
+                CALL_SEQ,
+                &craft::pptp(MsgType::Ocrp, 0x4000 + (t % 1000) as u16, x, 1),
+            );
             let start = Instant::now();
             slow.handle_alg(ocrp, 0, now, &mut out);
             spent += start.elapsed();
@@ -156,7 +180,12 @@ fn main() {
         // Teardown: the server's CDN ends each call, then the connection closes.
         let mut spent = Duration::ZERO;
         for t in 0..tunnels {
-            let cdn = segment(t, Dir::Reply, &craft::pptp(MsgType::Cdn, 0x4000 + (t % 1000) as u16, 0, 3));
+            let cdn = segment(
+                t,
+                Dir::Reply,
+                CALL_SEQ + 32,
+                &craft::pptp(MsgType::Cdn, 0x4000 + (t % 1000) as u16, 0, 3),
+            );
             let (client, cport) = client_of(t);
             let start = Instant::now();
             slow.handle_alg(cdn, 0, now, &mut out);

@@ -121,6 +121,7 @@ pub fn pptp(kind: crate::alg::pptp::MsgType, id12: u16, id14: u16, result: u8) -
     match kind {
         MsgType::Ocrp | MsgType::Icrp => m[16] = result,
         MsgType::Cdn => m[14..16].copy_from_slice(&[result, 0]),
+        MsgType::Sccrp | MsgType::StopCcrp => m[12..16].copy_from_slice(&[1, 0, result, 0]),
         _ => {}
     }
     m

@@ -88,6 +88,16 @@ drop_reasons! {
     PptpUnknownType => "pptp_unknown_type", "PPTP control message type unknown";
     PptpBadLength => "pptp_bad_length", "PPTP length field not the RFC's for its type";
     PptpConnectionLimit => "pptp_connection_limit", "PPTP control connections at the configured limit";
+    PptpOutOfOrder => "pptp_out_of_order", "PPTP control segment after a gap (read when the sender sends it again)";
+    PptpStaleRetransmission => "pptp_stale_retransmission", "PPTP control retransmission older than the ALG remembers";
+    PptpRetransmissionMismatch => "pptp_retransmission_mismatch", "PPTP control retransmission whose message head differs from the first copy";
+    PptpWrongState => "pptp_wrong_state", "PPTP message the control connection's or call's state does not allow";
+    PptpWrongDirection => "pptp_wrong_direction", "PPTP message from the side that never sends it";
+    PptpCallLimit => "pptp_call_limit", "PPTP call refused: calls_per_connection reached";
+    PptpCallIdsExhausted => "pptp_call_ids_exhausted", "PPTP call refused: no translated Call ID left";
+    PptpCallIdInUse => "pptp_call_id_in_use", "PPTP call refused: its Call ID is already in use on the connection";
+    PptpUnknownCall => "pptp_unknown_call", "PPTP client message about a call that does not exist";
+    PptpCallChange => "pptp_call_change", "PPTP message that would change an established call";
 }
 
 impl DropReason {

@@ -47,6 +47,14 @@ impl PortAllocator {
         PortAllocator { range, maps, rng: seed | 1 }
     }
 
+    /// xorshift64: cheap, and enough to keep numbers unpredictable to an observer.
+    fn next_random(&mut self) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+
     fn size(&self) -> u32 {
         u32::from(*self.range.end()) - u32::from(*self.range.start()) + 1
     }
@@ -67,11 +75,7 @@ impl PortAllocator {
 
     pub fn allocate(&mut self, public: Ipv4Addr, proto: u8) -> Result<u16, PortError> {
         let size = self.size();
-        // xorshift64: cheap, and enough to keep ports unpredictable to an observer.
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        let start = (self.rng % u64::from(size)) as u32;
+        let start = (self.next_random() % u64::from(size)) as u32;
         let map = self.maps.get_mut(&(u32::from(public), proto)).ok_or(PortError::Unknown)?;
         if map.used >= size {
             return Err(PortError::Exhausted);
@@ -80,6 +84,51 @@ impl PortAllocator {
         map.words[(offset / 64) as usize] |= 1 << (offset % 64);
         map.used += 1;
         Ok(*self.range.start() + offset as u16)
+    }
+
+    /// A free number within `within` (and this allocator's slice), taken from a
+    /// pseudo-random start; for the ALG, which keeps a Call ID's high byte per row.
+    pub fn allocate_in(
+        &mut self,
+        public: Ipv4Addr,
+        proto: u8,
+        within: RangeInclusive<u16>,
+    ) -> Result<u16, PortError> {
+        let (lo, hi) = (*within.start().max(self.range.start()), *within.end().min(self.range.end()));
+        if lo > hi {
+            return Err(PortError::Exhausted);
+        }
+        let span = u32::from(hi - lo) + 1;
+        let start = (self.next_random() % u64::from(span)) as u32;
+        let base = *self.range.start();
+        let map = self.maps.get_mut(&(u32::from(public), proto)).ok_or(PortError::Unknown)?;
+        for i in 0..span {
+            let port = lo + ((start + i) % span) as u16;
+            let offset = u32::from(port - base);
+            let (w, bit) = ((offset / 64) as usize, 1u64 << (offset % 64));
+            if map.words[w] & bit == 0 {
+                map.words[w] |= bit;
+                map.used += 1;
+                return Ok(port);
+            }
+        }
+        Err(PortError::Exhausted)
+    }
+
+    /// Whether a number within `within` (and the slice) is free.
+    pub fn has_free_in(&self, public: Ipv4Addr, proto: u8, within: RangeInclusive<u16>) -> bool {
+        let (lo, hi) = (*within.start().max(self.range.start()), *within.end().min(self.range.end()));
+        let Some(map) = self.maps.get(&(u32::from(public), proto)) else { return false };
+        let base = *self.range.start();
+        (lo..=hi).any(|port| {
+            let offset = u32::from(port - base);
+            map.words[(offset / 64) as usize] & (1u64 << (offset % 64)) == 0
+        })
+    }
+
+    /// The slice this allocator hands out numbers from.
+    pub fn range(&self) -> RangeInclusive<u16> {
+        self.range.clone()
     }
 
     /// Takes a specific number (e.g. keeping a client's own port); false if taken.

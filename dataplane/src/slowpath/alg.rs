@@ -68,6 +68,27 @@ fn locate_tcp(data: &[u8]) -> Result<TcpAt, DropReason> {
     })
 }
 
+/// Cuts a segment's payload to its first `keep` bytes (the ALG refused what follows):
+/// new lengths, no FIN (its sequence number went with the cut bytes), new checksums.
+fn cut_segment(frame: &mut impl Frame, at: &TcpAt, keep: usize) -> bool {
+    let end = at.payload + keep;
+    let Ok(ip_len) = u16::try_from(end - ETH_LEN) else { return false };
+    let Some(ip_bytes) = frame.data_mut().get_mut(ETH_LEN..) else { return false };
+    let Ok(mut ip) = Ipv4Packet::new_checked(&mut *ip_bytes) else { return false };
+    ip.set_total_len(ip_len);
+    ip.fill_checksum();
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    if !frame.truncate(end) {
+        return false;
+    }
+    let Some(tcp_bytes) = frame.data_mut().get_mut(at.header..) else { return false };
+    let Some(flags) = tcp_bytes.get_mut(13) else { return false };
+    *flags &= !crate::session::tcp::FIN;
+    let Ok(mut tcp) = TcpPacket::new_checked(tcp_bytes) else { return false };
+    tcp.fill_checksum(src, dst);
+    true
+}
+
 impl<F: Frame> SlowPath<F> {
     /// Runs the PPTP ALG (kept by the slow path from start).
     pub fn enable_pptp(&mut self, alg: PptpAlg) {
@@ -110,9 +131,15 @@ impl<F: Frame> SlowPath<F> {
             Ok(fed) => fed,
             Err(e) => return out.discard(frame, e.into()),
         };
-        let csum_at = at.header + 16;
-        let csum = fed.checksum.apply(u16::from_be_bytes([data[csum_at], data[csum_at + 1]]));
-        data[csum_at..csum_at + 2].copy_from_slice(&csum.to_be_bytes());
+        if fed.keep < at.end - at.payload {
+            if !cut_segment(&mut frame, &at, fed.keep) {
+                return out.discard(frame, DropReason::AlgUnavailable);
+            }
+        } else {
+            let csum_at = at.header + 16;
+            let csum = fed.checksum.apply(u16::from_be_bytes([data[csum_at], data[csum_at + 1]]));
+            data[csum_at..csum_at + 2].copy_from_slice(&csum.to_be_bytes());
+        }
         self.send_on(frame, meta, in_port, now, out)
     }
 

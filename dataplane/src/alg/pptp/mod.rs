@@ -32,10 +32,10 @@ use msg::Field;
 use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use stream::{Message, Rewrites};
+use stream::{Decide, Message};
 
 const GRE: u8 = 47;
-/// OCRP and ICRP result code 1: the call is up.
+/// OCRP, ICRP and SCCRP result code 1: the call (connection) is up.
 const CONNECTED: u8 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,10 +80,42 @@ pub struct AlgCounters {
     pub messages: [[u64; 16]; 2],
     pub malformed: u64,
     pub retransmissions: u64,
-    pub split_fields: u64,
     pub call_limit: u64,
     pub call_ids_exhausted: u64,
+    /// Messages naming a call the connection does not have (refused from the client,
+    /// passed from the server).
     pub unknown_call: u64,
+    /// Segments cut or dropped, by [`PptpError`] (`PptpError::ALL` order).
+    pub refused: [u64; PptpError::ALL.len()],
+}
+
+impl AlgCounters {
+    fn refused(&mut self, e: PptpError) {
+        if let Some(i) = PptpError::ALL.iter().position(|r| *r == e) {
+            self.refused[i] += 1;
+        }
+        match e {
+            PptpError::CallLimit => self.call_limit += 1,
+            PptpError::CallIdsExhausted => self.call_ids_exhausted += 1,
+            PptpError::UnknownCall => self.unknown_call += 1,
+            _ => {}
+        }
+    }
+
+    /// Refusals by reason, for displays and metrics.
+    pub fn refusals(&self) -> impl Iterator<Item = (PptpError, u64)> + '_ {
+        PptpError::ALL.iter().copied().zip(self.refused.iter().copied())
+    }
+}
+
+/// A call's place in RFC 2637's call state machines, as seen from the middle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallState {
+    /// Outgoing: OCRQ sent, no OCRP yet.
+    Requested,
+    /// Incoming: ICRQ sent, no ICRP yet.
+    Offered,
+    Up,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -92,13 +124,29 @@ struct Call {
     pns: Option<u16>,
     xlat: u16,
     pac: Option<u16>,
+    state: CallState,
     /// When the client asked to clear the call (CCRQ): the PAC's CDN ends it, or
     /// [`CLEAR_GRACE_MS`] later the ALG does.
     clearing: Option<Millis>,
+    /// The server-map entries this call booked (server map 1, server map 2): only
+    /// these go with it.
+    booked: [bool; 2],
 }
 
 /// How long a cleared call (CCRQ) waits for the PAC's CDN before the ALG ends it.
 const CLEAR_GRACE_MS: u64 = 10_000;
+
+/// The control connection's state (RFC 2637 3.1.1 and 3.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ControlState {
+    Idle,
+    /// Start-Control-Connection-Request sent in this direction.
+    Requested(Dir),
+    Up,
+    /// Stop-Control-Connection-Request sent: no new calls.
+    Stopping,
+    Closed,
+}
 
 struct Conn {
     worker: u16,
@@ -108,8 +156,12 @@ struct Conn {
     client: u32,
     public: Ipv4Addr,
     server: u32,
+    state: ControlState,
     readers: [StreamReader; 2],
     calls: Vec<Call>,
+    /// A client's new Call ID translated before the rest of its message came (an ICRP
+    /// cut after its Call ID): (own, translated).
+    pending: Option<(u16, u16)>,
     last_seen: Millis,
 }
 
@@ -122,6 +174,34 @@ impl Conn {
     /// Server map 2's key: the client's GRE to the server's Call ID.
     fn client_gre(&self, pac: u16) -> FlowKey {
         FlowKey { src: self.client, dst: self.server, sport: 0, dport: pac, proto: GRE }
+    }
+
+    /// Translated (client's own, translated) pairs in use, the pending one included.
+    fn pairs(&self) -> impl Iterator<Item = (u16, u16)> + '_ {
+        self.calls.iter().filter_map(|c| c.pns.map(|p| (p, c.xlat))).chain(self.pending)
+    }
+
+    /// The translated high byte this connection uses for a client high byte. Each row
+    /// of translated IDs serves one client high byte per connection, so a Call ID cut
+    /// between its bytes can be translated a byte at a time, both ways.
+    fn row_for_client(&self, high: u8) -> Option<u8> {
+        self.pairs().find(|(p, _)| (p >> 8) as u8 == high).map(|(_, x)| (x >> 8) as u8)
+    }
+
+    fn row_for_translated(&self, high: u8) -> Option<u8> {
+        self.pairs().find(|(_, x)| (x >> 8) as u8 == high).map(|(p, _)| (p >> 8) as u8)
+    }
+
+    fn call_by_pns(&self, pns: u16) -> Option<usize> {
+        self.calls.iter().position(|c| c.pns == Some(pns))
+    }
+
+    fn call_by_xlat(&self, xlat: u16) -> Option<usize> {
+        self.calls.iter().position(|c| c.pns.is_some() && c.xlat == xlat)
+    }
+
+    fn call_by_pac(&self, pac: u16) -> Option<usize> {
+        self.calls.iter().position(|c| c.pac == Some(pac))
     }
 }
 
@@ -138,6 +218,8 @@ pub struct PptpAlg {
     limits: AlgLimits,
     book: FxHashMap<FlowKey, Booked>,
     public: Vec<Ipv4Addr>,
+    /// Picks rows of translated Call IDs.
+    rng: u64,
     pub counters: AlgCounters,
 }
 
@@ -149,10 +231,26 @@ pub struct ServerMapView {
     pub left_secs: u64,
 }
 
+/// A seed that differs from run to run, so translated Call IDs are not predictable.
+pub fn run_seed() -> u64 {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ u64::from(std::process::id()) << 40
+}
+
 impl PptpAlg {
+    /// An ALG whose translated Call IDs start somewhere new every run.
     pub fn new(owners: Arc<OwnerMap>, public: &[Ipv4Addr], limits: AlgLimits) -> PptpAlg {
+        PptpAlg::with_seed(owners, public, limits, run_seed())
+    }
+
+    /// An ALG with a chosen seed: the same IDs every time (benchmarks, tests).
+    pub fn with_seed(owners: Arc<OwnerMap>, public: &[Ipv4Addr], limits: AlgLimits, seed: u64) -> PptpAlg {
         let call_ids = (0..owners.workers())
-            .map(|w| PortAllocator::new(public, &CALL_ID_SPACE, owners.slice(w), 0xca11 + u64::from(w)))
+            .map(|w| {
+                let seed = seed.rotate_left(u32::from(w) * 7) ^ (0xca11 + u64::from(w));
+                PortAllocator::new(public, &CALL_ID_SPACE, owners.slice(w), seed)
+            })
             .collect();
         // Sized up front for the connections allowed (and two entries per call of a
         // typical one-call connection), so a burst of set-ups never rehashes.
@@ -168,6 +266,7 @@ impl PptpAlg {
             limits,
             book,
             public: public.to_vec(),
+            rng: seed | 1,
             counters: AlgCounters::default(),
         }
     }
@@ -201,8 +300,9 @@ impl PptpAlg {
         self.call_ids.iter().map(|a| a.in_use(public, GRE)).sum()
     }
 
-    /// Reads one control segment, rewriting its Call IDs in place. An error means a
-    /// malformed message: nothing of it took effect, and the segment must be dropped.
+    /// Reads one control segment, rewriting its Call IDs in place. `Err` means the
+    /// segment must be dropped whole (malformed, or refused from its first byte);
+    /// otherwise only `keep` bytes of its payload may be forwarded.
     pub fn segment(
         &mut self,
         seg: Segment<'_>,
@@ -220,25 +320,36 @@ impl PptpAlg {
                 client: seg.control.src,
                 public: seg.public,
                 server: seg.control.dst,
-                readers: [StreamReader::default(), StreamReader::default()],
+                state: ControlState::Idle,
+                readers: [StreamReader::default(); 2],
                 calls: Vec::new(),
+                pending: None,
                 last_seen: now,
             },
         };
         conn.last_seen = now;
         let d = seg.dir.index();
-        let mut reader = std::mem::take(&mut conn.readers[d]);
-        let result = reader
-            .feed(seg.seq, seg.payload, &mut |m| self.on_message(&seg.control, &mut conn, seg.dir, m, out));
+        let mut reader = conn.readers[d];
+        let mut ctx = Ctx { alg: self, conn: &mut conn, control: seg.control, dir: seg.dir, out };
+        let result = reader.feed(seg.seq, seg.payload, &mut ctx);
         conn.readers[d] = reader;
-        match &result {
+        let result = match result {
             Ok(fed) => {
                 self.counters.retransmissions += u64::from(fed.retransmission);
-                self.counters.split_fields += u64::from(fed.split_fields);
+                if let Some(e) = fed.refused {
+                    self.counters.refused(e);
+                }
+                match fed.refused {
+                    Some(e) if fed.keep == 0 => Err(e),
+                    _ => Ok(fed),
+                }
             }
-            Err(_) => self.counters.malformed += 1,
-        }
-        // A connection whose first segment is malformed leaves nothing behind.
+            Err(e) => {
+                self.counters.malformed += 1;
+                Err(e)
+            }
+        };
+        // A connection whose first segment is refused leaves nothing behind.
         if !(fresh && result.is_err() && conn.calls.is_empty()) {
             self.conns.insert(seg.control, conn);
         }
@@ -304,191 +415,93 @@ impl PptpAlg {
         v
     }
 
-    fn on_message(
-        &mut self,
-        control: &FlowKey,
-        conn: &mut Conn,
-        dir: Dir,
-        m: &Message,
-        out: &mut impl AlgOutput,
-    ) -> Rewrites {
-        if !m.retransmitted {
-            self.counters.messages[dir.index()][m.kind as usize] += 1;
-        }
-        match dir {
-            Dir::Original => self.pns_to_pac(control, conn, m, out),
-            Dir::Reply => self.pac_to_pns(control, conn, m, out),
-        }
+    fn next_random(&mut self) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
     }
 
-    /// PNS -> PAC: the client's own Call IDs become the translated ones.
-    fn pns_to_pac(
-        &mut self,
-        control: &FlowKey,
-        conn: &mut Conn,
-        m: &Message,
-        out: &mut impl AlgOutput,
-    ) -> Rewrites {
-        let mut rw: Rewrites = [None, None];
-        match m.kind {
-            MsgType::Ocrq | MsgType::Icrp | MsgType::Ccrq => {
-                let Some((at, pns)) = m.field(Field::Own) else { return rw };
-                let existing = conn.calls.iter().position(|c| c.pns == Some(pns));
-                let idx = match (existing, m.kind) {
-                    (Some(i), _) => Some(i),
-                    (None, MsgType::Ocrq) => self.new_call(conn, pns, None),
-                    (None, MsgType::Icrp) => {
-                        let pac = m.u16_at(14);
-                        match conn.calls.iter().position(|c| c.pns.is_none() && c.pac == Some(pac)) {
-                            Some(i) => {
-                                let xlat = self.allocate(conn, pns);
-                                xlat.map(|x| {
-                                    conn.calls[i].pns = Some(pns);
-                                    conn.calls[i].xlat = x;
-                                    i
-                                })
-                            }
-                            None => self.new_call(conn, pns, Some(pac)),
-                        }
-                    }
-                    _ => {
-                        self.counters.unknown_call += 1;
-                        None
-                    }
-                };
-                let Some(i) = idx else { return rw };
-                rw[0] = Some((at, conn.calls[i].xlat));
-                if m.kind == MsgType::Ccrq {
-                    let since = conn.last_seen;
-                    conn.calls[i].clearing.get_or_insert(since);
-                }
-                if m.kind == MsgType::Ocrq {
-                    self.announce_to_client(control, conn, conn.calls[i], out);
-                }
-                if m.kind == MsgType::Icrp {
-                    if m.u8_at(16) == CONNECTED {
-                        self.announce_to_client(control, conn, conn.calls[i], out);
-                        self.announce_to_server(control, conn, conn.calls[i], out);
-                        call_up(conn, conn.calls[i], out);
-                    } else {
-                        self.drop_call(conn, i, out);
-                    }
-                }
-            }
-            // Not the RFC's direction (CDN is the PAC's), but some PNSs abort a call this
-            // way: the ID is then the client's own, and the call ends.
-            MsgType::Cdn => {
-                let Some((at, pns)) = m.field(Field::Own) else { return rw };
-                if let Some(i) = conn.calls.iter().position(|c| c.pns == Some(pns)) {
-                    rw[0] = Some((at, conn.calls[i].xlat));
-                    self.drop_call(conn, i, out);
-                }
-            }
-            MsgType::StopCcrq | MsgType::StopCcrp => self.end_all(conn, out),
-            _ => {}
-        }
-        rw
+    /// The rows (high bytes) of translated Call IDs in the connection's worker slice.
+    fn rows(&self, conn: &Conn) -> std::ops::RangeInclusive<u8> {
+        let slice = self.owners.slice(conn.worker);
+        ((slice.start() >> 8) as u8)..=((slice.end() >> 8) as u8)
     }
 
-    /// PAC -> PNS: translated Call IDs in peer fields go back to the client's own.
-    fn pac_to_pns(
-        &mut self,
-        control: &FlowKey,
-        conn: &mut Conn,
-        m: &Message,
-        out: &mut impl AlgOutput,
-    ) -> Rewrites {
-        let mut rw: Rewrites = [None, None];
-        if let Some((at, xlat)) = m.field(Field::Peer) {
-            match conn.calls.iter().position(|c| c.xlat == xlat && c.pns.is_some()) {
-                Some(i) => rw[0] = conn.calls[i].pns.map(|pns| (at, pns)),
-                None => self.counters.unknown_call += 1,
-            }
-        }
-        match m.kind {
-            MsgType::Ocrp => {
-                let (pac, xlat) = (m.u16_at(12), m.u16_at(14));
-                let Some(i) = conn.calls.iter().position(|c| c.xlat == xlat && c.pns.is_some()) else {
-                    return rw;
-                };
-                if m.u8_at(16) == CONNECTED {
-                    conn.calls[i].pac = Some(pac);
-                    self.announce_to_server(control, conn, conn.calls[i], out);
-                    call_up(conn, conn.calls[i], out);
-                } else {
-                    self.drop_call(conn, i, out);
-                }
-            }
-            MsgType::Icrq => {
-                let pac = m.u16_at(12);
-                if !conn.calls.iter().any(|c| c.pac == Some(pac))
-                    && conn.calls.len() < self.limits.calls_per_connection
-                {
-                    conn.calls.push(Call { pns: None, xlat: 0, pac: Some(pac), clearing: None });
-                }
-            }
-            MsgType::Cdn => {
-                let pac = m.u16_at(12);
-                match conn.calls.iter().position(|c| c.pac == Some(pac)) {
-                    Some(i) => {
-                        self.drop_call(conn, i, out);
-                    }
-                    None => self.counters.unknown_call += 1,
-                }
-            }
-            MsgType::StopCcrq | MsgType::StopCcrp => self.end_all(conn, out),
-            _ => {}
-        }
-        rw
+    fn row_has_room(&self, conn: &Conn, row: u8) -> bool {
+        let ids = u16::from(row) << 8..=u16::from(row) << 8 | 0xff;
+        self.call_ids.get(conn.worker as usize).is_some_and(|a| a.has_free_in(conn.public, GRE, ids))
     }
 
-    fn allocate(&mut self, conn: &Conn, pns: u16) -> Option<u16> {
-        if !conn.translate {
-            return Some(pns);
+    /// A row for a client high byte: the one the connection already uses for it, or a
+    /// free row no other client high byte of the connection uses.
+    fn row_for(&mut self, conn: &Conn, high: u8) -> Result<u8, PptpError> {
+        if let Some(row) = conn.row_for_client(high) {
+            return Ok(row);
         }
-        let alloc = self.call_ids.get_mut(conn.worker as usize)?;
-        match alloc.allocate(conn.public, GRE) {
-            Ok(x) => Some(x),
-            Err(_) => {
-                self.counters.call_ids_exhausted += 1;
-                None
-            }
-        }
+        let rows = self.rows(conn);
+        let (first, count) = (*rows.start(), u32::from(rows.end() - rows.start()) + 1);
+        let start = (self.next_random() % u64::from(count)) as u32;
+        (0..count)
+            .map(|i| first.wrapping_add(((start + i) % count) as u8))
+            .find(|&row| conn.row_for_translated(row).is_none() && self.row_has_room(conn, row))
+            .ok_or(PptpError::CallIdsExhausted)
     }
 
-    fn new_call(&mut self, conn: &mut Conn, pns: u16, pac: Option<u16>) -> Option<usize> {
-        if conn.calls.len() >= self.limits.calls_per_connection {
-            self.counters.call_limit += 1;
-            return None;
+    /// Translates a new call's client Call ID `pns`, in row `sent_high` if its high
+    /// byte has gone out already.
+    fn translate_new(&mut self, conn: &Conn, pns: u16, sent_high: Option<u8>) -> Result<u16, PptpError> {
+        let high = (pns >> 8) as u8;
+        let row = match (sent_high, conn.row_for_client(high)) {
+            (Some(sent), Some(row)) if sent != row => return Err(PptpError::CallIdsExhausted),
+            (Some(sent), _) if conn.row_for_translated(sent).is_some_and(|h| h != high) => {
+                return Err(PptpError::CallIdsExhausted)
+            }
+            (Some(sent), _) => sent,
+            (None, _) => self.row_for(conn, high)?,
+        };
+        let ids = u16::from(row) << 8..=u16::from(row) << 8 | 0xff;
+        let alloc = self.call_ids.get_mut(conn.worker as usize).ok_or(PptpError::CallIdsExhausted)?;
+        alloc.allocate_in(conn.public, GRE, ids).map_err(|_| PptpError::CallIdsExhausted)
+    }
+
+    fn release(&mut self, conn: &Conn, xlat: u16) {
+        if conn.translate {
+            if let Some(a) = self.call_ids.get_mut(conn.worker as usize) {
+                a.release(conn.public, GRE, xlat);
+            }
         }
-        let xlat = self.allocate(conn, pns)?;
-        conn.calls.push(Call { pns: Some(pns), xlat, pac, clearing: None });
-        Some(conn.calls.len() - 1)
     }
 
     /// Server map 1: the server's GRE to the translated Call ID, back to the client.
-    fn announce_to_client(&mut self, control: &FlowKey, conn: &Conn, call: Call, out: &mut impl AlgOutput) {
+    fn announce_to_client(&mut self, control: &FlowKey, conn: &mut Conn, i: usize, out: &mut impl AlgOutput) {
+        let call = conn.calls[i];
         let Some(pns) = call.pns else { return };
         let key = conn.server_gre(call.xlat);
         let translated = FlowKey { dst: conn.client, dport: pns, ..key };
-        self.book_entry(control, ServerMapEntry { key, translated, app: App::PptpGre }, out);
+        conn.calls[i].booked[0] |=
+            self.book_entry(control, ServerMapEntry { key, translated, app: App::PptpGre }, out);
     }
 
     /// Server map 2: the client's GRE to the server's Call ID, from the public address.
-    fn announce_to_server(&mut self, control: &FlowKey, conn: &Conn, call: Call, out: &mut impl AlgOutput) {
+    fn announce_to_server(&mut self, control: &FlowKey, conn: &mut Conn, i: usize, out: &mut impl AlgOutput) {
+        let call = conn.calls[i];
         let Some(pac) = call.pac else { return };
         let key = conn.client_gre(pac);
         let translated = FlowKey { src: conn.public.into(), ..key };
-        self.book_entry(control, ServerMapEntry { key, translated, app: App::PptpGre }, out);
+        conn.calls[i].booked[1] |=
+            self.book_entry(control, ServerMapEntry { key, translated, app: App::PptpGre }, out);
     }
 
-    fn book_entry(&mut self, control: &FlowKey, entry: ServerMapEntry, out: &mut impl AlgOutput) {
+    /// Books an entry unless another call holds its key (then that call keeps it).
+    fn book_entry(&mut self, control: &FlowKey, entry: ServerMapEntry, out: &mut impl AlgOutput) -> bool {
         if self.book.contains_key(&entry.key) {
-            return;
+            return false;
         }
         let owner = self.owners.owner(&entry.key, false);
         out.install(owner, entry);
         self.book.insert(entry.key, Booked { entry, owner, control: *control });
+        true
     }
 
     fn drop_call(&mut self, conn: &mut Conn, i: usize, out: &mut impl AlgOutput) {
@@ -500,6 +513,9 @@ impl PptpAlg {
         for call in std::mem::take(&mut conn.calls) {
             self.end_call(conn, call, out);
         }
+        if let Some((_, xlat)) = conn.pending.take() {
+            self.release(conn, xlat);
+        }
     }
 
     fn end_call(&mut self, conn: &Conn, call: Call, out: &mut impl AlgOutput) {
@@ -510,16 +526,282 @@ impl PptpAlg {
             client_call_id: call.pns,
             translated: call.xlat,
         });
-        let keys = [call.pns.map(|_| conn.server_gre(call.xlat)), call.pac.map(|pac| conn.client_gre(pac))];
+        let keys = [
+            call.pns.filter(|_| call.booked[0]).map(|_| conn.server_gre(call.xlat)),
+            call.pac.filter(|_| call.booked[1]).map(|pac| conn.client_gre(pac)),
+        ];
         for key in keys.into_iter().flatten() {
             if let Some(b) = self.book.remove(&key) {
                 out.uninstall(b.owner, key);
             }
         }
-        if call.pns.is_some() && conn.translate {
-            if let Some(a) = self.call_ids.get_mut(conn.worker as usize) {
-                a.release(conn.public, GRE, call.xlat);
+        if call.pns.is_some() {
+            self.release(conn, call.xlat);
+        }
+    }
+}
+
+/// One segment's reading: the ALG, the connection and direction it belongs to.
+struct Ctx<'a, O> {
+    alg: &'a mut PptpAlg,
+    conn: &'a mut Conn,
+    control: FlowKey,
+    dir: Dir,
+    out: &'a mut O,
+}
+
+/// Whose Call ID a field carries, and so what the ALG does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The client's own ID for a call it opens (OCRQ, ICRP): translated anew.
+    NewClientId,
+    /// The client's own ID for a call it has (CCRQ, its CDN): translated as booked.
+    ClientId,
+    /// The client's translated ID in a server message: put back.
+    TranslatedId,
+    /// A server CDN's Call ID: the server's own (RFC 2637) or the client's translated
+    /// one (Microsoft's servers, accel-ppp): put back in the second case.
+    ServerCdn,
+    /// The server's own ID: passes.
+    ServerId,
+}
+
+fn role(dir: Dir, kind: MsgType, at: usize) -> Role {
+    let field = kind.call_id_fields().iter().find(|(a, _)| *a == at).map(|(_, f)| *f);
+    match (dir, field, kind) {
+        (Dir::Original, Some(Field::Own), MsgType::Ocrq | MsgType::Icrp) => Role::NewClientId,
+        (Dir::Original, Some(Field::Own), _) => Role::ClientId,
+        (Dir::Reply, Some(Field::Peer), _) => Role::TranslatedId,
+        (Dir::Reply, Some(Field::Own), MsgType::Cdn) => Role::ServerCdn,
+        _ => Role::ServerId,
+    }
+}
+
+/// The side that sends each call message (RFC 2637 section 2); `None`: either.
+fn sender(kind: MsgType) -> Option<Dir> {
+    use MsgType::*;
+    match kind {
+        Ocrq | Icrp | Ccrq => Some(Dir::Original),
+        Ocrp | Icrq | Iccn | Wen => Some(Dir::Reply),
+        _ => None,
+    }
+}
+
+impl<O: AlgOutput> Decide for Ctx<'_, O> {
+    fn begin(&mut self, kind: MsgType) -> Result<(), PptpError> {
+        use MsgType::*;
+        if sender(kind).is_some_and(|d| d != self.dir) {
+            return Err(PptpError::WrongDirection);
+        }
+        let ok = match (kind, self.conn.state) {
+            (Sccrq, ControlState::Idle) => true,
+            (Sccrp, ControlState::Requested(d)) => d != self.dir,
+            (StopCcrq | EchoRq | EchoRp, s) => s != ControlState::Closed,
+            (StopCcrp, s) => s == ControlState::Stopping,
+            (Sccrq | Sccrp, _) => false,
+            // Call messages need an established control connection; a CDN or WEN may
+            // still end or report on a call while it stops.
+            (Cdn | Wen | Ccrq | Sli, ControlState::Stopping) => true,
+            (_, s) => s == ControlState::Up,
+        };
+        if !ok {
+            return Err(PptpError::WrongState);
+        }
+        self.alg.counters.messages[self.dir.index()][kind as usize] += 1;
+        Ok(())
+    }
+
+    fn field(
+        &mut self,
+        kind: MsgType,
+        at: usize,
+        value: u16,
+        sent_high: Option<u8>,
+    ) -> Result<u16, PptpError> {
+        let conn = &mut *self.conn;
+        match role(self.dir, kind, at) {
+            Role::NewClientId => {
+                if conn.calls.len() >= self.alg.limits.calls_per_connection {
+                    return Err(PptpError::CallLimit);
+                }
+                if conn.call_by_pns(value).is_some() {
+                    return Err(PptpError::CallIdInUse);
+                }
+                if let Some((_, xlat)) = conn.pending.take() {
+                    self.alg.release(conn, xlat);
+                }
+                let xlat =
+                    if conn.translate { self.alg.translate_new(conn, value, sent_high)? } else { value };
+                conn.pending = Some((value, xlat));
+                Ok(xlat)
             }
+            Role::ClientId => match conn.call_by_pns(value) {
+                Some(i) => Ok(conn.calls[i].xlat),
+                None => Err(PptpError::UnknownCall),
+            },
+            Role::TranslatedId => {
+                Ok(conn.call_by_xlat(value).and_then(|i| conn.calls[i].pns).unwrap_or(value))
+            }
+            Role::ServerCdn if conn.call_by_pac(value).is_some() => Ok(value),
+            Role::ServerCdn => Ok(conn.call_by_xlat(value).and_then(|i| conn.calls[i].pns).unwrap_or(value)),
+            Role::ServerId => Ok(value),
+        }
+    }
+
+    fn field_high(&mut self, kind: MsgType, at: usize, high: u8) -> Result<u8, PptpError> {
+        let conn = &*self.conn;
+        let back = |h: u8| conn.row_for_translated(h).unwrap_or(h);
+        match role(self.dir, kind, at) {
+            Role::NewClientId if conn.calls.len() >= self.alg.limits.calls_per_connection => {
+                Err(PptpError::CallLimit)
+            }
+            Role::NewClientId if !conn.translate => Ok(high),
+            Role::NewClientId => self.alg.row_for(conn, high),
+            Role::ClientId => conn.row_for_client(high).ok_or(PptpError::UnknownCall),
+            Role::TranslatedId => Ok(back(high)),
+            // The server's own ID is the RFC's reading: when it may be that, it passes.
+            Role::ServerCdn if conn.calls.iter().any(|c| c.pac.is_some_and(|p| (p >> 8) as u8 == high)) => {
+                Ok(high)
+            }
+            Role::ServerCdn => Ok(back(high)),
+            Role::ServerId => Ok(high),
+        }
+    }
+
+    fn complete(&mut self, m: &Message) -> Result<(), PptpError> {
+        match self.dir {
+            Dir::Original => self.client_message(m),
+            Dir::Reply => self.server_message(m),
+        }
+    }
+}
+
+impl<O: AlgOutput> Ctx<'_, O> {
+    /// PNS -> PAC.
+    fn client_message(&mut self, m: &Message) -> Result<(), PptpError> {
+        let (alg, conn, control) = (&mut *self.alg, &mut *self.conn, &self.control);
+        match m.kind {
+            MsgType::Ocrq => {
+                let Some((pns, xlat)) = conn.pending.take() else { return Err(PptpError::UnknownCall) };
+                conn.calls.push(Call {
+                    pns: Some(pns),
+                    xlat,
+                    pac: None,
+                    state: CallState::Requested,
+                    clearing: None,
+                    booked: [false; 2],
+                });
+                let i = conn.calls.len() - 1;
+                alg.announce_to_client(control, conn, i, self.out);
+            }
+            MsgType::Icrp => {
+                let Some((pns, xlat)) = conn.pending.take() else { return Err(PptpError::UnknownCall) };
+                let pac = m.u16_at(14);
+                let offered =
+                    conn.calls.iter().position(|c| c.pac == Some(pac) && c.state == CallState::Offered);
+                let Some(i) = offered else {
+                    alg.release(conn, xlat);
+                    return Err(PptpError::UnknownCall);
+                };
+                conn.calls[i].pns = Some(pns);
+                conn.calls[i].xlat = xlat;
+                if m.u8_at(16) == CONNECTED {
+                    conn.calls[i].state = CallState::Up;
+                    alg.announce_to_client(control, conn, i, self.out);
+                    alg.announce_to_server(control, conn, i, self.out);
+                    call_up(conn, conn.calls[i], self.out);
+                } else {
+                    alg.drop_call(conn, i, self.out);
+                }
+            }
+            MsgType::Ccrq => {
+                let i = conn.call_by_pns(m.u16_at(12)).ok_or(PptpError::UnknownCall)?;
+                let since = conn.last_seen;
+                conn.calls[i].clearing.get_or_insert(since);
+            }
+            // Not the RFC's direction (CDN is the PAC's), but some PNSs abort a call this
+            // way: the ID is then the client's own, and the call ends.
+            MsgType::Cdn => {
+                let i = conn.call_by_pns(m.u16_at(12)).ok_or(PptpError::UnknownCall)?;
+                alg.drop_call(conn, i, self.out);
+            }
+            kind => self.control_message(kind, m),
+        }
+        Ok(())
+    }
+
+    /// PAC -> PNS.
+    fn server_message(&mut self, m: &Message) -> Result<(), PptpError> {
+        let (alg, conn, control) = (&mut *self.alg, &mut *self.conn, &self.control);
+        match m.kind {
+            MsgType::Ocrp => {
+                let (pac, xlat) = (m.u16_at(12), m.u16_at(14));
+                let Some(i) = conn.call_by_xlat(xlat) else {
+                    alg.counters.unknown_call += 1;
+                    return Ok(());
+                };
+                if conn.calls[i].state != CallState::Requested {
+                    return Err(PptpError::CallChange);
+                }
+                if m.u8_at(16) == CONNECTED {
+                    conn.calls[i].pac = Some(pac);
+                    conn.calls[i].state = CallState::Up;
+                    alg.announce_to_server(control, conn, i, self.out);
+                    call_up(conn, conn.calls[i], self.out);
+                } else {
+                    alg.drop_call(conn, i, self.out);
+                }
+            }
+            MsgType::Icrq => {
+                let pac = m.u16_at(12);
+                if conn.call_by_pac(pac).is_some() {
+                    return Err(PptpError::CallIdInUse);
+                }
+                if conn.calls.len() >= alg.limits.calls_per_connection {
+                    return Err(PptpError::CallLimit);
+                }
+                conn.calls.push(Call {
+                    pns: None,
+                    xlat: 0,
+                    pac: Some(pac),
+                    state: CallState::Offered,
+                    clearing: None,
+                    booked: [false; 2],
+                });
+            }
+            MsgType::Cdn => {
+                let id = m.u16_at(12);
+                match conn.call_by_pac(id).or_else(|| conn.call_by_xlat(id)) {
+                    Some(i) => alg.drop_call(conn, i, self.out),
+                    None => alg.counters.unknown_call += 1,
+                }
+            }
+            MsgType::Iccn | MsgType::Wen | MsgType::Sli => {
+                if conn.call_by_xlat(m.u16_at(12)).is_none() {
+                    alg.counters.unknown_call += 1;
+                }
+            }
+            kind => self.control_message(kind, m),
+        }
+        Ok(())
+    }
+
+    /// Messages of the control connection itself, either way.
+    fn control_message(&mut self, kind: MsgType, m: &Message) {
+        let conn = &mut *self.conn;
+        match kind {
+            MsgType::Sccrq => conn.state = ControlState::Requested(self.dir),
+            MsgType::Sccrp if m.u8_at(14) == CONNECTED => conn.state = ControlState::Up,
+            MsgType::Sccrp => conn.state = ControlState::Closed,
+            MsgType::StopCcrq => {
+                conn.state = ControlState::Stopping;
+                self.alg.end_all(conn, self.out);
+            }
+            MsgType::StopCcrp => {
+                conn.state = ControlState::Closed;
+                self.alg.end_all(conn, self.out);
+            }
+            _ => {}
         }
     }
 }

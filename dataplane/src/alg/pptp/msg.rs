@@ -16,7 +16,7 @@
 //! | type | message | sent by | offset 12        | offset 14        | decision field   |
 //! |------|---------|---------|------------------|------------------|------------------|
 //! | 1    | SCCRQ   | either  |                  |                  |                  |
-//! | 2    | SCCRP   | either  |                  |                  |                  |
+//! | 2    | SCCRP   | either  | (version)        | result code @14  | result code @14  |
 //! | 3    | StopCCRQ| either  |                  |                  |                  |
 //! | 4    | StopCCRP| either  |                  |                  |                  |
 //! | 5    | EchoRQ  | either  |                  |                  |                  |
@@ -32,8 +32,9 @@
 //! | 15   | SLI     | PNS (2) | peer's Call ID   |                  |                  |
 //!
 //! (1) RFC 2637 2.13: the PAC's Call ID, "used instead of the Peer's Call ID because the
-//! latter may not be known to the PAC if the call must be aborted". Linux's
-//! nf_nat_pptp rewrites it as if it were the PNS's; ferrowall follows the RFC.
+//! latter may not be known to the PAC if the call must be aborted". Real servers
+//! (Microsoft's, accel-ppp) put the PNS's there, and Linux's nf_nat_pptp reads it so;
+//! ferrowall takes either: the PAC's own passes, the PNS's translated one is put back.
 //! (2) Microsoft PACs also send SLI to the PNS; the rule above (peer's = receiver's)
 //! covers both directions.
 //! (3) Some PNSs send CDN to abort a call; its Call ID is then the PNS's own, and the
@@ -131,7 +132,7 @@ impl MsgType {
         use MsgType::*;
         match self {
             Ocrp | Icrp => 17,
-            Cdn => 15,
+            Cdn | Sccrp => 15,
             Ocrq | Icrq | Ccrq | Iccn | Wen | Sli => 14,
             _ => HEADER_LEN,
         }
@@ -177,7 +178,7 @@ impl MsgType {
     ];
 }
 
-/// Why a message was refused. Each maps to a drop reason.
+/// Why a message (and the segment from it on) was refused. Each maps to a drop reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PptpError {
     /// PPTP Message Type other than 1 (control); management messages are not used.
@@ -188,6 +189,51 @@ pub enum PptpError {
     BadLength,
     /// A new control connection beyond the configured number (not a parse error).
     ConnectionLimit,
+    /// A segment after a gap in the stream: it is read when the gap is filled.
+    OutOfOrder,
+    /// A retransmission of bytes older than the reader remembers.
+    StaleRetransmission,
+    /// A retransmission whose message head differs from the first copy.
+    RetransmissionMismatch,
+    /// A message the connection's state does not allow (RFC 2637's state machines).
+    WrongState,
+    /// A message from the side that never sends it.
+    WrongDirection,
+    /// A new call beyond `calls_per_connection`.
+    CallLimit,
+    /// No translated Call ID left for a new call.
+    CallIdsExhausted,
+    /// A new call with a Call ID the sender already uses on this connection.
+    CallIdInUse,
+    /// A client's message about a call that does not exist (its ID cannot be translated).
+    UnknownCall,
+    /// A message that would change an established call (a second reply).
+    CallChange,
+}
+
+impl PptpError {
+    pub const ALL: [PptpError; 15] = [
+        PptpError::NotControl,
+        PptpError::BadCookie,
+        PptpError::UnknownType,
+        PptpError::BadLength,
+        PptpError::ConnectionLimit,
+        PptpError::OutOfOrder,
+        PptpError::StaleRetransmission,
+        PptpError::RetransmissionMismatch,
+        PptpError::WrongState,
+        PptpError::WrongDirection,
+        PptpError::CallLimit,
+        PptpError::CallIdsExhausted,
+        PptpError::CallIdInUse,
+        PptpError::UnknownCall,
+        PptpError::CallChange,
+    ];
+
+    /// The drop reason's name.
+    pub fn name(self) -> &'static str {
+        crate::stats::DropReason::from(self).name()
+    }
 }
 
 impl From<PptpError> for crate::stats::DropReason {
@@ -199,6 +245,16 @@ impl From<PptpError> for crate::stats::DropReason {
             PptpError::UnknownType => R::PptpUnknownType,
             PptpError::BadLength => R::PptpBadLength,
             PptpError::ConnectionLimit => R::PptpConnectionLimit,
+            PptpError::OutOfOrder => R::PptpOutOfOrder,
+            PptpError::StaleRetransmission => R::PptpStaleRetransmission,
+            PptpError::RetransmissionMismatch => R::PptpRetransmissionMismatch,
+            PptpError::WrongState => R::PptpWrongState,
+            PptpError::WrongDirection => R::PptpWrongDirection,
+            PptpError::CallLimit => R::PptpCallLimit,
+            PptpError::CallIdsExhausted => R::PptpCallIdsExhausted,
+            PptpError::CallIdInUse => R::PptpCallIdInUse,
+            PptpError::UnknownCall => R::PptpUnknownCall,
+            PptpError::CallChange => R::PptpCallChange,
         }
     }
 }

@@ -1,34 +1,45 @@
-//! Reading the PPTP control stream of one direction across TCP segments.
+//! Reading the PPTP control stream of one direction across TCP segments, whatever the
+//! segments' boundaries, order or repetitions.
 //!
-//! Messages may share a segment or straddle two; segments may be retransmitted. The
-//! reader keeps, per direction, where the stream is within the current message and the
-//! first bytes of it (the header and the fields the ALG acts on). When those bytes are
-//! complete it asks the ALG what the message's Call ID fields become, and writes the
-//! new values into the segment if they lie in it. A field whose bytes went out in an
-//! earlier segment can no longer change; that is counted (it needs a peer that splits a
-//! message within its first 17 bytes, which no implementation seen does).
+//! Every byte is decided in the segment it arrives in, and never held back: the reader
+//! walks a message's head (header, Call ID fields, result codes: its first
+//! [`MsgType::needed`] bytes) byte by byte, and asks the ALG ([`Decide`]) what each Call ID
+//! field becomes as soon as its bytes are here. A field whose two bytes lie in one
+//! segment is decided whole; one cut between its bytes is decided a byte at a time (the
+//! ALG keeps, per connection, one high byte for every client high byte, so the first byte
+//! can be written before the second is seen). A message the ALG refuses (a call it
+//! cannot translate, a message in the wrong state) is not forwarded: the segment is cut
+//! just before it, or dropped whole if the message began in an earlier segment. So no
+//! inside Call ID reaches the outside however the sender cuts its stream, and since
+//! nothing waits for a later segment, a sender that uses Nagle (which holds new data
+//! until the old is acknowledged) is never stalled.
 //!
-//! A retransmitted segment (sequence number before the expected one) is parsed on its
-//! own from its first byte, with the same ALG calls: they are idempotent, so it is
-//! rewritten exactly as the first copy was. A gap (data we never saw) restarts the
-//! reader at the segment.
-use super::msg::{check_header, Field, MsgType, PptpError, HEADER_LEN};
+//! Segments are placed by sequence number:
+//! - in order: parsed;
+//! - before the stream's position (a retransmission, or a segment that overlaps what was
+//!   read): its bytes are rewritten from the record of what the reader saw and sent
+//!   there, never parsed again; a byte of a message head that differs from the first
+//!   copy, or a position older than the record, refuses the segment;
+//! - after the position (a gap: an earlier segment is missing): dropped, and the reader
+//!   keeps its place, so the missing segment and everything after it are read when they
+//!   come. A gap costs the segments that arrive before it is filled (the sender sends
+//!   them again), never the connection.
+use super::msg::{check_header, PptpError, HEADER_LEN};
+use super::MsgType;
 use crate::packet::ChecksumDelta;
 
 /// Bytes of a message the reader keeps: enough for every field the ALG reads.
 pub const HEAD: usize = 20;
+/// Messages whose heads the reader remembers for retransmissions. PPTP peers have a
+/// handful of messages in flight; a retransmission older than this is refused.
+const LOG: usize = 16;
 
-/// What the ALG decides for one message: the new value of each Call ID field (by
-/// offset), if it changes.
-pub type Rewrites = [Option<(usize, u16)>; 2];
-
-/// One complete-enough message, as the ALG sees it.
+/// One message head, as the ALG sees it once its needed bytes are in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Message {
     pub kind: MsgType,
+    /// The message's first bytes as the sender wrote them.
     pub head: [u8; HEAD],
-    /// Read again from a retransmitted segment (already counted once).
-    pub retransmitted: bool,
 }
 
 impl Message {
@@ -39,241 +50,324 @@ impl Message {
     pub fn u8_at(&self, at: usize) -> u8 {
         self.head.get(at).copied().unwrap_or(0)
     }
+}
 
-    /// The Call ID field of this kind, if the message has one.
-    pub fn field(&self, kind: Field) -> Option<(usize, u16)> {
-        self.kind.call_id_fields().iter().find(|(_, k)| *k == kind).map(|(at, _)| (*at, self.u16_at(*at)))
-    }
+/// What the reader asks of the ALG, message by message. Any `Err` refuses the message.
+pub trait Decide {
+    /// A message's header is in and well-formed: may a message of this kind come now?
+    fn begin(&mut self, kind: MsgType) -> Result<(), PptpError>;
+    /// The Call ID field at offset `at` holds `value`: what it becomes. `sent_high` is
+    /// the high byte already sent, if the field was cut between its bytes; the answer's
+    /// high byte must then be it.
+    fn field(
+        &mut self,
+        kind: MsgType,
+        at: usize,
+        value: u16,
+        sent_high: Option<u8>,
+    ) -> Result<u16, PptpError>;
+    /// Only the high byte of the field at `at` is in this segment: what it becomes.
+    fn field_high(&mut self, kind: MsgType, at: usize, high: u8) -> Result<u8, PptpError>;
+    /// The message's needed bytes are in: act on it.
+    fn complete(&mut self, msg: &Message) -> Result<(), PptpError>;
 }
 
 /// What feeding a segment did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Fed {
     pub messages: u32,
-    /// What the Call IDs rewritten in this segment change in its TCP checksum.
+    /// What the Call IDs rewritten in the kept bytes change in the TCP checksum (only
+    /// valid when `keep` is the whole payload: a cut segment needs a new checksum).
     pub checksum: ChecksumDelta,
-    pub split_fields: u32,
+    /// Payload bytes to forward; the rest (a refused message and what follows) is cut.
+    pub keep: usize,
+    /// Why the segment was cut, if it was.
+    pub refused: Option<PptpError>,
+    /// Bytes were sent before (a retransmission, whole or in part).
     pub retransmission: bool,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct StreamReader {
-    next_seq: Option<u32>,
-    offset: usize,
-    head: [u8; HEAD],
+/// A message head as it went by: what came, what went out.
+#[derive(Debug, Clone, Copy, Default)]
+struct Record {
+    /// Sequence number of the message's first byte.
+    start: u32,
     kind: Option<MsgType>,
-    /// A throw-away reader for a retransmitted segment.
-    replay: bool,
+    /// Head bytes seen so far (at most `needed`); later bytes of the message pass as they are.
+    seen: usize,
+    orig: [u8; HEAD],
+    sent: [u8; HEAD],
+}
+
+impl Record {
+    fn len(&self) -> Option<usize> {
+        self.kind.map(MsgType::length)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamReader {
+    /// Sequence number of the next byte to parse; `None` before the first data.
+    next: Option<u32>,
+    /// Offset of `next` in the current message (0: a message boundary).
+    offset: usize,
+    /// Ring of the last messages' heads; `newest` is the current one when `offset > 0`.
+    log: [Record; LOG],
+    records: usize,
+    newest: usize,
+}
+
+/// Signed distance from `b` to `a` in sequence space.
+fn after(a: u32, b: u32) -> i64 {
+    i64::from(a.wrapping_sub(b) as i32)
+}
+
+/// Why a walk stopped: the ALG refused, with the payload position where the refused
+/// message began if it began in this segment.
+struct Stop {
+    reason: PptpError,
+    from: Option<usize>,
 }
 
 impl StreamReader {
-    /// Feeds the payload of the segment with sequence number `seq`.
-    pub fn feed(
+    /// Feeds the payload of the segment with sequence number `seq`, rewriting it in
+    /// place. `Err` means a malformed stream: nothing of the segment took effect, and it
+    /// must be dropped.
+    pub fn feed(&mut self, seq: u32, payload: &mut [u8], alg: &mut impl Decide) -> Result<Fed, PptpError> {
+        let len = payload.len();
+        let mut fed = Fed { keep: len, ..Fed::default() };
+        let next = *self.next.get_or_insert(seq);
+        let ahead = after(seq, next);
+        if ahead > 0 {
+            return Ok(Fed { keep: 0, refused: Some(PptpError::OutOfOrder), ..fed });
+        }
+        let old = (-ahead).min(len as i64) as usize;
+        if old > 0 {
+            fed.retransmission = true;
+            if let Err(reason) = self.replay(seq, &mut payload[..old], &mut fed.checksum) {
+                return Ok(Fed { keep: 0, refused: Some(reason), ..fed });
+            }
+        }
+        if old == len {
+            return Ok(fed);
+        }
+        let snapshot = *self;
+        match self.walk(seq.wrapping_add(old as u32), payload, old, alg, &mut fed) {
+            Ok(()) => {}
+            Err(Ok(stop)) => match stop.from {
+                Some(from) => {
+                    // The refused message began here: keep what came before it, and
+                    // read on from its start when it comes again.
+                    self.records -= 1;
+                    self.newest = (self.newest + LOG - 1) % LOG;
+                    self.offset = 0;
+                    self.next = Some(seq.wrapping_add(from as u32));
+                    fed.keep = from;
+                    fed.refused = Some(stop.reason);
+                }
+                None => {
+                    *self = snapshot;
+                    fed.keep = 0;
+                    fed.refused = Some(stop.reason);
+                }
+            },
+            Err(Err(malformed)) => {
+                *self = snapshot;
+                return Err(malformed);
+            }
+        }
+        Ok(fed)
+    }
+
+    /// Rewrites bytes sent before from the record; refuses what the record cannot vouch
+    /// for.
+    fn replay(&self, seq: u32, bytes: &mut [u8], csum: &mut ChecksumDelta) -> Result<(), PptpError> {
+        let oldest = (self.newest + LOG + 1 - self.records) % LOG;
+        let covered = match self.records {
+            0 => return Err(PptpError::StaleRetransmission),
+            _ => self.log[oldest].start,
+        };
+        if after(seq, covered) < 0 {
+            return Err(PptpError::StaleRetransmission);
+        }
+        for i in 0..self.records {
+            let r = &self.log[(oldest + i) % LOG];
+            let at = after(r.start, seq);
+            for k in 0..r.seen {
+                let p = at + k as i64;
+                if p < 0 {
+                    continue;
+                }
+                let Some(b) = bytes.get_mut(p as usize) else { break };
+                if *b != r.orig[k] {
+                    return Err(PptpError::RetransmissionMismatch);
+                }
+            }
+        }
+        for i in 0..self.records {
+            let r = &self.log[(oldest + i) % LOG];
+            let at = after(r.start, seq);
+            for k in 0..r.seen {
+                let p = at + k as i64;
+                if p >= 0 && (p as usize) < bytes.len() {
+                    write_byte(bytes, p as usize, r.sent[k], csum);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses `payload[from..]`, the new bytes starting at sequence number `seq`.
+    fn walk(
         &mut self,
         seq: u32,
         payload: &mut [u8],
-        alg: &mut impl FnMut(&Message) -> Rewrites,
-    ) -> Result<Fed, PptpError> {
-        let len = payload.len() as u32;
-        if let Some(next) = self.next_seq {
-            if seq != next {
-                if (next.wrapping_sub(seq) as i32) > 0 {
-                    let mut replay = StreamReader { replay: true, ..StreamReader::default() };
-                    let mut fed = replay.walk(payload, alg).unwrap_or_default();
-                    fed.retransmission = true;
-                    return Ok(fed);
-                }
-                *self = StreamReader::default();
-            }
-        }
-        let fed = self.walk(payload, alg)?;
-        self.next_seq = Some(seq.wrapping_add(len));
-        Ok(fed)
-    }
-
-    fn walk(
-        &mut self,
-        payload: &mut [u8],
-        alg: &mut impl FnMut(&Message) -> Rewrites,
-    ) -> Result<Fed, PptpError> {
-        let mut fed = Fed::default();
-        let mut pos = 0;
+        from: usize,
+        alg: &mut impl Decide,
+        fed: &mut Fed,
+    ) -> Result<(), Result<Stop, PptpError>> {
+        let mut pos = from;
         while pos < payload.len() {
-            let want = match self.kind {
-                None => HEADER_LEN,
-                Some(k) if self.offset < k.needed() => k.needed(),
-                Some(k) => k.length(),
+            if self.offset == 0 {
+                self.push(seq.wrapping_add((pos - from) as u32));
+            }
+            // Where the current message began, if in this segment's new bytes.
+            let began = pos.checked_sub(self.offset).filter(|start| *start >= from);
+            let n = match self.step(payload, pos, alg, fed) {
+                Ok(n) => n,
+                Err(Ok(reason)) => return Err(Ok(Stop { reason, from: began })),
+                Err(Err(malformed)) => return Err(Err(malformed)),
             };
-            let take = (want - self.offset).min(payload.len() - pos);
-            if self.offset < HEAD {
-                let n = take.min(HEAD - self.offset);
-                self.head[self.offset..self.offset + n].copy_from_slice(&payload[pos..pos + n]);
-            }
-            self.offset += take;
-            pos += take;
-            if self.offset < want {
-                break;
-            }
-            match self.kind {
-                None => {
-                    let mut h = [0u8; HEADER_LEN];
-                    h.copy_from_slice(&self.head[..HEADER_LEN]);
-                    let kind = check_header(&h)?;
-                    self.kind = Some(kind);
-                    if kind.needed() == HEADER_LEN {
-                        self.act(kind, payload, pos, alg, &mut fed);
-                    }
-                }
-                Some(k) if self.offset == k.needed() && k.needed() > HEADER_LEN => {
-                    self.act(k, payload, pos, alg, &mut fed)
-                }
-                Some(k) if self.offset == k.length() => {
-                    self.kind = None;
-                    self.offset = 0;
-                    self.head = [0; HEAD];
-                }
-                Some(_) => {}
+            pos += n;
+            self.offset += n;
+            if self.current().len() == Some(self.offset) {
+                self.offset = 0;
             }
         }
-        Ok(fed)
+        self.next = Some(seq.wrapping_add((payload.len() - from) as u32));
+        Ok(())
     }
 
-    /// The message's needed bytes are in: ask the ALG, and rewrite what lies in this
-    /// segment. `pos` is the payload position of message offset `self.offset`.
-    fn act(
+    fn current(&mut self) -> &mut Record {
+        &mut self.log[self.newest]
+    }
+
+    fn push(&mut self, start: u32) {
+        self.newest = (self.newest + 1) % LOG;
+        self.records = (self.records + 1).min(LOG);
+        self.log[self.newest] = Record { start, ..Record::default() };
+    }
+
+    /// Reads what comes at `pos` (one byte of a head, a whole field, or the body) and
+    /// says how many bytes it took.
+    fn step(
         &mut self,
-        kind: MsgType,
         payload: &mut [u8],
         pos: usize,
-        alg: &mut impl FnMut(&Message) -> Rewrites,
+        alg: &mut impl Decide,
         fed: &mut Fed,
-    ) {
-        let msg = Message { kind, head: self.head, retransmitted: self.replay };
+    ) -> Result<usize, Result<PptpError, PptpError>> {
+        let off = self.offset;
+        let Some(kind) = self.current().kind else {
+            self.keep_byte(payload[pos]);
+            if off + 1 == HEADER_LEN {
+                let mut h = [0u8; HEADER_LEN];
+                h.copy_from_slice(&self.current().orig[..HEADER_LEN]);
+                let kind = check_header(&h).map_err(Err)?;
+                self.current().kind = Some(kind);
+                alg.begin(kind).map_err(Ok)?;
+                self.complete_if_done(kind, alg, fed)?;
+            }
+            return Ok(1);
+        };
+        if off >= kind.needed() {
+            return Ok((kind.length() - off).min(payload.len() - pos));
+        }
+        let field = kind.call_id_fields().iter().map(|(at, _)| *at).find(|at| off == *at || off == at + 1);
+        let n = match field {
+            // Both bytes here: decided whole.
+            Some(at) if off == at && pos + 1 < payload.len() => {
+                let value = u16::from_be_bytes([payload[pos], payload[pos + 1]]);
+                let new = alg.field(kind, at, value, None).map_err(Ok)?.to_be_bytes();
+                self.rewrite(payload, pos, new[0], fed);
+                self.rewrite(payload, pos + 1, new[1], fed);
+                2
+            }
+            // The segment ends after the high byte.
+            Some(at) if off == at => {
+                let new = alg.field_high(kind, at, payload[pos]).map_err(Ok)?;
+                self.rewrite(payload, pos, new, fed);
+                1
+            }
+            // The low byte of a field cut in two.
+            Some(at) => {
+                let r = *self.current();
+                let value = u16::from_be_bytes([r.orig[at], payload[pos]]);
+                let new = alg.field(kind, at, value, Some(r.sent[at])).map_err(Ok)?.to_be_bytes();
+                if new[0] != r.sent[at] {
+                    return Err(Ok(PptpError::UnknownCall));
+                }
+                self.rewrite(payload, pos, new[1], fed);
+                1
+            }
+            None => {
+                self.keep_byte(payload[pos]);
+                1
+            }
+        };
+        self.complete_if_done(kind, alg, fed)?;
+        Ok(n)
+    }
+
+    /// The message's needed bytes are all in: the ALG acts on it.
+    fn complete_if_done(
+        &mut self,
+        kind: MsgType,
+        alg: &mut impl Decide,
+        fed: &mut Fed,
+    ) -> Result<(), Result<PptpError, PptpError>> {
+        let r = self.current();
+        if r.seen != kind.needed() {
+            return Ok(());
+        }
         fed.messages += 1;
-        for (at, new) in alg(&msg).into_iter().flatten() {
-            let old = msg.u16_at(at);
-            if old == new {
-                continue;
-            }
-            self.head[at..at + 2].copy_from_slice(&new.to_be_bytes());
-            let back = self.offset - at;
-            if back > pos {
-                fed.split_fields += 1;
-                continue;
-            }
-            let p = pos - back;
-            payload[p..p + 2].copy_from_slice(&new.to_be_bytes());
-            // The payload starts 4-byte aligned in the TCP segment, so a field at an odd
-            // payload offset straddles two checksum words: it counts byte-swapped
-            // (RFC 1071's byte-order independence).
-            if p % 2 == 1 {
-                fed.checksum.add16(old.swap_bytes(), new.swap_bytes());
-            } else {
-                fed.checksum.add16(old, new);
-            }
+        alg.complete(&Message { kind, head: r.orig }).map_err(Ok)
+    }
+
+    /// A head byte that passes unchanged.
+    fn keep_byte(&mut self, b: u8) {
+        let r = self.current();
+        if r.seen < HEAD {
+            r.orig[r.seen] = b;
+            r.sent[r.seen] = b;
+            r.seen += 1;
         }
     }
+
+    /// A head byte that becomes `new`.
+    fn rewrite(&mut self, payload: &mut [u8], pos: usize, new: u8, fed: &mut Fed) {
+        let r = self.current();
+        if r.seen < HEAD {
+            r.orig[r.seen] = payload[pos];
+            r.sent[r.seen] = new;
+            r.seen += 1;
+        }
+        write_byte(payload, pos, new, &mut fed.checksum);
+    }
+}
+
+/// Writes one byte of the payload, recording the change for the TCP checksum. The
+/// payload starts 4-byte aligned in the segment, so an even position is the high byte
+/// of a checksum word.
+fn write_byte(payload: &mut [u8], pos: usize, new: u8, csum: &mut ChecksumDelta) {
+    let old = payload[pos];
+    if old == new {
+        return;
+    }
+    payload[pos] = new;
+    let shift = if pos.is_multiple_of(2) { 8 } else { 0 };
+    csum.add16(u16::from(old) << shift, u16::from(new) << shift);
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A message of `kind` with `ids` at offsets 12 and 14, zero elsewhere.
-    pub(crate) fn message(kind: MsgType, ids: (u16, u16)) -> Vec<u8> {
-        let mut m = vec![0u8; kind.length()];
-        m[0..2].copy_from_slice(&(kind.length() as u16).to_be_bytes());
-        m[2..4].copy_from_slice(&1u16.to_be_bytes());
-        m[4..8].copy_from_slice(&super::super::msg::MAGIC_COOKIE.to_be_bytes());
-        m[8..10].copy_from_slice(&(kind as u16).to_be_bytes());
-        m[12..14].copy_from_slice(&ids.0.to_be_bytes());
-        m[14..16].copy_from_slice(&ids.1.to_be_bytes());
-        m
-    }
-
-    /// Translates every own Call ID field to value + 1000, recording what it saw.
-    fn alg(seen: &mut Vec<(MsgType, u16)>) -> impl FnMut(&Message) -> Rewrites + '_ {
-        |m| {
-            seen.push((m.kind, m.u16_at(12)));
-            let mut r: Rewrites = [None, None];
-            if let Some((at, v)) = m.field(Field::Own) {
-                r[0] = Some((at, v + 1000));
-            }
-            r
-        }
-    }
-
-    #[test]
-    fn several_messages_in_one_segment() {
-        let mut seg = message(MsgType::Ocrq, (7, 1));
-        seg.extend(message(MsgType::EchoRq, (0, 0)));
-        seg.extend(message(MsgType::Ccrq, (7, 0)));
-        let mut seen = vec![];
-        let fed = StreamReader::default().feed(100, &mut seg, &mut alg(&mut seen)).unwrap();
-        assert_eq!(fed.messages, 3);
-        assert_eq!(seen, [(MsgType::Ocrq, 7), (MsgType::EchoRq, 0), (MsgType::Ccrq, 7)]);
-        assert_eq!(u16::from_be_bytes([seg[12], seg[13]]), 1007);
-        assert_eq!(u16::from_be_bytes([seg[168 + 16 + 12], seg[168 + 16 + 13]]), 1007);
-    }
-
-    #[test]
-    fn a_message_split_across_segments() {
-        let whole = message(MsgType::Ocrq, (7, 1));
-        for cut in [5, 12, 13, 14, 100] {
-            let (mut a, mut b) = (whole[..cut].to_vec(), whole[cut..].to_vec());
-            let mut r = StreamReader::default();
-            let mut seen = vec![];
-            let fa = r.feed(1, &mut a, &mut alg(&mut seen)).unwrap();
-            let fb = r.feed(1 + cut as u32, &mut b, &mut alg(&mut seen)).unwrap();
-            assert_eq!(fa.messages + fb.messages, 1, "cut at {cut}");
-            let mut out = a.clone();
-            out.extend(&b);
-            if cut == 13 {
-                assert_eq!(fa.split_fields + fb.split_fields, 1, "a Call ID cut in two");
-            } else {
-                assert_eq!(u16::from_be_bytes([out[12], out[13]]), 1007, "cut at {cut}");
-            }
-        }
-    }
-
-    #[test]
-    fn retransmissions_are_rewritten_alike_and_parsed_once_more_only() {
-        let mut r = StreamReader::default();
-        let mut seen = vec![];
-        let mut first = message(MsgType::Ocrq, (7, 1));
-        r.feed(1, &mut first, &mut alg(&mut seen)).unwrap();
-        let mut again = message(MsgType::Ocrq, (7, 1));
-        let fed = r.feed(1, &mut again, &mut alg(&mut seen)).unwrap();
-        assert!(fed.retransmission);
-        assert_eq!(first, again);
-        let mut next = message(MsgType::EchoRq, (0, 0));
-        assert_eq!(r.feed(169, &mut next, &mut alg(&mut seen)).unwrap().messages, 1);
-    }
-
-    #[test]
-    fn malformed_messages_are_refused() {
-        let mut bad = message(MsgType::Ocrq, (7, 1));
-        bad[4] = 0;
-        let mut seen = vec![];
-        assert_eq!(StreamReader::default().feed(1, &mut bad, &mut alg(&mut seen)), Err(PptpError::BadCookie));
-        assert!(seen.is_empty(), "no state from a bad message");
-        let mut short = message(MsgType::Ocrq, (7, 1));
-        short[1] = 100;
-        assert_eq!(
-            StreamReader::default().feed(1, &mut short, &mut alg(&mut seen)),
-            Err(PptpError::BadLength)
-        );
-    }
-
-    #[test]
-    fn a_gap_restarts_at_the_segment() {
-        let mut r = StreamReader::default();
-        let mut seen = vec![];
-        let whole = message(MsgType::Ocrq, (7, 1));
-        r.feed(1, &mut whole[..50].to_vec(), &mut alg(&mut seen)).unwrap();
-        let mut later = message(MsgType::Ccrq, (9, 0));
-        let fed = r.feed(5000, &mut later, &mut alg(&mut seen)).unwrap();
-        assert_eq!(fed.messages, 1);
-        assert_eq!(seen.last(), Some(&(MsgType::Ccrq, 9)));
-    }
-}
+mod tests;

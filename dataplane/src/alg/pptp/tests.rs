@@ -31,7 +31,9 @@ fn message(kind: MsgType, a: u16, b: u16, result: u8) -> Vec<u8> {
     m[8..10].copy_from_slice(&(kind as u16).to_be_bytes());
     m[12..14].copy_from_slice(&a.to_be_bytes());
     m[14..16].copy_from_slice(&b.to_be_bytes());
-    if m.len() > 16 {
+    if kind == MsgType::Sccrp {
+        m[14] = result;
+    } else if m.len() > 16 {
         m[16] = result;
     }
     m
@@ -47,12 +49,34 @@ impl Conn1 {
         Conn1 { control: FlowKey::new(client, SERVER, port, 1723, 6), seq: [1000, 5000] }
     }
 
-    fn send(&mut self, alg: &mut PptpAlg, dir: Dir, mut bytes: Vec<u8>, now: u64, out: &mut Out) -> Vec<u8> {
+    fn send(&mut self, alg: &mut PptpAlg, dir: Dir, bytes: Vec<u8>, now: u64, out: &mut Out) -> Vec<u8> {
+        self.try_send(alg, dir, bytes, now, out).expect("forwarded whole")
+    }
+
+    /// What is forwarded of a segment, whole, or why it is not. A refused segment is
+    /// not sent again: the stream goes on after it, as a sender that gave up on it.
+    fn try_send(
+        &mut self,
+        alg: &mut PptpAlg,
+        dir: Dir,
+        mut bytes: Vec<u8>,
+        now: u64,
+        out: &mut Out,
+    ) -> Result<Vec<u8>, PptpError> {
         let seq = self.seq[dir.index()];
-        self.seq[dir.index()] += bytes.len() as u32;
         let seg = Segment { control: self.control, public: PUBLIC, dir, worker: 0, seq, payload: &mut bytes };
-        alg.segment(seg, Millis(now), out).expect("well-formed");
-        bytes
+        let fed = alg.segment(seg, Millis(now), out)?;
+        if let Some(e) = fed.refused {
+            return Err(e);
+        }
+        self.seq[dir.index()] += bytes.len() as u32;
+        Ok(bytes)
+    }
+
+    /// Start-Control-Connection both ways.
+    fn start(&mut self, alg: &mut PptpAlg, out: &mut Out) {
+        self.send(alg, Dir::Original, message(MsgType::Sccrq, 0, 0, 0), 0, out);
+        self.send(alg, Dir::Reply, message(MsgType::Sccrp, 0, 0, 1), 0, out);
     }
 }
 
@@ -124,7 +148,9 @@ fn two_clients_with_the_same_call_id_get_distinct_ones() {
     let mut alg = alg();
     let mut out = Out::default();
     let mut a = Conn1::new(CLIENT, 40000);
+    a.start(&mut alg, &mut out);
     let mut b = Conn1::new(CLIENT2, 40000);
+    b.start(&mut alg, &mut out);
     let xa = be16(&a.send(&mut alg, Dir::Original, message(MsgType::Ocrq, AAAA, 1, 0), 0, &mut out), 12);
     let xb = be16(&b.send(&mut alg, Dir::Original, message(MsgType::Ocrq, AAAA, 1, 0), 0, &mut out), 12);
     assert_ne!(xa, xb);
@@ -139,6 +165,7 @@ fn two_calls_on_one_connection_and_teardown_by_close() {
     let mut alg = alg();
     let mut out = Out::default();
     let mut c = Conn1::new(CLIENT, 40000);
+    c.start(&mut alg, &mut out);
     let x1 = be16(&c.send(&mut alg, Dir::Original, message(MsgType::Ocrq, 1, 1, 0), 0, &mut out), 12);
     let x2 = be16(&c.send(&mut alg, Dir::Original, message(MsgType::Ocrq, 2, 2, 0), 0, &mut out), 12);
     assert_ne!(x1, x2);
@@ -158,6 +185,7 @@ fn an_incoming_call() {
     let mut alg = alg();
     let mut out = Out::default();
     let mut c = Conn1::new(CLIENT, 40000);
+    c.start(&mut alg, &mut out);
     c.send(&mut alg, Dir::Reply, message(MsgType::Icrq, CCCC, 9, 0), 0, &mut out);
     assert!(out.installed.is_empty());
     let icrp = c.send(&mut alg, Dir::Original, message(MsgType::Icrp, AAAA, CCCC, 1), 1, &mut out);
@@ -176,6 +204,7 @@ fn a_refused_call_leaves_nothing() {
     let mut alg = alg();
     let mut out = Out::default();
     let mut c = Conn1::new(CLIENT, 40000);
+    c.start(&mut alg, &mut out);
     let x = be16(&c.send(&mut alg, Dir::Original, message(MsgType::Ocrq, AAAA, 1, 0), 0, &mut out), 12);
     c.send(&mut alg, Dir::Reply, message(MsgType::Ocrp, CCCC, x, 2), 1, &mut out);
     assert_eq!(out.removed.len(), 1);
@@ -188,6 +217,7 @@ fn silent_connections_age_out() {
     let mut alg = alg();
     let mut out = Out::default();
     let mut c = Conn1::new(CLIENT, 40000);
+    c.start(&mut alg, &mut out);
     let x = be16(&c.send(&mut alg, Dir::Original, message(MsgType::Ocrq, AAAA, 1, 0), 0, &mut out), 12);
     c.send(&mut alg, Dir::Reply, message(MsgType::Ocrp, CCCC, x, 1), 0, &mut out);
     alg.tick(Millis(599_000), &mut out);
@@ -228,9 +258,15 @@ fn the_call_limit_holds() {
         PptpAlg::new(owners, &[PUBLIC], AlgLimits { calls_per_connection: 2, ..AlgLimits::default() });
     let mut out = Out::default();
     let mut c = Conn1::new(CLIENT, 40000);
-    for id in 1..=3 {
+    c.start(&mut alg, &mut out);
+    for id in 1..=2 {
         c.send(&mut alg, Dir::Original, message(MsgType::Ocrq, id, 1, 0), 0, &mut out);
     }
+    // The old ALG forwarded the third OCRQ with the client's own Call ID.
+    assert_eq!(
+        c.try_send(&mut alg, Dir::Original, message(MsgType::Ocrq, 3, 1, 0), 0, &mut out),
+        Err(PptpError::CallLimit)
+    );
     assert_eq!(alg.calls(), 2);
     assert_eq!(alg.counters.call_limit, 1);
 }

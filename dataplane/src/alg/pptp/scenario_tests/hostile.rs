@@ -1,0 +1,220 @@
+//! Control traffic built to hurt: cut where it hurts, out of order, out of state, over
+//! the limits, or naming calls that are not the sender's. Each test failed on the ALG
+//! before it read streams byte by byte and kept RFC 2637's states.
+use super::*;
+use crate::alg::pptp::{AlgLimits, PptpAlg};
+use crate::flow::OwnerMap;
+
+const CUTS: std::ops::Range<usize> = 1..24;
+
+/// What the server received of a segment (nothing if it was refused whole).
+fn to_server(c: &mut Control, sim: &mut Sim, bytes: &[u8]) -> Vec<u8> {
+    c.send_to_server(sim, ACK | PSH, bytes).map(|s| s.payload).unwrap_or_default()
+}
+
+fn to_client(c: &mut Control, sim: &mut Sim, bytes: &[u8]) -> Vec<u8> {
+    c.send_to_client(sim, ACK | PSH, bytes).map(|s| s.payload).unwrap_or_default()
+}
+
+/// A message sent in two segments cut at `cut`: what arrived on the other side.
+fn cut_to_server(c: &mut Control, sim: &mut Sim, m: &[u8], cut: usize) -> Vec<u8> {
+    let cut = cut.min(m.len() - 1);
+    let mut seen = to_server(c, sim, &m[..cut]);
+    seen.extend(to_server(c, sim, &m[cut..]));
+    seen
+}
+
+fn cut_to_client(c: &mut Control, sim: &mut Sim, m: &[u8], cut: usize) -> Vec<u8> {
+    let cut = cut.min(m.len() - 1);
+    let mut seen = to_client(c, sim, &m[..cut]);
+    seen.extend(to_client(c, sim, &m[cut..]));
+    seen
+}
+
+/// Client B takes client A's translated Call ID as its own and cuts its OCRQ anywhere
+/// in the head (the old ALG forwarded a Call ID cut in two untranslated, so the
+/// server's GRE to A's translated ID went to B).
+#[test]
+fn no_cut_lets_a_client_call_id_out_or_take_another_clients_tunnel() {
+    for cut in CUTS {
+        let mut sim = lab(ONE);
+        let mut a = Control::open(&mut sim, CLIENT, 40000);
+        let xa = a.call(&mut sim, AAAA, CCCC);
+        let mut b = Control::open(&mut sim, CLIENT2, 40001);
+        b.start(&mut sim);
+        let ocrq = msg(MsgType::Ocrq, xa, 7, 0);
+        let seen = cut_to_server(&mut b, &mut sim, &ocrq, cut);
+        assert_eq!(seen.len(), ocrq.len(), "cut at {cut}: forwarded whole");
+        let xb = be16(&seen, 12);
+        assert_ne!(xb, xa, "cut at {cut}: the client's own ID reached the server");
+        assert_eq!((&seen[..12], &seen[14..]), (&ocrq[..12], &ocrq[14..]), "cut at {cut}");
+        assert_eq!(gre_from_server(&mut sim, xa, 0), Some((SERVER, CLIENT, AAAA)), "cut at {cut}");
+        assert_eq!(gre_from_server(&mut sim, xb, 0), Some((SERVER, CLIENT2, xa)), "cut at {cut}");
+    }
+}
+
+/// Every message with a client Call ID, cut anywhere: the server sees only translated
+/// IDs, the client only its own.
+#[test]
+fn every_message_is_translated_wherever_it_is_cut() {
+    for cut in CUTS {
+        let mut sim = lab(ONE);
+        let mut c = Control::open(&mut sim, CLIENT, 40000);
+        c.start(&mut sim);
+        let own = 0x3300 + cut as u16;
+        let x = be16(&cut_to_server(&mut c, &mut sim, &msg(MsgType::Ocrq, own, 7, 0), cut), 12);
+        assert_ne!(x, own, "cut at {cut}");
+        let ocrp = cut_to_client(&mut c, &mut sim, &msg(MsgType::Ocrp, CCCC, x, 1), cut);
+        assert_eq!((be16(&ocrp, 12), be16(&ocrp, 14)), (CCCC, own), "cut at {cut}");
+        assert_eq!(sim.server_map().len(), 2, "cut at {cut}");
+        let wen = cut_to_client(&mut c, &mut sim, &msg(MsgType::Wen, x, 0, 0), cut);
+        assert_eq!(be16(&wen, 12), own, "cut at {cut}");
+        let ccrq = cut_to_server(&mut c, &mut sim, &msg(MsgType::Ccrq, own, 0, 0), cut);
+        assert_eq!(be16(&ccrq, 12), x, "cut at {cut}");
+        let cdn = cut_to_client(&mut c, &mut sim, &msg(MsgType::Cdn, CCCC, 0, 3), cut);
+        assert_eq!(be16(&cdn, 12), CCCC, "cut at {cut}");
+        assert_clean(&sim);
+    }
+}
+
+/// 1,000 OCRQs on one connection with room for 2 calls: the old ALG forwarded the rest
+/// with the client's own ID. Refused calls are dropped and counted; the client resends.
+#[test]
+fn calls_over_the_limit_are_refused_never_forwarded_untranslated() {
+    let alg = AlgLimits { calls_per_connection: 2, ..AlgLimits::default() };
+    let mut sim = lab_with(ONE, SimLimits { alg, ..SimLimits::default() });
+    let mut c = Control::open(&mut sim, CLIENT, 40000);
+    c.start(&mut sim);
+    let mut reached = Vec::new();
+    for own in 0..1000u16 {
+        let seen = to_server(&mut c, &mut sim, &msg(MsgType::Ocrq, own, 7, 0));
+        if seen.is_empty() {
+            c.seq[0] -= 168; // the server never got it: the next message takes its place
+            continue;
+        }
+        let x = be16(&seen, 12);
+        assert_ne!(x, own, "an untranslated Call ID reached the server");
+        reached.push(x);
+    }
+    assert_eq!(reached.len(), 2);
+    assert_eq!(sim.drops(DropReason::PptpCallLimit), 998);
+    assert_eq!(sim.slow.pptp().unwrap().calls(), 2);
+    // Room again after a call ends: the next OCRQ passes, translated.
+    to_server(&mut c, &mut sim, &msg(MsgType::Ccrq, 0, 0, 0));
+    to_client(&mut c, &mut sim, &msg(MsgType::Cdn, CCCC, 0, 3));
+    assert!(to_client(&mut c, &mut sim, &msg(MsgType::Ocrp, CCCC, reached[0], 1)).len() == 32);
+    to_client(&mut c, &mut sim, &msg(MsgType::Cdn, CCCC, 0, 3));
+    let x = be16(&to_server(&mut c, &mut sim, &msg(MsgType::Ocrq, 5000, 7, 0)), 12);
+    assert!(x != 5000 && x >= 1024);
+}
+
+/// A segment that came early made the old reader fail on it and on every segment after.
+#[test]
+fn an_early_segment_costs_only_itself() {
+    let mut sim = lab(ONE);
+    let mut c = Control::open(&mut sim, CLIENT, 40000);
+    c.start(&mut sim);
+    let ocrq = msg(MsgType::Ocrq, AAAA, 7, 0);
+    let at = c.seq[0];
+    c.seq[0] = at + 100;
+    assert!(to_server(&mut c, &mut sim, &ocrq[100..]).is_empty(), "after a gap: dropped");
+    assert_eq!(sim.drops(DropReason::PptpOutOfOrder), 1);
+    c.seq[0] = at;
+    let head = to_server(&mut c, &mut sim, &ocrq[..100]);
+    let tail = to_server(&mut c, &mut sim, &ocrq[100..]);
+    assert_eq!((head.len(), tail.len()), (100, 68));
+    let x = be16(&head, 12);
+    assert_ne!(x, AAAA);
+    let ocrp = c.pac(&mut sim, msg(MsgType::Ocrp, CCCC, x, 1));
+    assert_eq!(be16(&ocrp, 14), AAAA);
+    assert_eq!(sim.server_map().len(), 2);
+}
+
+/// Calls only on an established control connection, only from the side that makes
+/// them (the old ALG set up a call from an OCRQ on a bare TCP connection).
+#[test]
+fn messages_out_of_state_or_direction_are_refused_and_book_nothing() {
+    let mut sim = lab(ONE);
+    let mut c = Control::open(&mut sim, CLIENT, 40000);
+    assert!(to_server(&mut c, &mut sim, &msg(MsgType::Ocrq, AAAA, 7, 0)).is_empty(), "before SCCRQ");
+    c.seq[0] -= 168;
+    assert_eq!(sim.drops(DropReason::PptpWrongState), 1);
+    assert!(sim.server_map().is_empty());
+    c.pns(&mut sim, msg(MsgType::Sccrq, 0, 0, 0));
+    assert!(to_server(&mut c, &mut sim, &msg(MsgType::Ocrq, AAAA, 7, 0)).is_empty(), "before SCCRP");
+    c.seq[0] -= 168;
+    assert_eq!(sim.drops(DropReason::PptpWrongState), 2);
+    assert!(
+        to_server(&mut c, &mut sim, &msg(MsgType::Sccrp, 0, 0, 1)).is_empty(),
+        "SCCRP from the requester"
+    );
+    c.seq[0] -= 156;
+    assert_eq!(sim.drops(DropReason::PptpWrongState), 3);
+    c.pac(&mut sim, msg(MsgType::Sccrp, 0, 0, 1));
+    assert!(
+        to_server(&mut c, &mut sim, &msg(MsgType::Ocrp, CCCC, 0x0400, 1)).is_empty(),
+        "OCRP from the client"
+    );
+    c.seq[0] -= 32;
+    assert_eq!(sim.drops(DropReason::PptpWrongDirection), 1);
+    assert!(
+        to_client(&mut c, &mut sim, &msg(MsgType::Ocrq, 0x0400, 7, 0)).is_empty(),
+        "OCRQ from the server"
+    );
+    c.seq[1] -= 168;
+    assert_eq!(sim.drops(DropReason::PptpWrongDirection), 2);
+    assert!(sim.server_map().is_empty());
+    // After Stop-Control-Connection, no new call either.
+    c.pns(&mut sim, msg(MsgType::StopCcrq, 0, 0, 0));
+    assert!(to_server(&mut c, &mut sim, &msg(MsgType::Ocrq, AAAA, 7, 0)).is_empty(), "after StopCCRQ");
+    assert_eq!(sim.drops(DropReason::PptpWrongState), 4);
+    assert_clean(&sim);
+}
+
+/// Microsoft's servers and accel-ppp put the client's (translated) Call ID in their CDN;
+/// the old ALG passed it on untranslated and kept the call until the connection ended.
+#[test]
+fn a_server_cdn_naming_the_clients_call_ends_it_either_way() {
+    for server_reads_rfc in [true, false] {
+        let mut sim = lab(ONE);
+        let (mut c, x) = one_tunnel(&mut sim);
+        let id = if server_reads_rfc { CCCC } else { x };
+        let cdn = c.pac(&mut sim, msg(MsgType::Cdn, id, 0, 3));
+        let want = if server_reads_rfc { CCCC } else { AAAA };
+        assert_eq!(be16(&cdn, 12), want, "the client sees its own ID or the server's");
+        assert_clean(&sim);
+    }
+}
+
+/// A second OCRP for a call that is up booked a second server-map entry that outlived
+/// the call and the connection.
+#[test]
+fn a_second_reply_cannot_change_an_established_call() {
+    let mut sim = lab(ONE);
+    let (mut c, x) = one_tunnel(&mut sim);
+    assert!(to_client(&mut c, &mut sim, &msg(MsgType::Ocrp, 0x0999, x, 1)).is_empty());
+    assert_eq!(sim.drops(DropReason::PptpCallChange), 1);
+    assert_eq!(sim.server_map().len(), 2);
+    assert_eq!(gre_from_client(&mut sim, CLIENT, 0x0999, 0), None, "no entry for the second server ID");
+    c.seq[1] -= 32;
+    c.pac(&mut sim, msg(MsgType::Cdn, CCCC, 0, 3));
+    assert_clean(&sim);
+}
+
+/// The first translated Call ID was the same on every run (a fixed seed).
+#[test]
+fn translated_call_ids_differ_from_run_to_run() {
+    let first = |alg: PptpAlg| {
+        let mut sim = lab(ONE);
+        sim.slow.enable_pptp(alg);
+        let mut c = Control::open(&mut sim, CLIENT, 40000);
+        c.call(&mut sim, AAAA, CCCC)
+    };
+    let owners = || Arc::new(OwnerMap::new(1, &[PUBLIC]));
+    let seeded: Vec<u16> =
+        (0..2).map(|_| first(PptpAlg::with_seed(owners(), &[PUBLIC], AlgLimits::default(), 7))).collect();
+    assert_eq!(seeded[0], seeded[1], "a chosen seed repeats (benchmarks)");
+    let runs: Vec<u16> =
+        (0..8).map(|_| first(PptpAlg::new(owners(), &[PUBLIC], AlgLimits::default()))).collect();
+    assert!(runs.iter().any(|x| *x != runs[0]), "eight runs, one ID: {runs:?}");
+}
