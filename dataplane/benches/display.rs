@@ -36,6 +36,7 @@ fn main() {
             app: App::None,
             nat: None,
             two_way: true,
+            zones: [0, 1],
         };
         table.create(new, Millis(0), |_| {}).expect("room");
     }

@@ -73,10 +73,14 @@ drop_reasons! {
     NoBuffer => "no_buffer", "mbuf pool empty when a packet had to be built";
     Ipv4Fragment => "ipv4_fragment", "non-first IPv4 fragment (no reassembly; first fragments pass)";
     TcpNoSession => "tcp_no_session", "TCP segment without a session that is not a SYN";
+    TcpBadFlags => "tcp_bad_flags", "TCP flag combination no TCP sends (SYN+FIN, none, FIN without ACK, ...)";
+    TcpOutOfWindow => "tcp_out_of_window", "TCP segment outside its connection's window (blind reset, injection, stale)";
+    IcmpWrongDirection => "icmp_wrong_direction", "ICMP echo request in a session's reply direction (or reply in its original)";
     IcmpNoSession => "icmp_no_session", "ICMP echo reply or error matching no session";
     PolicyDeny => "policy_deny", "new flow denied by the security policy";
     NatExhausted => "nat_exhausted", "no NAT port, identifier or Call ID left";
     SessionTableFull => "session_table_full", "new flow refused: the session table is full";
+    SessionWrongZone => "session_wrong_zone", "packet of a session arriving from a zone the session does not run between (spoofed)";
     SessionConflict => "session_conflict", "new flow collides with an existing session's tuple";
     HandoffRingFull => "handoff_ring_full", "ring to the owning worker full";
     HandoffMisdirected => "handoff_misdirected", "handed-off packet not owned by its receiver";

@@ -78,6 +78,11 @@ pub enum L4Info {
     Tcp {
         flags: u8,
         payload_len: u16,
+        seq: u32,
+        ack: u32,
+        window: u16,
+        /// The window scale option, read from SYNs only.
+        wscale: Option<u8>,
     },
     Udp,
     IcmpEcho {
@@ -108,7 +113,16 @@ pub fn extract(ip: &Ipv4Packet<&[u8]>) -> Result<(FlowKey, L4Info), ParseError> 
         IpProtocol::Tcp => {
             let t = TcpPacket::new_checked(l4)?;
             let payload_len = (l4.len() - t.header_len() as usize) as u16;
-            (t.src_port(), t.dst_port(), L4Info::Tcp { flags: t.flags().bits(), payload_len })
+            let flags = t.flags().bits();
+            let info = L4Info::Tcp {
+                flags,
+                payload_len,
+                seq: t.seq_number(),
+                ack: t.ack_number(),
+                window: t.window_len(),
+                wscale: if flags & 0x02 != 0 { t.window_scale() } else { None },
+            };
+            (t.src_port(), t.dst_port(), info)
         }
         IpProtocol::Udp => {
             let u = UdpPacket::new_checked(l4)?;
@@ -161,7 +175,9 @@ mod tests {
         let f = craft::tcp(L2X, L3X, 1000, 80, 1, 0, craft::tcp_flags::SYN, b"");
         let (k, info) = extract(&ip_of(&f)).unwrap();
         assert_eq!((k.sport, k.dport), (1000, 80));
-        assert_eq!(info, L4Info::Tcp { flags: craft::tcp_flags::SYN, payload_len: 0 });
+        let syn = craft::tcp_flags::SYN;
+        let want = L4Info::Tcp { flags: syn, payload_len: 0, seq: 1, ack: 0, window: 0xffff, wscale: None };
+        assert_eq!(info, want);
     }
 
     #[test]

@@ -179,6 +179,29 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         &self.buffer.as_ref()[start..self.payload_start()]
     }
 
+    /// The window scale option's shift (RFC 7323), if the options carry one.
+    pub fn window_scale(&self) -> Option<u8> {
+        let opts = self.options();
+        let mut i = 0;
+        while let Some(&kind) = opts.get(i) {
+            match kind {
+                0 => return None,
+                1 => i += 1,
+                _ => {
+                    let len = usize::from(*opts.get(i + 1)?);
+                    if len < 2 {
+                        return None;
+                    }
+                    if kind == 3 && len == 3 {
+                        return opts.get(i + 2).copied();
+                    }
+                    i += len;
+                }
+            }
+        }
+        None
+    }
+
     /// Start of the payload, clamped so that a data offset rewritten by a
     /// setter cannot make the slicing accessors panic.
     fn payload_start(&self) -> usize {

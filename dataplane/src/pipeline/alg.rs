@@ -70,6 +70,11 @@ impl Pipeline {
         entry: ServerMapEntry,
         now: Millis,
     ) -> Verdict {
+        let zone_of = |port| self.shared.ifaces.get(port).map(|i| i.zone_id);
+        let back = self.shared.routes.lookup(entry.translated.dst_addr()).and_then(|r| zone_of(r.port));
+        let (Some(from), Some(to)) = (zone_of(in_port), back) else {
+            return Verdict::Drop(DropReason::NoRoute);
+        };
         let new = NewSession {
             original: pkt.key,
             reply: entry.translated.reversed(),
@@ -80,6 +85,7 @@ impl Pipeline {
             // The Call ID belongs to the ALG, which gives it back with the call.
             nat: None,
             two_way: false,
+            zones: [from, to],
         };
         match self.create_session(new, now) {
             Ok(id) => self.established(frame, in_port, pkt, id, Dir::Original, now),

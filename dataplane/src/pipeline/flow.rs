@@ -8,7 +8,10 @@ use crate::frame::Frame;
 use crate::ifaces::DstKind;
 use crate::nat::{icmp_error, PortError};
 use crate::policy::Decision;
-use crate::session::{App, CreateError, Dir, NatBinding, NewSession, SessionId, TcpState, TimeoutClass};
+use crate::session::tcp;
+use crate::session::{
+    App, CreateError, Dir, NatBinding, NewSession, SessionId, TcpState, TcpTrack, TimeoutClass,
+};
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
 
@@ -27,11 +30,26 @@ impl Pipeline {
         dir: Dir,
         now: Millis,
     ) -> Verdict {
+        if !self.arrives_from_its_zone(id, dir, in_port) {
+            return Verdict::Drop(DropReason::SessionWrongZone);
+        }
+        if !self.sessions.get(id).two_way && dir == Dir::Reply {
+            // Only an ICMP error may find a one-way session (GRE) by its reply key.
+            return Verdict::Drop(DropReason::GreNoSession);
+        }
+        if let L4Info::IcmpEcho { request } = pkt.info {
+            // Requests go the way the session was opened, replies come back.
+            if request != (dir == Dir::Original) {
+                return Verdict::Drop(DropReason::IcmpWrongDirection);
+            }
+        }
         if pkt.ttl <= 1 {
             return self.time_exceeded(frame, in_port, now);
         }
-        if let L4Info::Tcp { flags, .. } = pkt.info {
-            self.track_tcp(id, dir, flags);
+        if let Some(seg) = tcp_segment(&pkt.info) {
+            if let Err(reason) = self.track_tcp(id, dir, &seg) {
+                return Verdict::Drop(reason);
+            }
         }
         let s = self.sessions.get(id);
         let (rewrite, app) = (s.rewrite[dir.index()], s.app);
@@ -48,15 +66,29 @@ impl Pipeline {
         }
     }
 
-    fn track_tcp(&mut self, id: SessionId, dir: Dir, flags: u8) {
+    /// A session's packets come from the zones it was opened between: the same tuple
+    /// from elsewhere is someone spoofing one of its addresses.
+    pub(super) fn arrives_from_its_zone(&self, id: SessionId, dir: Dir, in_port: PortId) -> bool {
+        let zone = self.shared.ifaces.get(in_port).map(|i| i.zone_id);
+        zone == Some(self.sessions.get(id).zones[dir.index()])
+    }
+
+    /// Checks a segment against the connection's flags and windows and moves its state
+    /// on; a refused segment leaves the session as it was.
+    fn track_tcp(&mut self, id: SessionId, dir: Dir, seg: &tcp::Segment) -> Result<(), DropReason> {
         let s = self.sessions.get_mut(id);
-        let Some(state) = s.tcp else { return };
-        let next = state.next(dir, flags);
-        if next != state {
-            s.tcp = Some(next);
-            self.sessions.set_class(id, TimeoutClass::for_tcp(next));
-            self.control_state_changed(id, next);
+        let Some(mut track) = s.tcp else { return Ok(()) };
+        let before = track.state;
+        track.segment(dir, seg).map_err(|r| match r {
+            tcp::Refused::BadFlags => DropReason::TcpBadFlags,
+            tcp::Refused::OutOfWindow => DropReason::TcpOutOfWindow,
+        })?;
+        s.tcp = Some(track);
+        if track.state != before {
+            self.sessions.set_class(id, TimeoutClass::for_tcp(track.state));
+            self.control_state_changed(id, track.state);
         }
+        Ok(())
     }
 
     /// The first packet of a flow: to us, or policy, NAT and a new session.
@@ -82,6 +114,9 @@ impl Pipeline {
             DstKind::Other => {}
         }
         match pkt.info {
+            L4Info::Tcp { flags, .. } if !tcp::valid_flags(flags) => {
+                return Verdict::Drop(DropReason::TcpBadFlags)
+            }
             L4Info::Tcp { flags, .. } if !TcpState::opens(flags) => {
                 return Verdict::Drop(DropReason::TcpNoSession)
             }
@@ -114,7 +149,9 @@ impl Pipeline {
             None => (key, None),
         };
         let (tcp, class, two_way) = match pkt.info {
-            L4Info::Tcp { .. } => (Some(TcpState::SynSent), TimeoutClass::TcpHalfOpen, true),
+            L4Info::Tcp { .. } => {
+                (tcp_segment(&pkt.info).map(|syn| TcpTrack::open(&syn)), TimeoutClass::TcpHalfOpen, true)
+            }
             L4Info::Udp => (None, TimeoutClass::Udp, true),
             L4Info::IcmpEcho { .. } | L4Info::IcmpOther | L4Info::IcmpError => {
                 (None, TimeoutClass::Icmp, true)
@@ -133,6 +170,7 @@ impl Pipeline {
             app: self.app_for(pkt, from, to),
             nat,
             two_way,
+            zones: [from, to],
         };
         let created = self.create_session(new, now);
         if created.is_err() {
@@ -211,6 +249,9 @@ impl Pipeline {
                 _ => Verdict::Drop(DropReason::IcmpNoSession),
             };
         };
+        if !self.arrives_from_its_zone(id, dir, in_port) {
+            return Verdict::Drop(DropReason::SessionWrongZone);
+        }
         if pkt.ttl <= 1 {
             return self.time_exceeded(frame, in_port, now);
         }
@@ -225,5 +266,15 @@ impl Pipeline {
             return Verdict::Drop(DropReason::IcmpNoSession);
         }
         self.forward(frame, Ipv4Addr::from(outer.1))
+    }
+}
+
+/// The header fields TCP tracking reads, for a TCP packet.
+fn tcp_segment(info: &L4Info) -> Option<tcp::Segment> {
+    match *info {
+        L4Info::Tcp { flags, payload_len, seq, ack, window, wscale } => {
+            Some(tcp::Segment { flags, seq, ack, window, payload_len, wscale })
+        }
+        _ => None,
     }
 }

@@ -157,8 +157,16 @@ fn udp(f: &TestFrame) -> (u16, u16, bool) {
     (u.src_port(), u.dst_port(), u.verify_checksum(s, d))
 }
 
-fn seg(sport: u16, dport: u16, flags: u8, payload: &'static [u8]) -> impl Fn(L2, L3) -> Vec<u8> {
-    move |l2, l3| craft::tcp(l2, l3, sport, dport, 1000, 2000, flags, payload)
+/// A TCP segment; the tests' connections start at 1000 (client) and 2000 (server).
+fn seg(
+    sport: u16,
+    dport: u16,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    payload: &'static [u8],
+) -> impl Fn(L2, L3) -> Vec<u8> {
+    move |l2, l3| craft::tcp(l2, l3, sport, dport, seq, ack, flags, payload)
 }
 
 fn dgram(sport: u16, dport: u16) -> impl Fn(L2, L3) -> Vec<u8> {
@@ -168,7 +176,7 @@ fn dgram(sport: u16, dport: u16) -> impl Fn(L2, L3) -> Vec<u8> {
 #[test]
 fn tcp_handshake_data_and_fin_through_nat() {
     let mut e = env(DEFAULT);
-    let (v, f) = e.out(CLIENT, seg(40001, 80, SYN, b""));
+    let (v, f) = e.out(CLIENT, seg(40001, 80, SYN, 1000, 0, b""));
     assert_eq!(v, Verdict::Forward(1));
     assert_eq!((ip(&f).src_addr(), ip(&f).dst_addr()), (PUBLIC, SERVER));
     assert!(ip(&f).verify_checksum());
@@ -178,24 +186,25 @@ fn tcp_handshake_data_and_fin_through_nat() {
     assert!(e.p.shared.owners.slice(0).contains(&sport));
     let public_port = sport;
 
-    let (v, f) = e.back(PUBLIC, seg(80, public_port, SYN | ACK, b""));
+    let (v, f) = e.back(PUBLIC, seg(80, public_port, SYN | ACK, 2000, 1001, b""));
     assert_eq!(v, Verdict::Forward(0));
     assert_eq!(ip(&f).dst_addr(), CLIENT);
     assert_eq!(tcp(&f), (80, 40001, true));
     assert_eq!(EthernetFrame::new_checked(f.data()).unwrap().dst_addr(), CLIENT_MAC);
 
-    for (v, _) in
-        [e.out(CLIENT, seg(40001, 80, ACK, b"")), e.out(CLIENT, seg(40001, 80, ACK | PSH, b"GET /"))]
-    {
+    for (v, _) in [
+        e.out(CLIENT, seg(40001, 80, ACK, 1001, 2001, b"")),
+        e.out(CLIENT, seg(40001, 80, ACK | PSH, 1001, 2001, b"GET /")),
+    ] {
         assert_eq!(v, Verdict::Forward(1));
     }
     let (id, _) = e.p.sessions.lookup(&FlowKey::new(CLIENT, SERVER, 40001, 80, 6)).unwrap();
-    assert_eq!(e.p.sessions.get(id).tcp, Some(TcpState::Established));
-    assert_eq!(e.back(PUBLIC, seg(80, public_port, ACK | PSH, b"200 OK")).0, Verdict::Forward(0));
-    assert_eq!(e.out(CLIENT, seg(40001, 80, FIN | ACK, b"")).0, Verdict::Forward(1));
-    assert_eq!(e.back(PUBLIC, seg(80, public_port, FIN | ACK, b"")).0, Verdict::Forward(0));
+    assert_eq!(e.p.sessions.get(id).tcp.map(|t| t.state), Some(TcpState::Established));
+    assert_eq!(e.back(PUBLIC, seg(80, public_port, ACK | PSH, 2001, 1006, b"200 OK")).0, Verdict::Forward(0));
+    assert_eq!(e.out(CLIENT, seg(40001, 80, FIN | ACK, 1006, 2007, b"")).0, Verdict::Forward(1));
+    assert_eq!(e.back(PUBLIC, seg(80, public_port, FIN | ACK, 2007, 1007, b"")).0, Verdict::Forward(0));
     let s = e.p.sessions.get(id);
-    assert_eq!(s.tcp, Some(TcpState::Closing));
+    assert_eq!(s.tcp.map(|t| t.state), Some(TcpState::Closing));
     assert_eq!(s.packets, [4, 3]);
     // Closing sessions age in 10 s, and the NAT port comes back.
     e.advance(9);
@@ -280,8 +289,8 @@ fn icmp_echo_and_an_error_quoting_a_natted_packet() {
 #[test]
 fn policy_denies_and_default_denies() {
     let mut e = env(DEFAULT);
-    assert_eq!(e.out(CLIENT, seg(40001, 23, SYN, b"")).0, Verdict::Drop(DropReason::PolicyDeny));
-    let from_outside = e.back(CLIENT, seg(5000, 22, SYN, b"")).0;
+    assert_eq!(e.out(CLIENT, seg(40001, 23, SYN, 1000, 0, b"")).0, Verdict::Drop(DropReason::PolicyDeny));
+    let from_outside = e.back(CLIENT, seg(5000, 22, SYN, 1000, 0, b"")).0;
     assert_eq!(
         from_outside,
         Verdict::Drop(DropReason::PolicyDeny),
@@ -294,8 +303,14 @@ fn policy_denies_and_default_denies() {
 #[test]
 fn a_non_syn_first_packet_is_dropped() {
     let mut e = env(DEFAULT);
-    assert_eq!(e.out(CLIENT, seg(40001, 80, ACK, b"")).0, Verdict::Drop(DropReason::TcpNoSession));
-    assert_eq!(e.out(CLIENT, seg(40001, 80, SYN | ACK, b"")).0, Verdict::Drop(DropReason::TcpNoSession));
+    assert_eq!(
+        e.out(CLIENT, seg(40001, 80, ACK, 1001, 2001, b"")).0,
+        Verdict::Drop(DropReason::TcpNoSession)
+    );
+    assert_eq!(
+        e.out(CLIENT, seg(40001, 80, SYN | ACK, 2000, 1001, b"")).0,
+        Verdict::Drop(DropReason::TcpNoSession)
+    );
     assert_eq!(
         e.back(CLIENT, |l2, l3| craft::icmp_echo(l2, l3, false, 5000, 1, b"")).0,
         Verdict::Drop(DropReason::IcmpNoSession)
@@ -306,7 +321,7 @@ fn a_non_syn_first_packet_is_dropped() {
 #[test]
 fn every_protocol_ages_with_its_timeout() {
     let mut e = env(DEFAULT);
-    e.out(CLIENT, seg(1, 80, SYN, b""));
+    e.out(CLIENT, seg(1, 80, SYN, 1000, 0, b""));
     assert_eq!(e.p.sessions.len(), 1);
     e.advance(5);
     assert_eq!(e.p.sessions.len(), 0, "half-open TCP: 5 s");
@@ -331,11 +346,11 @@ fn every_protocol_ages_with_its_timeout() {
     e.advance(1);
     assert_eq!(e.p.sessions.len(), 0, "GRE: 600 s");
 
-    e.out(CLIENT, seg(2, 80, SYN, b""));
-    let (_, f) = e.out(CLIENT, seg(2, 80, SYN, b""));
+    e.out(CLIENT, seg(2, 80, SYN, 1000, 0, b""));
+    let (_, f) = e.out(CLIENT, seg(2, 80, SYN, 1000, 0, b""));
     let pport = tcp(&f).0;
-    e.back(PUBLIC, seg(80, pport, SYN | ACK, b""));
-    e.out(CLIENT, seg(2, 80, ACK, b""));
+    e.back(PUBLIC, seg(80, pport, SYN | ACK, 2000, 1001, b""));
+    e.out(CLIENT, seg(2, 80, ACK, 1001, 2001, b""));
     e.advance(1199);
     assert_eq!(e.p.sessions.len(), 1);
     e.advance(1);
@@ -370,13 +385,13 @@ fn pool_exhaustion_refuses_the_flow() {
 #[test]
 fn two_inside_hosts_to_one_server_get_distinct_public_ports() {
     let mut e = env(DEFAULT);
-    let (_, a) = e.out(CLIENT, seg(40000, 443, SYN, b""));
-    let (_, b) = e.out(CLIENT2, seg(40000, 443, SYN, b""));
+    let (_, a) = e.out(CLIENT, seg(40000, 443, SYN, 1000, 0, b""));
+    let (_, b) = e.out(CLIENT2, seg(40000, 443, SYN, 1000, 0, b""));
     let (pa, pb) = (tcp(&a).0, tcp(&b).0);
     assert_ne!(pa, pb);
     assert_eq!(ip(&a).src_addr(), ip(&b).src_addr());
-    let (_, ra) = e.back(PUBLIC, seg(443, pa, SYN | ACK, b""));
-    let (_, rb) = e.back(PUBLIC, seg(443, pb, SYN | ACK, b""));
+    let (_, ra) = e.back(PUBLIC, seg(443, pa, SYN | ACK, 2000, 1001, b""));
+    let (_, rb) = e.back(PUBLIC, seg(443, pb, SYN | ACK, 2000, 1001, b""));
     assert_eq!(ip(&ra).dst_addr(), CLIENT);
     assert_eq!(ip(&rb).dst_addr(), CLIENT2);
 }
@@ -481,3 +496,5 @@ fn unresolved_next_hop_goes_to_slow_path_translated() {
     assert_eq!(ip(&f).src_addr(), PUBLIC, "the slow path gets the packet translated");
     assert_eq!(ip(&f).ttl(), 64, "TTL is decremented when the neighbour is known");
 }
+
+mod hostile;

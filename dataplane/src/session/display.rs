@@ -39,7 +39,7 @@ impl SessionView {
             kind: Kind::of(s),
             original: s.keys[0],
             translated: s.keys[1].reversed(),
-            state: s.tcp.map_or("active", |t| t.name()),
+            state: s.tcp.map_or("active", |t| t.state.name()),
             packets: s.packets,
             bytes: s.bytes,
             age_secs: now.saturating_sub(s.created) / 1000,

@@ -67,6 +67,7 @@ mod tests {
             app: crate::session::App::Pptp,
             nat: None,
             two_way: true,
+            zones: [0, 1],
         };
         let id = t.create(new, Millis(0), |_| {}).unwrap();
         let s = t.get(id);

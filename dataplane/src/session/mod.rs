@@ -19,7 +19,7 @@ pub mod tcp;
 pub use filter::SessionFilter;
 pub use index::{FlowIndex, InsertError};
 pub use rewrite::Rewrite;
-pub use tcp::TcpState;
+pub use tcp::{TcpState, TcpTrack};
 
 use crate::clock::Millis;
 use crate::flow::FlowKey;
@@ -162,7 +162,7 @@ pub struct NatBinding {
 pub struct Session {
     pub keys: [FlowKey; 2],
     pub rewrite: [Rewrite; 2],
-    pub tcp: Option<TcpState>,
+    pub tcp: Option<TcpTrack>,
     pub class: TimeoutClass,
     pub app: App,
     pub nat: Option<NatBinding>,
@@ -172,6 +172,13 @@ pub struct Session {
     pub bytes: [u64; 2],
     /// Whether the reply key is in the index (not for one-way flows such as PPTP GRE).
     pub two_way: bool,
+    /// The zone packets of each direction arrive from: a packet of the session from
+    /// another zone (a spoofed source) is not the session's.
+    pub zones: [crate::policy::ZoneId; 2],
+    /// Whether the reply key is in the index: always for two-way sessions; for one-way
+    /// ones (PPTP GRE) so that ICMP errors about what they sent find them, when no
+    /// packet of the protocol can carry that key (GRE's keys have source port 0).
+    reply_indexed: bool,
     lru_prev: u32,
     lru_next: u32,
     lru_moved: Millis,
@@ -186,11 +193,13 @@ pub struct NewSession {
     pub reply: FlowKey,
     /// The original direction as it leaves (after translation).
     pub translated: FlowKey,
-    pub tcp: Option<TcpState>,
+    pub tcp: Option<TcpTrack>,
     pub class: TimeoutClass,
     pub app: App,
     pub nat: Option<NatBinding>,
     pub two_way: bool,
+    /// Zones the original and the reply direction arrive from.
+    pub zones: [crate::policy::ZoneId; 2],
 }
 
 pub type SessionId = u32;
@@ -236,6 +245,8 @@ impl SessionTable {
             packets: [0; 2],
             bytes: [0; 2],
             two_way: true,
+            zones: [0; 2],
+            reply_indexed: false,
             lru_prev: NIL,
             lru_next: NIL,
             lru_moved: Millis(0),
@@ -348,7 +359,11 @@ impl SessionTable {
         }
         let Some(id) = self.free.pop() else { return Err(CreateError::Full) };
         let _ = self.index.insert(new.original, id << 1);
-        if new.two_way {
+        let index_reply = new.two_way
+            || (new.reply.sport != 0
+                && self.index.get(&new.reply).is_none()
+                && self.index.len() < self.index.capacity());
+        if index_reply {
             let _ = self.index.insert(new.reply, (id << 1) | 1);
         }
         let s = &mut self.slots[id as usize];
@@ -366,6 +381,8 @@ impl SessionTable {
         s.packets = [0; 2];
         s.bytes = [0; 2];
         s.two_way = new.two_way;
+        s.zones = new.zones;
+        s.reply_indexed = index_reply;
         s.lru_moved = now;
         s.in_use = true;
         self.live += 1;
@@ -425,9 +442,9 @@ impl SessionTable {
         if !s.in_use {
             return;
         }
-        let (k0, k1, two_way) = (s.keys[0], s.keys[1], s.two_way);
+        let (k0, k1, reply_indexed) = (s.keys[0], s.keys[1], s.reply_indexed);
         self.index.remove(&k0);
-        if two_way {
+        if reply_indexed {
             self.index.remove(&k1);
         }
         self.unlink(id);

@@ -16,6 +16,7 @@ fn udp_session(i: u32) -> NewSession {
         app: App::None,
         nat: None,
         two_way: true,
+        zones: [0, 1],
     }
 }
 

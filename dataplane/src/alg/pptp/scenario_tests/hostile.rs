@@ -218,3 +218,100 @@ fn translated_call_ids_differ_from_run_to_run() {
         (0..8).map(|_| first(PptpAlg::new(owners(), &[PUBLIC], AlgLimits::default()))).collect();
     assert!(runs.iter().any(|x| *x != runs[0]), "eight runs, one ID: {runs:?}");
 }
+
+/// Any RST closed any TCP session: one blind RST ended the control connection and every
+/// tunnel on it. Now only one inside the window does.
+#[test]
+fn a_blind_reset_cannot_end_the_control_connection() {
+    let mut sim = lab(ONE);
+    let (mut c, x) = one_tunnel(&mut sim);
+    let real = c.seq[1];
+    for guess in [real.wrapping_add(1 << 20), real.wrapping_sub(1 << 20), real ^ 0x8000_0000] {
+        c.seq[1] = guess;
+        assert!(c.send_to_client(&mut sim, RST, b"").is_none(), "seq {guess}");
+        c.seq[1] = guess;
+        assert!(c.send_to_server(&mut sim, RST | ACK, b"").is_none(), "ack {guess}");
+    }
+    c.seq[1] = real;
+    assert_eq!(sim.drops(DropReason::TcpOutOfWindow), 6);
+    assert_eq!(sim.server_map().len(), 2);
+    assert_eq!(gre_from_server(&mut sim, x, 0), Some((SERVER, CLIENT, AAAA)), "the tunnel lives");
+    c.pns(&mut sim, msg(MsgType::EchoRq, 0, 0, 0));
+    assert!(c.send_to_client(&mut sim, RST, b"").is_some(), "a reset in the window ends it");
+    assert_clean(&sim);
+}
+
+/// SYN+FIN, no flags, FIN without ACK in an established session were forwarded.
+#[test]
+fn impossible_flag_sets_are_dropped() {
+    let mut sim = lab(ONE);
+    let (mut c, _) = one_tunnel(&mut sim);
+    for flags in [SYN | FIN, 0, FIN, SYN | RST, FIN | PSH | 0x20] {
+        assert!(c.send_to_server(&mut sim, flags, b"").is_none(), "{flags:#x}");
+        assert!(c.send_to_client(&mut sim, flags, b"").is_none(), "{flags:#x}");
+    }
+    assert_eq!(sim.drops(DropReason::TcpBadFlags), 10);
+    assert_eq!(sim.server_map().len(), 2, "nothing changed");
+}
+
+/// "Fragmentation needed" about the client's GRE found no session (one-way sessions
+/// were indexed by their first packet's key only) and was dropped, so path-MTU
+/// discovery through PPTP tunnels broke.
+#[test]
+fn icmp_errors_about_tunnel_gre_reach_the_client() {
+    let mut sim = lab(ONE);
+    let (_c, x) = one_tunnel(&mut sim);
+    for (quoted_src, quoted_dst, key) in [(PUBLIC, SERVER, CCCC)] {
+        let gre = craft::gre_v1(
+            L2 { src: OUT_MAC, dst: SERVER_MAC },
+            L3 { src: quoted_src, dst: quoted_dst, ttl: 63 },
+            key,
+            1,
+            b"\xff\x03ppp",
+        );
+        let mut err = vec![3, 4, 0, 0, 0, 0, 0x05, 0x78];
+        err.extend_from_slice(&gre[14..14 + 28]);
+        let c = crate::packet::checksum::checksum(&err);
+        err[2..4].copy_from_slice(&c.to_be_bytes());
+        let router = Ipv4Addr::new(1, 1, 1, 254);
+        let frame = craft::ethernet_ipv4(
+            L2 { src: SERVER_MAC, dst: OUT_MAC },
+            L3 { src: router, dst: PUBLIC, ttl: 64 },
+            1,
+            &err,
+        );
+        sim.receive(OUTSIDE, 0, &frame);
+        let (port, f) = sent_one(&mut sim).expect("the error is forwarded");
+        assert_eq!(port, INSIDE);
+        let ip = Ipv4Packet::new_checked(&f.data()[14..]).unwrap();
+        assert_eq!((ip.src_addr(), ip.dst_addr()), (router, CLIENT));
+        let quoted = &ip.payload()[8..];
+        assert_eq!(quoted[12..16], CLIENT.octets(), "the quoted GRE as the client sent it");
+    }
+    // The server's GRE to the client: an error about it travels to the server.
+    let gre = craft::gre_v1(
+        L2 { src: IN_MAC, dst: CLIENT_MAC },
+        L3 { src: SERVER, dst: CLIENT, ttl: 63 },
+        AAAA,
+        1,
+        b"\xff\x03ppp",
+    );
+    let mut err = vec![3, 1, 0, 0, 0, 0, 0, 0];
+    err.extend_from_slice(&gre[14..14 + 28]);
+    let c = crate::packet::checksum::checksum(&err);
+    err[2..4].copy_from_slice(&c.to_be_bytes());
+    let frame = craft::ethernet_ipv4(
+        L2 { src: CLIENT_MAC, dst: IN_MAC },
+        L3 { src: CLIENT, dst: SERVER, ttl: 64 },
+        1,
+        &err,
+    );
+    sim.receive(INSIDE, 0, &frame);
+    let (port, f) = sent_one(&mut sim).expect("the error is forwarded");
+    assert_eq!(port, OUTSIDE);
+    let ip = Ipv4Packet::new_checked(&f.data()[14..]).unwrap();
+    assert_eq!((ip.src_addr(), ip.dst_addr()), (PUBLIC, SERVER));
+    let quoted = &ip.payload()[8..];
+    assert_eq!((&quoted[12..16], &quoted[16..20]), (&SERVER.octets()[..], &PUBLIC.octets()[..]));
+    assert_eq!(u16::from_be_bytes([quoted[26], quoted[27]]), x, "the quoted key as the server sent it");
+}
