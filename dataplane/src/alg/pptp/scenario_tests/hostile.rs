@@ -261,7 +261,8 @@ fn impossible_flag_sets_are_dropped() {
 fn icmp_errors_about_tunnel_gre_reach_the_client() {
     let mut sim = lab(ONE);
     let (_c, x) = one_tunnel(&mut sim);
-    for (quoted_src, quoted_dst, key) in [(PUBLIC, SERVER, CCCC)] {
+    {
+        let (quoted_src, quoted_dst, key) = (PUBLIC, SERVER, CCCC);
         let gre = craft::gre_v1(
             L2 { src: OUT_MAC, dst: SERVER_MAC },
             L3 { src: quoted_src, dst: quoted_dst, ttl: 63 },
