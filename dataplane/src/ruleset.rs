@@ -1,7 +1,7 @@
-//! What a reload may change, as one immutable value: zones, security policy, NAT policy,
-//! ALG enablement and timeouts. Workers hold it behind an `Arc` and swap it between bursts.
+//! What a reload may change, as one immutable value: zones and their guards, security
+//! policy, NAT policy, ALG enablement and timeouts. Workers hold it behind an `Arc` and swap it between bursts.
 use crate::nat::NatRules;
-use crate::policy::{Policy, ZoneId, Zones};
+use crate::policy::{Guards, Policy, ZoneId, Zones};
 use crate::session::Timeouts;
 
 /// The zone pairs whose connections the ALGs inspect (the reference appliance's
@@ -20,6 +20,8 @@ impl AlgRules {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ruleset {
     pub zones: Zones,
+    /// Per-zone scrub and access to the appliance.
+    pub guards: Guards,
     pub policy: Policy,
     pub nat: NatRules,
     pub alg: AlgRules,

@@ -107,6 +107,7 @@ pub fn nat_lab_rules(alg: bool, permit: impl FnOnce(ZoneId, ZoneId) -> Vec<Rule>
         nat,
         alg: AlgRules { pptp: if alg { vec![(trust, untrust)] } else { vec![] } },
         timeouts: Timeouts::default(),
+        guards: Default::default(),
     }
 }
 

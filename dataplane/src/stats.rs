@@ -61,6 +61,10 @@ drop_reasons! {
     UnsupportedEthertype => "unsupported_ethertype", "neither IPv4 nor ARP";
     Ipv4BadChecksum => "ipv4_bad_checksum", "IPv4 header checksum wrong";
     MartianAddress => "martian_address", "broadcast, multicast, loopback or zero address";
+    SpoofedSource => "spoofed_source", "source is the appliance's own, a NAT, or a directed-broadcast address";
+    ReversePath => "reverse_path", "source does not route back through the arrival port (strict) or at all (loose)";
+    SourceRoute => "source_route", "IPv4 loose or strict source route option, not allowed in the zone";
+    ToSelfDenied => "to_self_denied", "addressed to an appliance address the zone may not reach";
     NoRoute => "no_route", "no route to the destination";
     TtlExceeded => "ttl_exceeded", "TTL expired in transit";
     NeighbourUnresolved => "neighbour_unresolved", "next hop did not answer ARP, or the hold queue was full";
@@ -69,6 +73,9 @@ drop_reasons! {
     ToSelfUnhandled => "to_self_unhandled", "addressed to the appliance, no service for it";
     ArpNotForUs => "arp_not_for_us", "ARP for an address that is not ours";
     ArpUnhandled => "arp_unhandled", "ARP operation other than request or reply";
+    ArpAddressConflict => "arp_address_conflict", "ARP from another host claiming one of the appliance's addresses (not answered, not learned)";
+    ArpUnsolicited => "arp_unsolicited", "ARP reply to the appliance from a host it neither asked nor knows (not learned)";
+    ArpReplyConsumed => "arp_reply_consumed", "ARP reply taken in by the neighbour table (not forwarded; not an error)";
     IcmpUnhandled => "icmp_unhandled", "ICMP to the appliance other than echo request";
     NoBuffer => "no_buffer", "mbuf pool empty when a packet had to be built";
     Ipv4Fragment => "ipv4_fragment", "non-first IPv4 fragment (no reassembly; first fragments pass)";

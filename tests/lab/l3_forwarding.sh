@@ -9,14 +9,20 @@ trap lab_cleanup EXIT
 
 echo "lab l3_forwarding"
 LAB_SERVER_ROUTE=1 "$ROOT/scripts/lab.sh" up 1
-fw_start "$ROOT/tests/lab/l3.toml" || { fail "ferrowall starts"; summary l3_forwarding; exit 1; }
+fw_start "$ROOT/tests/lab/l3.toml" || { fail "ferrowall starts"; denied=$(awk '$1 == "drop" && $2 == "to_self_denied" {print $3}' "$FW_LOG" | tail -1)
+if [ "${denied:-0}" = 2 ]; then ok "the server's 2 pings to the inside address counted as to_self_denied"; else fail "to_self_denied ${denied:-missing}, expected 2"; fi
+
+summary l3_forwarding; exit 1; }
 ok "ferrowall starts on af_packet ports"
 
 c1() { ip netns exec "$LAB_PREFIX-c1" "$@"; }
 srv() { ip netns exec "$LAB_PREFIX-srv" "$@"; }
 
 check "client pings the appliance's inside address" c1 ping -c 3 -i 0.2 -W 2 192.168.1.254
-check "client pings the appliance's outside address" c1 ping -c 3 -i 0.2 -W 2 203.0.113.2
+check "client pings the appliance's outside address (zone trust: ping = any)" c1 ping -c 3 -i 0.2 -W 2 203.0.113.2
+check "server pings the appliance's outside address" srv ping -c 3 -i 0.2 -W 2 203.0.113.2
+check "server's pings to the inside address go unanswered (zone untrust: ping = interface)" \
+  bash -c "! ip netns exec $LAB_PREFIX-srv ping -c 2 -i 0.2 -W 1 192.168.1.254"
 check "client pings the server through the appliance" c1 ping -c 5 -i 0.2 -W 2 203.0.113.1
 check "server pings the client through the appliance" srv ping -c 3 -i 0.2 -W 2 192.168.1.1
 
@@ -33,5 +39,8 @@ if echo "$ttl_out" | grep -q "From 192.168.1.254.*Time to live exceeded"; then o
 if fw_stop; then ok "ferrowall exits 0 on SIGTERM"; else fail "ferrowall exits 0 on SIGTERM"; fi
 fwd=$(awk '/^packets:/ {for (i=1;i<=NF;i++) if ($i=="forwarded") print $(i+1)}' "$FW_LOG" | tail -1)
 if [ "${fwd:-0}" -gt 2000 ]; then ok "counters show $fwd forwarded packets"; else fail "forwarded counter ${fwd:-missing}"; cat "$FW_LOG"; fi
+
+denied=$(awk '$1 == "drop" && $2 == "to_self_denied" {print $3}' "$FW_LOG" | tail -1)
+if [ "${denied:-0}" = 2 ]; then ok "the server's 2 pings to the inside address counted as to_self_denied"; else fail "to_self_denied ${denied:-missing}, expected 2"; fi
 
 summary l3_forwarding

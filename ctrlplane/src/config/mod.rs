@@ -36,6 +36,8 @@ pub struct Config {
     pub sessions: Sessions,
     #[serde(default)]
     pub timeouts: TimeoutsConf,
+    #[serde(rename = "zone", default)]
+    pub zones: Vec<ZoneConf>,
     #[serde(rename = "policy", default)]
     pub policies: Vec<PolicyConf>,
     #[serde(rename = "nat_pool", default)]
@@ -50,6 +52,34 @@ pub struct Config {
     pub metrics: MetricsConf,
     #[serde(default)]
     pub log: LogConf,
+}
+
+/// A zone's scrub and what it may reach of the appliance. A zone without a `[[zone]]`
+/// gets the defaults, which are the strict ones.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneConf {
+    /// A zone some port is in.
+    pub name: String,
+    /// New flows' sources: "strict" (routed back through the arrival port), "loose"
+    /// (routed back at all) or "off".
+    #[serde(default = "d_reverse_path")]
+    pub reverse_path: String,
+    /// Forward IPv4 packets with a loose or strict source route option.
+    #[serde(default)]
+    pub source_route: bool,
+    /// Which appliance addresses answer pings from the zone: "interface" (the arrival
+    /// interface's own), "any", or "none".
+    #[serde(default = "d_ping")]
+    pub ping: String,
+}
+
+fn d_reverse_path() -> String {
+    "strict".into()
+}
+
+fn d_ping() -> String {
+    "interface".into()
 }
 
 /// Event logs, written by the control plane from a queue the cores fill.

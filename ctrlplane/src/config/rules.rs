@@ -1,12 +1,14 @@
-//! Checking `[[policy]]`, `[[nat_pool]]`, `[[nat]]`, `[alg]` and `[timeouts]` into a
-//! [`Ruleset`].
+//! Checking `[[zone]]`, `[[policy]]`, `[[nat_pool]]`, `[[nat]]`, `[alg]` and `[timeouts]`
+//! into a [`Ruleset`].
 use super::load::{at, at_key, FieldPath};
 use super::validate::{is_name, parse_ip, parse_prefix, Check};
 use super::Config;
 use dataplane::appliance::PortSpec;
 use dataplane::ifaces::prefix_mask;
 use dataplane::nat::{NatPolicy, NatRules, Pool, Target};
-use dataplane::policy::{Action, AddrSet, Policy, Rule, ZoneId, Zones};
+use dataplane::policy::{
+    Action, AddrSet, Guards, PingAccess, Policy, ReversePath, Rule, ZoneGuard, ZoneId, Zones,
+};
 use dataplane::ruleset::{AlgRules, Ruleset};
 use dataplane::session::Timeouts;
 use std::net::Ipv4Addr;
@@ -22,6 +24,34 @@ pub(super) fn check(cfg: &Config, ports: &[PortSpec]) -> Check<Ruleset> {
             (at(table, i, field), format!("zone {name:?} has no port (zones: {})", known.join(", ")))
         })
     };
+    let mut guards = Guards(vec![ZoneGuard::default(); zones.len()]);
+    let mut named = Vec::new();
+    for (i, z) in cfg.zones.iter().enumerate() {
+        let id = zone("zone", i, "name", &z.name)?;
+        if named.contains(&id) {
+            return Err((at("zone", i, "name"), format!("zone {:?} is configured twice", z.name)));
+        }
+        named.push(id);
+        let reverse_path = match z.reverse_path.as_str() {
+            "strict" => ReversePath::Strict,
+            "loose" => ReversePath::Loose,
+            "off" => ReversePath::Off,
+            other => {
+                let msg = format!("{other:?} is not \"strict\", \"loose\" or \"off\"");
+                return Err((at("zone", i, "reverse_path"), msg));
+            }
+        };
+        let ping = match z.ping.as_str() {
+            "interface" => PingAccess::Interface,
+            "any" => PingAccess::Any,
+            "none" => PingAccess::None,
+            other => {
+                let msg = format!("{other:?} is not \"interface\", \"any\" or \"none\"");
+                return Err((at("zone", i, "ping"), msg));
+            }
+        };
+        guards.0[usize::from(id)] = ZoneGuard { reverse_path, source_route: z.source_route, ping };
+    }
     let mut rules = Vec::new();
     for (i, p) in cfg.policies.iter().enumerate() {
         if !is_name(&p.name) {
@@ -111,7 +141,7 @@ pub(super) fn check(cfg: &Config, ports: &[PortSpec]) -> Check<Ruleset> {
         other: t.other,
     };
     let policy = Policy::new(&zones, rules);
-    Ok(Ruleset { zones, policy, nat: NatRules { policies, pools }, alg, timeouts })
+    Ok(Ruleset { zones, guards, policy, nat: NatRules { policies, pools }, alg, timeouts })
 }
 
 fn check_pools(cfg: &Config, ports: &[PortSpec]) -> Check<Vec<Pool>> {

@@ -231,6 +231,35 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         checksum::checksum(self.header()) == 0
     }
 
+    /// The options, between the fixed header and the payload.
+    pub fn options(&self) -> &[u8] {
+        let header = self.header();
+        header.get(Self::HEADER_LEN..).unwrap_or_default()
+    }
+
+    /// Reads the options (RFC 791): whether they carry a source route (loose or
+    /// strict), or an error if they are malformed (a length that runs past the header
+    /// or is shorter than two).
+    pub fn source_routed(&self) -> Result<bool, ParseError> {
+        let opts = self.options();
+        let (mut i, mut routed) = (0, false);
+        while let Some(&kind) = opts.get(i) {
+            match kind {
+                0 => break,
+                1 => i += 1,
+                _ => {
+                    let len = usize::from(*opts.get(i + 1).ok_or(ParseError::Ipv4BadOptions)?);
+                    if len < 2 || i + len > opts.len() {
+                        return Err(ParseError::Ipv4BadOptions);
+                    }
+                    routed |= matches!(kind, 131 | 137);
+                    i += len;
+                }
+            }
+        }
+        Ok(routed)
+    }
+
     /// `header_len..total_len`: Ethernet padding after `total_len` is excluded.
     pub fn payload(&self) -> &[u8] {
         let range = self.payload_range();

@@ -65,6 +65,8 @@ pub enum ParseError {
     Ipv4BadVersion,
     Ipv4BadHeaderLen,
     Ipv4BadTotalLen,
+    /// An option whose length is under two or runs past the header.
+    Ipv4BadOptions,
     IcmpTruncated,
     TcpTruncated,
     TcpBadHeaderLen,
@@ -79,7 +81,7 @@ pub enum ParseError {
 impl ParseError {
     /// Every variant, in `index()` order, so counter tables can be sized
     /// and labelled without repeating the list.
-    pub const ALL: [ParseError; 14] = [
+    pub const ALL: [ParseError; 15] = [
         ParseError::EthTruncated,
         ParseError::ArpTruncated,
         ParseError::ArpUnsupported,
@@ -87,6 +89,7 @@ impl ParseError {
         ParseError::Ipv4BadVersion,
         ParseError::Ipv4BadHeaderLen,
         ParseError::Ipv4BadTotalLen,
+        ParseError::Ipv4BadOptions,
         ParseError::IcmpTruncated,
         ParseError::TcpTruncated,
         ParseError::TcpBadHeaderLen,
@@ -113,6 +116,7 @@ impl ParseError {
             ParseError::Ipv4BadVersion => "ipv4_bad_version",
             ParseError::Ipv4BadHeaderLen => "ipv4_bad_header_len",
             ParseError::Ipv4BadTotalLen => "ipv4_bad_total_len",
+            ParseError::Ipv4BadOptions => "ipv4_bad_options",
             ParseError::IcmpTruncated => "icmp_truncated",
             ParseError::TcpTruncated => "tcp_truncated",
             ParseError::TcpBadHeaderLen => "tcp_bad_header_len",

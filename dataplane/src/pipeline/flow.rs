@@ -7,7 +7,7 @@ use crate::flow::{FlowKey, L4Info};
 use crate::frame::Frame;
 use crate::ifaces::DstKind;
 use crate::nat::{icmp_error, PortError};
-use crate::policy::Decision;
+use crate::policy::{Decision, PingAccess, ReversePath};
 use crate::session::tcp;
 use crate::session::{
     App, CreateError, Dir, NatBinding, NewSession, SessionId, TcpState, TcpTrack, TimeoutClass,
@@ -66,6 +66,38 @@ impl Pipeline {
         }
     }
 
+    /// Whether a new flow's source may be what it claims (RFC 3704): not one of the
+    /// appliance's own or NAT addresses or a directed broadcast, and routed back through
+    /// the arrival port (strict) or at all (loose), as the zone asks.
+    fn check_source(&self, in_port: PortId, pkt: &Packet) -> Result<(), DropReason> {
+        let src = pkt.key.src_addr();
+        if self.shared.ifaces.dst_kind(src) != DstKind::Other || self.shared.owners.is_public(pkt.key.src) {
+            return Err(DropReason::SpoofedSource);
+        }
+        let zone = self.shared.ifaces.get(in_port).map_or(0, |i| i.zone_id);
+        let back = self.shared.routes.lookup(src);
+        let ok = match self.shared.rules.guards.of(zone).reverse_path {
+            ReversePath::Strict => back.is_some_and(|r| r.port == in_port),
+            ReversePath::Loose => back.is_some(),
+            ReversePath::Off => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(DropReason::ReversePath)
+        }
+    }
+
+    /// Whether the zone of `in_port` may reach the appliance's address `dst`.
+    fn may_reach(&self, in_port: PortId, dst: Ipv4Addr) -> bool {
+        let Some(iface) = self.shared.ifaces.get(in_port) else { return false };
+        match self.shared.rules.guards.of(iface.zone_id).ping {
+            PingAccess::Interface => iface.addr == dst,
+            PingAccess::Any => true,
+            PingAccess::None => false,
+        }
+    }
+
     /// A session's packets come from the zones it was opened between: the same tuple
     /// from elsewhere is someone spoofing one of its addresses.
     pub(super) fn arrives_from_its_zone(&self, id: SessionId, dir: Dir, in_port: PortId) -> bool {
@@ -99,6 +131,9 @@ impl Pipeline {
         pkt: &Packet,
         now: Millis,
     ) -> Verdict {
+        if let Err(reason) = self.check_source(in_port, pkt) {
+            return Verdict::Drop(reason);
+        }
         if let Some(entry) = self.expected.get(&pkt.key).copied() {
             return self.open_expected(frame, in_port, pkt, entry, now);
         }
@@ -109,6 +144,9 @@ impl Pipeline {
         }
         let dst = pkt.key.dst_addr();
         match self.shared.ifaces.dst_kind(dst) {
+            DstKind::Local if !self.may_reach(in_port, dst) => {
+                return Verdict::Drop(DropReason::ToSelfDenied)
+            }
             DstKind::Local => return Verdict::SlowPath,
             DstKind::Broadcast => return Verdict::Drop(DropReason::MartianAddress),
             DstKind::Other => {}

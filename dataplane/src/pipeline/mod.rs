@@ -230,6 +230,11 @@ impl Pipeline {
             Ok(Class::SlowPath) => return Verdict::SlowPath,
             Err(reason) => return Verdict::Drop(reason),
         };
+        // Bytes after the IPv4 total length are not the packet's: they never leave.
+        let end = ETH_LEN + pkt.total_len;
+        if frame.data().len() > end {
+            frame.truncate(end);
+        }
         if pkt.info == L4Info::IcmpError {
             return self.icmp_error(frame, in_port, &pkt, now);
         }
@@ -314,6 +319,12 @@ impl Pipeline {
         }
         if ip.frag_offset() != 0 {
             return Err(DropReason::Ipv4Fragment);
+        }
+        if ip.header_len() as usize > Ipv4Packet::<&[u8]>::HEADER_LEN
+            && ip.source_routed()?
+            && !self.shared.rules.guards.of(iface.zone_id).source_route
+        {
+            return Err(DropReason::SourceRoute);
         }
         let (key, info) = key::extract(&ip)?;
         Ok(Class::Ip(Packet {

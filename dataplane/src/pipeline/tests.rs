@@ -96,8 +96,7 @@ fn env(o: Opts) -> Env {
             target,
         });
     }
-    let rules =
-        Arc::new(Ruleset { zones, policy, nat, alg: Default::default(), timeouts: Timeouts::default() });
+    let rules = Arc::new(Ruleset { zones, policy, nat, timeouts: Timeouts::default(), ..Ruleset::default() });
     let owners = OwnerMap::new(1, &rules.nat.public_addrs(&ifaces));
     let shared = Shared { ifaces, routes, rules, owners: Arc::new(owners) };
     let mut neigh = NeighbourCache::with_capacity(16);

@@ -5,6 +5,10 @@
 //! are tried in order, the first match decides, and no match denies. The policy is
 //! asked once per flow, for its first packet: replies and later packets of a session
 //! pass on the session alone.
+mod guard;
+
+pub use guard::{Guards, PingAccess, ReversePath, ZoneGuard};
+
 use crate::flow::FlowKey;
 use crate::ifaces::prefix_mask;
 use std::net::Ipv4Addr;

@@ -1,8 +1,9 @@
 //! ARP (RFC 826): answer requests for our addresses, learn neighbours.
 //!
 //! Learning follows the RFC's merge rule: a sender already in the table is refreshed by
-//! any ARP it sends; a new sender is added only when it asks for one of our addresses (or
-//! answers us). Chatter between other hosts fills nothing.
+//! any ARP it sends; a new sender is added only when it asks for one of our addresses.
+//! A reply adds nothing we did not ask for, chatter between other hosts fills nothing,
+//! and an ARP claiming one of our own addresses is neither answered nor learned.
 use super::resolve::Egress;
 use super::{SlowOutput, SlowPath};
 use crate::clock::Millis;
@@ -29,22 +30,30 @@ pub(super) fn handle<F: Frame>(
         return out.discard(frame, DropReason::ArpNotForUs);
     };
     let (our_mac, our_ip) = (iface.mac, iface.addr);
+    // Another host claiming one of our addresses (a conflict, or someone taking them
+    // over): never answered, never learned; the operator is warned of the count.
+    let ours = |ip: Ipv4Addr| sp.ifaces.owner_of(ip).is_some() || sp.nat_addrs.contains(&ip);
+    if ours(repr.sender_ip) && repr.sender_hw_addr != our_mac {
+        return out.discard(frame, DropReason::ArpAddressConflict);
+    }
     let proxied = iface.on_link(repr.target_ip) && sp.nat_addrs.contains(&repr.target_ip);
     let for_us = repr.target_ip == our_ip || proxied;
-    let valid_sender =
-        iface.on_link(repr.sender_ip) && repr.sender_ip != our_ip && !repr.sender_hw_addr.is_multicast();
-    if valid_sender {
+    let valid_sender = iface.on_link(repr.sender_ip) && !repr.sender_hw_addr.is_multicast();
+    let learned = valid_sender && {
         let egress = Egress { port: in_port, mac: our_mac, ip: our_ip };
-        sp.neigh.learn(repr.sender_ip, repr.sender_hw_addr, egress, for_us, now, out);
-    }
+        // Only a request creates an entry: a reply we did not ask for teaches nothing.
+        let asks_us = for_us && repr.operation == ArpOperation::Request;
+        sp.neigh.learn(repr.sender_ip, repr.sender_hw_addr, egress, asks_us, now, out)
+    };
     match repr.operation {
         ArpOperation::Request if for_us => {
             reply_in_place(frame.data_mut(), &repr, our_mac, repr.target_ip);
             out.transmit(in_port, frame);
         }
         ArpOperation::Request => out.discard(frame, DropReason::ArpNotForUs),
-        // A reply is consumed by learning above.
-        ArpOperation::Reply if for_us => drop(frame),
+        // A reply is consumed by learning above, if it taught us anything.
+        ArpOperation::Reply if for_us && learned => out.discard(frame, DropReason::ArpReplyConsumed),
+        ArpOperation::Reply if for_us => out.discard(frame, DropReason::ArpUnsolicited),
         ArpOperation::Reply => out.discard(frame, DropReason::ArpNotForUs),
         ArpOperation::Unknown(_) => out.discard(frame, DropReason::ArpUnhandled),
     }

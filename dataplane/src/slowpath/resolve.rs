@@ -96,8 +96,9 @@ impl<F: Frame> NeighbourTable<F> {
             .collect()
     }
 
-    /// Records that `ip` is at `mac`; `solicited` when the ARP was addressed to us (a new
-    /// entry is created only then). Releases packets held for it.
+    /// Records that `ip` is at `mac`; `solicited` when a new entry may be created (a host
+    /// asking for one of our addresses will talk to us). Releases packets held for it.
+    /// Says whether the table took it in.
     pub(super) fn learn(
         &mut self,
         ip: Ipv4Addr,
@@ -106,10 +107,10 @@ impl<F: Frame> NeighbourTable<F> {
         solicited: bool,
         now: Millis,
         out: &mut impl SlowOutput<F>,
-    ) {
+    ) -> bool {
         if !self.map.contains_key(&ip) {
             if !solicited || self.map.len() >= self.limits.capacity {
-                return;
+                return false;
             }
             self.map.insert(
                 ip,
@@ -121,9 +122,9 @@ impl<F: Frame> NeighbourTable<F> {
                 },
             );
         }
-        let Some(entry) = self.map.get_mut(&ip) else { return };
+        let Some(entry) = self.map.get_mut(&ip) else { return false };
         let changed = match entry.state {
-            State::Static(_) => return,
+            State::Static(_) => return false,
             State::Reachable { mac: old, .. } => old != mac,
             State::Incomplete { .. } => true,
         };
@@ -134,6 +135,7 @@ impl<F: Frame> NeighbourTable<F> {
             out.notify(NeighbourUpdate::Set { ip, mac });
         }
         release(entry, mac, out);
+        true
     }
 
     /// A packet whose next hop a worker could not resolve: send it now if we know the

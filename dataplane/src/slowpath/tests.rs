@@ -243,3 +243,39 @@ fn a_known_neighbour_is_used_directly_and_workers_are_reminded() {
     assert_eq!(out.sent.len(), 1);
     assert_eq!(out.sent[0].0, 1);
 }
+
+/// An ARP claiming one of the appliance's addresses was answered (and a reply to us
+/// that nobody asked for was freed without a count).
+#[test]
+fn arp_claiming_our_address_is_neither_answered_nor_learned() {
+    let mut sp = slow_path(NeighbourLimits::default());
+    sp.set_nat_addrs(vec![Ipv4Addr::new(203, 0, 113, 9)]);
+    let mut out = Recorder::default();
+    let thief = MacAddr([2, 0, 0, 0, 0, 0x66]);
+    for claimed in [OUTSIDE, INSIDE, Ipv4Addr::new(203, 0, 113, 9)] {
+        let req = craft::arp(true, (thief, claimed), (MacAddr::ZERO, OUTSIDE));
+        sp.handle(frame(req), 1, Millis(0), &mut out);
+        let gratuitous = craft::arp(false, (thief, claimed), (MacAddr::BROADCAST, claimed));
+        sp.handle(frame(gratuitous), 1, Millis(0), &mut out);
+    }
+    assert!(out.sent.is_empty(), "{:?}", out.sent);
+    assert!(out.updates.is_empty());
+    assert_eq!(out.dropped, [DropReason::ArpAddressConflict; 6]);
+}
+
+#[test]
+fn every_arp_reply_is_counted_and_only_asked_for_ones_are_learned() {
+    let mut sp = slow_path(NeighbourLimits::default());
+    let mut out = Recorder::default();
+    let reply = craft::arp(false, (GW_MAC, GW), (OUT_MAC, OUTSIDE));
+    sp.handle(frame(reply.clone()), 1, Millis(0), &mut out);
+    assert_eq!(out.dropped, [DropReason::ArpUnsolicited]);
+    assert!(out.updates.is_empty(), "a reply nobody asked for teaches nothing");
+    // Ask (a packet to route), then the answer is taken in.
+    let pkt =
+        craft::udp(L2 { src: CLIENT_MAC, dst: IN_MAC }, L3 { src: CLIENT, dst: REMOTE, ttl: 64 }, 1, 2, b"x");
+    sp.handle(frame(pkt), 0, Millis(0), &mut out);
+    sp.handle(frame(reply), 1, Millis(1), &mut out);
+    assert_eq!(out.dropped[1..], [DropReason::ArpReplyConsumed]);
+    assert_eq!(out.updates, [NeighbourUpdate::Set { ip: GW, mac: GW_MAC }]);
+}

@@ -1,6 +1,7 @@
 //! Packets built to cross where they must not: spoofed from the wrong side, in the
 //! wrong direction of a session. Each test failed before the checks it names.
 use super::*;
+use crate::policy::{Guards, PingAccess, ReversePath, ZoneGuard};
 
 /// The inside port, with a frame from an inside host's MAC.
 fn from_inside(e: &mut Env, src: Ipv4Addr, dst: Ipv4Addr, bytes_for: impl Fn(L2, L3) -> Vec<u8>) -> Verdict {
@@ -61,4 +62,117 @@ fn impossible_flags_never_open_a_session() {
         );
     }
     assert_eq!(e.p.sessions.len(), 0);
+}
+
+/// Packets from the appliance's own addresses, a directed broadcast or the NAT address
+/// were NATed and forwarded; an echo request from the public address was answered to
+/// the appliance itself.
+#[test]
+fn sources_that_can_only_be_spoofed_are_dropped() {
+    let mut e = env(DEFAULT);
+    for src in [PUBLIC, Ipv4Addr::new(192, 168, 1, 254), Ipv4Addr::new(192, 168, 1, 255)] {
+        let v = from_inside(&mut e, src, SERVER, dgram(1, 53));
+        assert_eq!(v, Verdict::Drop(DropReason::SpoofedSource), "{src} from inside");
+    }
+    let ping = |l2, l3| craft::icmp_echo(l2, l3, true, 1, 1, b"");
+    let frame = ping(L2 { src: GW_MAC, dst: OUT_MAC }, L3 { src: PUBLIC, dst: PUBLIC, ttl: 64 });
+    assert_eq!(e.send(frame, 1).0, Verdict::Drop(DropReason::SpoofedSource), "a ping from ourselves");
+    assert_eq!(e.p.sessions.len(), 0);
+}
+
+/// A new flow's source must route back through the port it came in by (the default,
+/// strict reverse path): an inside host using an outside address is dropped, and so is
+/// an outside packet from an inside address.
+#[test]
+fn new_flows_from_sources_that_route_elsewhere_are_dropped() {
+    let mut e = env(DEFAULT);
+    assert_eq!(from_inside(&mut e, SERVER, GW, dgram(1, 53)), Verdict::Drop(DropReason::ReversePath));
+    let frame = dgram(1, 53)(L2 { src: GW_MAC, dst: OUT_MAC }, L3 { src: CLIENT2, dst: SERVER, ttl: 64 });
+    assert_eq!(e.send(frame, 1).0, Verdict::Drop(DropReason::ReversePath));
+    // Loose: some route back is enough; off: no check. The policy decides then.
+    let stray = Ipv4Addr::new(10, 9, 9, 9);
+    assert_eq!(from_inside(&mut e, stray, SERVER, dgram(1, 53)), Verdict::Drop(DropReason::ReversePath));
+    let want = Verdict::Drop(DropReason::PolicyDeny);
+    for rp in [ReversePath::Loose, ReversePath::Off] {
+        let guards = Guards(vec![ZoneGuard { reverse_path: rp, ..ZoneGuard::default() }; 2]);
+        let rules = Ruleset { guards, ..Ruleset::clone(e.p.rules()) };
+        e.p.set_rules(Arc::new(rules));
+        assert_eq!(from_inside(&mut e, stray, SERVER, dgram(1, 53)), want, "{rp:?}");
+    }
+}
+
+/// Loose and strict source routes were forwarded; malformed options too.
+#[test]
+fn source_routes_and_malformed_options_are_dropped() {
+    let mut e = env(DEFAULT);
+    let with_options = |opts: &[u8]| {
+        let mut f = craft::udp(
+            L2 { src: CLIENT_MAC, dst: IN_MAC },
+            L3 { src: CLIENT, dst: SERVER, ttl: 64 },
+            1,
+            53,
+            b"x",
+        );
+        let mut ip = f[14..34].to_vec();
+        ip[0] = 0x40 | ((20 + opts.len()) / 4) as u8;
+        let total = u16::from_be_bytes([ip[2], ip[3]]) + opts.len() as u16;
+        ip[2..4].copy_from_slice(&total.to_be_bytes());
+        ip.extend_from_slice(opts);
+        ip[10..12].copy_from_slice(&[0, 0]);
+        let c = crate::packet::checksum::checksum(&ip);
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        let rest = f.split_off(34);
+        f.truncate(14);
+        f.extend(ip);
+        f.extend(rest);
+        f
+    };
+    let lsrr = [131, 7, 4, 10, 0, 0, 1, 0];
+    assert_eq!(e.send(with_options(&lsrr), 0).0, Verdict::Drop(DropReason::SourceRoute));
+    let ssrr = [1, 137, 7, 4, 10, 0, 0, 1];
+    assert_eq!(e.send(with_options(&ssrr), 0).0, Verdict::Drop(DropReason::SourceRoute));
+    let bad = [7, 9, 4, 0];
+    assert_eq!(e.send(with_options(&bad), 0).0, Verdict::Drop(ParseError::Ipv4BadOptions.into()));
+    let record_route = [7, 7, 4, 0, 0, 0, 0, 0];
+    assert_eq!(e.send(with_options(&record_route), 0).0, Verdict::Forward(1), "harmless options pass");
+    let guards = Guards(vec![ZoneGuard { source_route: true, ..ZoneGuard::default() }; 2]);
+    e.p.set_rules(Arc::new(Ruleset { guards, ..Ruleset::clone(e.p.rules()) }));
+    assert_eq!(e.send(with_options(&lsrr), 0).0, Verdict::Forward(1), "allowed where the zone says so");
+}
+
+/// Bytes after the IPv4 total length left with the frame.
+#[test]
+fn bytes_after_the_total_length_are_trimmed() {
+    let mut e = env(DEFAULT);
+    let mut f = craft::udp(
+        L2 { src: CLIENT_MAC, dst: IN_MAC },
+        L3 { src: CLIENT, dst: SERVER, ttl: 64 },
+        1,
+        53,
+        b"x",
+    );
+    let ip_len = usize::from(u16::from_be_bytes([f[16], f[17]]));
+    f.extend_from_slice(b"secret bytes that are not the packet's");
+    let (v, out) = e.send(f, 0);
+    assert_eq!(v, Verdict::Forward(1));
+    assert_eq!(out.data().len(), 14 + ip_len);
+}
+
+/// The appliance answered a ping from the Internet to its inside address.
+#[test]
+fn the_appliance_answers_a_zone_only_on_its_own_interface_by_default() {
+    let mut e = env(DEFAULT);
+    let inside_addr = Ipv4Addr::new(192, 168, 1, 254);
+    let ping = |dst| move |l2, l3: L3| craft::icmp_echo(l2, L3 { dst, ..l3 }, true, 1, 1, b"");
+    assert_eq!(e.back(inside_addr, ping(inside_addr)).0, Verdict::Drop(DropReason::ToSelfDenied));
+    assert_eq!(e.back(PUBLIC, ping(PUBLIC)).0, Verdict::SlowPath);
+    assert_eq!(from_inside(&mut e, CLIENT, inside_addr, ping(inside_addr)), Verdict::SlowPath);
+    assert_eq!(from_inside(&mut e, CLIENT, PUBLIC, ping(PUBLIC)), Verdict::Drop(DropReason::ToSelfDenied));
+    let guards = Guards(vec![
+        ZoneGuard { ping: PingAccess::Any, ..ZoneGuard::default() },
+        ZoneGuard { ping: PingAccess::None, ..ZoneGuard::default() },
+    ]);
+    e.p.set_rules(Arc::new(Ruleset { guards, ..Ruleset::clone(e.p.rules()) }));
+    assert_eq!(from_inside(&mut e, CLIENT, PUBLIC, ping(PUBLIC)), Verdict::SlowPath);
+    assert_eq!(e.back(PUBLIC, ping(PUBLIC)).0, Verdict::Drop(DropReason::ToSelfDenied));
 }
