@@ -6,8 +6,10 @@
 #   nat-1k    established NATed UDP flows, 1,000 sessions
 #   nat-100k  established NATed UDP flows, 100,000 sessions
 #   gre       PPTP GRE from the server through its server-map (pptp-gre) session: a
-#             probe run learns the Call ID the ALG translates the client's to, then the
-#             server's GRE to it is replayed (1,024 frames, one tunnel)
+#             control connection is played up to its OCRQ through five one-frame ports
+#             (so its steps arrive in order), probe runs learn its NAT port and the Call
+#             ID the ALG translates the client's to, then the server's GRE to it is
+#             replayed (1,024 frames, one tunnel)
 #   ctl-cost  nat-100k with and without the control plane at work: a Prometheus scrape
 #             every second and full session-table displays (100,000 sessions) back to
 #             back, through the management API, both pinned to CPU 0
@@ -79,29 +81,37 @@ ferrowall_rate() { # CONFIG
 }
 
 # net_pcap names its first port's MAC 02:70:63:61:70:00 ("pcap") and cannot change it.
-# The translated Call ID the ALG gives the bench client's first call: the ALG's Call ID
-# allocator starts from a fixed seed, so a short probe run with the same layout tells it.
-probe_call_id() { # CTRL_PCAP
+# The bench config fixes the seed of NAT ports and Call IDs ([bench] seed), so short
+# probe runs with the same layout tell the control connection's NAT port (for the
+# server's segments to reach it) and then the client's translated Call ID (for its GRE).
+probe() { # port|call-id
   python3 scripts/gen_pcap.py gre "$WORK/gre-probe.pcap" --dst-mac 02:70:63:61:70:00 --call-id 1 --frames 1
-  sed -e "s|@GRE@|$WORK/gre-probe.pcap|" -e "s|@CTRL@|$1|" -e "s|@EAL_MEM@|$MEM|" -e "s|@MBUFS@|16384|" \
+  sed -e "s|@GRE@|$WORK/gre-probe.pcap|" -e "s|@CTRL@|$WORK|" -e "s|@EAL_MEM@|$MEM|" -e "s|@MBUFS@|32768|" \
     -e "s|@OUT_TX@|$WORK/probe-tx0.pcap|" -e "s|@OUT_TX2@|$WORK/probe-tx1.pcap|" bench/gre.toml > "$WORK/probe.toml"
+  rm -f "$WORK"/probe-tx*.pcap
   timeout -s INT 3 target/release/ferrowall --config "$WORK/probe.toml" >"$WORK/probe.log" 2>&1 || true
-  python3 - "$WORK"/probe-tx*.pcap <<'PY' || { cat "$WORK/probe.log" >&2; exit 1; }
+  python3 - "$1" "$WORK"/probe-tx*.pcap <<'PY' || { cat "$WORK/probe.log" >&2; exit 1; }
 import struct, sys
-for path in sys.argv[1:]:
+want = sys.argv[1]
+for path in sys.argv[2:]:
     data = open(path, "rb").read()
     at = 24
     while at + 16 <= len(data):
         n = struct.unpack("<I", data[at + 8:at + 12])[0]
         frame = data[at + 16:at + 16 + n]
         at += 16 + n
+        if frame[23] != 6:
+            continue
         ihl = (frame[14] & 15) * 4
         tcp = frame[14 + ihl:]
         payload = tcp[(tcp[12] >> 4) * 4:]
-        if frame[23] == 6 and payload[4:8] == b"\x1a\x2b\x3c\x4d":
+        if want == "port" and tcp[13] == 0x02:
+            print(struct.unpack("!H", tcp[0:2])[0])
+            sys.exit(0)
+        if want == "call-id" and payload[4:8] == b"\x1a\x2b\x3c\x4d" and payload[9] == 7:
             print(struct.unpack("!H", payload[12:14])[0])
             sys.exit(0)
-sys.exit("probe: the ALG sent no Outgoing-Call-Request")
+sys.exit(f"probe: no {want} in what the appliance sent")
 PY
 }
 
@@ -113,11 +123,13 @@ prepare() { # SCENARIO -> sets PCAP CONFIG MBUFS
     return
   fi
   if [ "$1" = gre ]; then
-    PCAP=$WORK/gre.pcap; CONFIG=$WORK/gre.toml; MBUFS=20480
-    python3 scripts/gen_pcap.py pptp-ocrq "$WORK/ctrl.pcap" --dst-mac 02:70:63:61:70:01
-    local id; id=$(probe_call_id "$WORK/ctrl.pcap")
+    PCAP=$WORK/gre.pcap; CONFIG=$WORK/gre.toml; MBUFS=36864
+    python3 scripts/gen_pcap.py pptp-control "$WORK" --ports 1,2,3,4,5
+    local port id; port=$(probe port)
+    python3 scripts/gen_pcap.py pptp-control "$WORK" --ports 1,2,3,4,5 --public-port "$port"
+    id=$(probe call-id)
     python3 scripts/gen_pcap.py gre "$PCAP" --dst-mac 02:70:63:61:70:00 --call-id "$id" --frames 1024
-    sed -e "s|@GRE@|$PCAP|" -e "s|@CTRL@|$WORK/ctrl.pcap|" -e "s|@EAL_MEM@|$MEM|" -e "s|@MBUFS@|$MBUFS|" \
+    sed -e "s|@GRE@|$PCAP|" -e "s|@CTRL@|$WORK|" -e "s|@EAL_MEM@|$MEM|" -e "s|@MBUFS@|$MBUFS|" \
       -e "s|@OUT_TX@|/dev/null|" -e "s|@OUT_TX2@|/dev/null|" bench/gre.toml > "$CONFIG"
     return
   fi

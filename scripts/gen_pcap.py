@@ -3,9 +3,10 @@
 
 udp OUT --dst-mac MAC [--flows N] [--size 60] [--src 192.168.1.0/24-style base] [--dst ...]
     N distinct UDP flows, one frame each, `size` bytes without FCS (60 = 64 on the wire).
-pptp-ocrq OUT --dst-mac MAC [--call-id ID]
-    A PPTP client's SYN to port 1723 and its Outgoing-Call-Request: the control segments
-    that make the ALG announce server map 1.
+pptp-control OUTDIR --ports C1,S1,C2,S2,C3 [--call-id ID] [--public-port P]
+    A PPTP control connection up to the client's Outgoing-Call-Request (handshake,
+    SCCRQ, SCCRP, OCRQ), one pcap per step (c1 s1 c2 s2 c3), each addressed to its
+    net_pcap port: what makes the ALG announce server map 1.
 gre OUT --dst-mac MAC --call-id ID [--frames N] [--size 60]
     Enhanced GRE (PPTP data) from the server to the public address, key ID.
 """
@@ -45,12 +46,17 @@ def ipv4(src, dst, proto, l4):
     return ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:] + l4
 
 
-def tcp_frame(src_mac, dst_mac, src, dst, sport, dport, seq, flags, payload):
-    seg = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 0x50, flags, 65535, 0, 0) + payload
+def tcp_segment(src_mac, dst_mac, src, dst, sport, dport, seq, ack, flags, payload):
+    seg = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 0x50, flags, 65535, 0, 0) + payload
     pseudo = src.packed + dst.packed + struct.pack("!BBH", 0, 6, len(seg))
     seg = seg[:16] + struct.pack("!H", checksum(pseudo + seg)) + seg[18:]
     frame = dst_mac + src_mac + b"\x08\x00" + ipv4(src, dst, 6, seg)
     return frame + bytes(max(0, 60 - len(frame)))
+
+
+def pptp_message(kind, length, body=b""):
+    m = struct.pack("!HHIHH", length, 1, 0x1A2B3C4D, kind, 0) + body
+    return m + bytes(length - len(m))
 
 
 def ocrq(call_id):
@@ -83,13 +89,18 @@ def main():
     u.add_argument("--size", type=int, default=60)
     u.add_argument("--src", default="192.168.1.1")
     u.add_argument("--dst", default="198.51.100.1")
-    o = sub.add_parser("pptp-ocrq")
-    o.add_argument("out")
-    o.add_argument("--dst-mac", required=True)
-    o.add_argument("--src-mac", default="02:00:00:00:01:01")
-    o.add_argument("--call-id", type=int, default=0x1234)
-    o.add_argument("--client", default="192.168.1.1")
-    o.add_argument("--server", default="198.51.100.7")
+    c = sub.add_parser("pptp-control",
+                       help="a PPTP control connection up to its OCRQ, one pcap per step: "
+                            "c1 SYN, s1 SYN-ACK, c2 ACK+SCCRQ, s2 SCCRP, c3 OCRQ; each "
+                            "addressed to the net_pcap port given for it (MAC 02:70:63:61:70:NN)")
+    c.add_argument("outdir")
+    c.add_argument("--ports", required=True, help="net_pcap port numbers of c1,s1,c2,s2,c3")
+    c.add_argument("--src-mac", default="02:00:00:00:01:01")
+    c.add_argument("--call-id", type=int, default=0x1234)
+    c.add_argument("--client", default="192.168.1.1")
+    c.add_argument("--server", default="198.51.100.7")
+    c.add_argument("--public", default="203.0.113.2", help="the client's address after NAT")
+    c.add_argument("--public-port", type=int, default=40000, help="its port after NAT")
     g = sub.add_parser("gre")
     g.add_argument("out")
     g.add_argument("--dst-mac", required=True)
@@ -100,13 +111,24 @@ def main():
     g.add_argument("--server", default="198.51.100.7")
     g.add_argument("--public", default="203.0.113.2")
     a = ap.parse_args()
-    if a.cmd == "pptp-ocrq":
-        c, s = ipaddress.IPv4Address(a.client), ipaddress.IPv4Address(a.server)
-        sm, dm = mac(a.src_mac), mac(a.dst_mac)
-        write_pcap(a.out, [
-            tcp_frame(sm, dm, c, s, 40000, 1723, 1000, 0x02, b""),
-            tcp_frame(sm, dm, c, s, 40000, 1723, 1001, 0x18, ocrq(a.call_id)),
-        ])
+    if a.cmd == "pptp-control":
+        cl, sv = ipaddress.IPv4Address(a.client), ipaddress.IPv4Address(a.server)
+        pub, pp = ipaddress.IPv4Address(a.public), a.public_port
+        sm = mac(a.src_mac)
+        ports = [int(p) for p in a.ports.split(",")]
+        dm = [mac(f"02:70:63:61:70:{p:02x}") for p in ports]
+        sccrq = pptp_message(1, 156, struct.pack("!H", 0x0100))
+        sccrp = pptp_message(2, 156, struct.pack("!HBB", 0x0100, 1, 0))
+        steps = {
+            "c1": [tcp_segment(sm, dm[0], cl, sv, 40000, 1723, 1000, 0, 0x02, b"")],
+            "s1": [tcp_segment(sm, dm[1], sv, pub, 1723, pp, 5000, 1001, 0x12, b"")],
+            "c2": [tcp_segment(sm, dm[2], cl, sv, 40000, 1723, 1001, 5001, 0x10, b""),
+                   tcp_segment(sm, dm[2], cl, sv, 40000, 1723, 1001, 5001, 0x18, sccrq)],
+            "s2": [tcp_segment(sm, dm[3], sv, pub, 1723, pp, 5001, 1157, 0x18, sccrp)],
+            "c3": [tcp_segment(sm, dm[4], cl, sv, 40000, 1723, 1157, 5157, 0x18, ocrq(a.call_id))],
+        }
+        for name, frames in steps.items():
+            write_pcap(f"{a.outdir}/{name}.pcap", frames)
         return
     if a.cmd == "gre":
         s, p = ipaddress.IPv4Address(a.server), ipaddress.IPv4Address(a.public)

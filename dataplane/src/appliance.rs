@@ -68,6 +68,9 @@ pub struct ApplianceConfig {
     pub sessions_per_worker: usize,
     /// PPTP ALG limits and server-map aging.
     pub alg: AlgLimits,
+    /// A fixed seed for NAT ports and the ALG's translated Call IDs (benchmarks only);
+    /// `None`: a new one every run.
+    pub fixed_seed: Option<u64>,
     /// The event log: `None` off; otherwise its queue size and whether sessions are
     /// logged besides PPTP calls.
     pub events: Option<(usize, bool)>,
@@ -143,7 +146,10 @@ impl Appliance {
         }
 
         let public = shared.rules.nat.public_addrs(&ifaces);
-        slow.enable_pptp(PptpAlg::new(shared.owners.clone(), &public, cfg.alg));
+        slow.enable_pptp(match cfg.fixed_seed {
+            Some(seed) => PptpAlg::with_seed(shared.owners.clone(), &public, cfg.alg, seed),
+            None => PptpAlg::new(shared.owners.clone(), &public, cfg.alg),
+        });
         let slow_inbox: SlowInbox = Arc::new(crossbeam_queue::ArrayQueue::new(cfg.inbox_size.max(1)));
 
         let events = cfg.events.map(|(size, sessions)| EventLog::new(size, sessions));
@@ -166,6 +172,9 @@ impl Appliance {
                 cfg.limits,
             );
             pipeline.connect_slow_path(slow_inbox.clone());
+            if let Some(seed) = cfg.fixed_seed {
+                pipeline.fix_nat_seed(seed);
+            }
             if let Some(log) = &events {
                 pipeline.connect_events(log.clone());
             }

@@ -48,6 +48,7 @@ pub fn test_config(
         rules,
         sessions_per_worker: 1024,
         alg: Default::default(),
+        fixed_seed: None,
         events: None,
     }
 }

@@ -52,6 +52,19 @@ pub struct Config {
     pub metrics: MetricsConf,
     #[serde(default)]
     pub log: LogConf,
+    #[serde(default)]
+    pub bench: BenchConf,
+}
+
+/// Settings for benchmarks only.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BenchConf {
+    /// Makes NAT ports and translated Call IDs the same sequence every run, so a
+    /// benchmark can address the replies it replays in advance. Never in production:
+    /// without it they start somewhere new every run, and no one can predict them.
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 /// A zone's scrub and what it may reach of the appliance. A zone without a `[[zone]]`

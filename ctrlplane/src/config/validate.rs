@@ -242,6 +242,7 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
             connections: cfg.alg.pptp.connections,
             server_map_secs: cfg.alg.pptp.server_map_timeout,
         },
+        fixed_seed: cfg.bench.seed,
     };
     let mut cpus = vec![cfg.cores.main, cfg.cores.slow_path];
     cpus.extend(&cfg.cores.workers);

@@ -153,6 +153,14 @@ impl Pipeline {
         }
     }
 
+    /// Makes the NAT numbers this worker hands out the same sequence every run, from
+    /// `seed` (benchmarks that address replies in advance).
+    pub fn fix_nat_seed(&mut self, seed: u64) {
+        let public = self.shared.rules.nat.public_addrs(&self.shared.ifaces);
+        let slice = self.shared.owners.slice(self.worker);
+        self.ports = PortAllocator::new(&public, &NAT_SPACES, slice, seed ^ (u64::from(self.worker) << 48));
+    }
+
     /// Connects the worker to the slow path's inbox, for ALG events.
     pub fn connect_slow_path(&mut self, inbox: SlowInbox) {
         self.hooks.slow_inbox = Some(inbox);
