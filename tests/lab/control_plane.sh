@@ -153,33 +153,57 @@ r=$(fwctl reset firewall session-table protocol udp)
 if echo "$r" | grep -q "1 session(s) reset" && [ "$(fwctl --json display firewall session-table protocol udp | json 'd["total"]')" = 0 ]; then ok "reset protocol udp: $r"; else fail "reset: $r"; fi
 check "reset --json" bash -c "${FWCTL[*]} --json reset firewall session-table source 192.168.1.77 | grep -q '\"reset\": 0'"
 
-# Reload under traffic: a transfer runs while the policy changes; it completes, its
-# session survives, and no packet is dropped.
-srv python3 "$PEER" tcp-serve 203.0.113.1 5002 >/dev/null 2>&1 &
+# Reload under traffic: a transfer runs while the policy changes; it is seen running
+# before the reload and still moving after it, completes, its session survives, and no
+# packet is dropped. Every wait polls for its condition with a deadline.
+srv python3 "$PEER" tcp-serve 203.0.113.1 5002 >"$WORK/serve.log" 2>&1 &
 PIDS+=($!)
-sleep 0.3
+# A telnet server too: reachable before the reload, its port denied after.
+srv python3 "$PEER" tcp-serve 203.0.113.1 23 2 >"$WORK/telnet.log" 2>&1 &
+PIDS+=($!)
+wait_until 10 grep -q listening "$WORK/serve.log" || fail "the server did not start listening"
+wait_until 10 grep -q listening "$WORK/telnet.log" || fail "the telnet server did not start listening"
+check "TCP 23 is reachable before the reload" c1 timeout 5 python3 "$PEER" tcp-send 203.0.113.1 23 10
 drops0=$(fwctl --json display statistics | json 'd["dropped"]')
-c1 python3 "$PEER" tcp-send 203.0.113.1 5002 67108864 >"$WORK/transfer.log" 2>&1 &
+rm -f "$WORK/stop"
+c1 python3 "$PEER" tcp-stream 203.0.113.1 5002 "$WORK/stop" >"$WORK/transfer.log" 2>&1 &
 XFER=$!
-sleep 0.5
-cat >>"$CONFIG" <<'EOF'
-
-[[policy]]
-name = "no-telnet"
-from = "trust"
-to = "untrust"
-protocol = "tcp"
-ports = ["23"]
-action = "deny"
+sent_now() { awk '/^sent/ {n=$2} END {print n+0}' "$WORK/transfer.log"; }
+sessions_5002() {
+  fwctl --json display firewall session-table destination 203.0.113.1 protocol tcp |
+    json 'len([s for s in d["sessions"] if s["original"]["dport"]==5002])'
+}
+wait_until 10 grep -q "^sent" "$WORK/transfer.log" || fail "the transfer did not start: $(cat "$WORK/transfer.log")"
+before=$(sessions_5002)
+# The deny rule goes before the permit (the first matching rule decides).
+python3 - "$CONFIG" <<'EOF'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+rule = '[[policy]]\nname = "no-telnet"\nfrom = "trust"\nto = "untrust"\nprotocol = "tcp"\nports = ["23"]\naction = "deny"\n\n'
+at = text.index("[[policy]]")
+open(path, "w").write(text[:at] + rule + text[at:])
 EOF
+at_reload=$(sent_now)
 r=$(fwctl reload 2>&1); rc=$?
 if [ $rc = 0 ] && echo "$r" | grep -q "reload: applied (2 security rule(s)"; then ok "valid reload under traffic: $r"; else fail "valid reload: $r"; fi
-during=$(fwctl --json display firewall session-table destination 203.0.113.1 protocol tcp | json 'len([s for s in d["sessions"] if s["original"]["dport"]==5002])')
+during=$(sessions_5002)
+moving() { [ "$(sent_now)" -gt $((at_reload + 262144)) ]; }
+if wait_until 20 moving; then moved=1; else moved=0; fi
+touch "$WORK/stop"
 wait "$XFER"; xrc=$?
-if [ $xrc = 0 ] && [ "$during" = 1 ]; then ok "the transfer across the reload completed: $(cat "$WORK/transfer.log")"; else fail "transfer across reload (rc $xrc, session seen $during): $(cat "$WORK/transfer.log")"; fi
+if [ $xrc = 0 ] && [ "$before" = 1 ] && [ "$during" = 1 ] && [ $moved = 1 ]; then
+  ok "the transfer ran across the reload (its session seen before and after; $at_reload bytes before, 256 KiB more after) and completed: $(tail -1 "$WORK/transfer.log")"
+else
+  fail "transfer across reload (rc $xrc, session before $before after $during, moved after reload $moved): $(tail -1 "$WORK/transfer.log")"
+fi
 drops1=$(fwctl --json display statistics | json 'd["dropped"]')
 if [ "$drops0" = "$drops1" ]; then ok "no packet dropped across the reload ($drops0 before and after)"; else fail "drops $drops0 -> $drops1"; fwctl display statistics drop; fi
-if c1 timeout 3 python3 "$PEER" tcp-send 203.0.113.1 23 10 >/dev/null 2>&1; then fail "the new rule denies telnet"; else ok "the reloaded policy denies TCP 23"; fi
+td0=$(metric 'ferrowall_dropped_packets_total{reason="policy_deny"}')
+if c1 timeout 3 python3 "$PEER" tcp-send 203.0.113.1 23 10 >/dev/null 2>&1; then fail "the new rule denies telnet"; else
+  td1=$(metric 'ferrowall_dropped_packets_total{reason="policy_deny"}')
+  if [ "$td1" -gt "$td0" ]; then ok "the reloaded policy denies TCP 23 (policy_deny $td0 -> $td1)"; else fail "TCP 23 failed but policy_deny stayed $td0"; fi
+fi
 
 cp "$CONFIG" "$WORK/good.toml"
 echo 'action = "allow"' >>"$CONFIG"

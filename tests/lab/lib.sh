@@ -47,6 +47,16 @@ lab_cleanup() {
 
 summary() { echo "$1: $PASSED passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; }
 
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.05 s until it succeeds or the
+# deadline passes (then returns 1). No fixed sleep decides a verdict.
+wait_until() {
+  local deadline=$(( $(date +%s%N) + $1 * 1000000000 )); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+    sleep 0.05
+  done
+}
+
 # pptpd_start DIR: the real PPTP server (pptpd) in the server namespace on 203.0.113.1,
 # with tests/lab/ppp_standin.py in place of pppd (no kernel PPP here).
 PPTPD_PID=""

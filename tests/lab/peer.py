@@ -4,6 +4,8 @@
 tcp-serve ADDR PORT [CONNS]  accept CONNS connections (default 1); print each peer's
                              address; answer with the SHA-256 of what was received
 tcp-send ADDR PORT BYTES     send BYTES random bytes, half-close, check the digest
+tcp-stream ADDR PORT STOP    send random bytes until the file STOP exists, printing
+                             "sent N" as it goes; half-close, check the digest
 udp-serve ADDR PORT [COUNT]  answer COUNT datagrams (default 1) with "seen ADDR:PORT"
 udp-send ADDR PORT [TRIES]   send a datagram, print the answer; up to TRIES sends (default
                              1) if none comes within a second (exit 1 without an answer)
@@ -19,6 +21,7 @@ TIMEOUT = 20
 def tcp_serve(addr, port, conns=1):
     with socket.create_server((addr, int(port))) as srv:
         srv.settimeout(TIMEOUT)
+        print("listening", flush=True)
         for _ in range(int(conns)):
             conn, peer = srv.accept()
             print(f"peer {peer[0]}:{peer[1]}", flush=True)
@@ -41,6 +44,28 @@ def tcp_send(addr, port, nbytes):
             digest += chunk
     ok = digest == hashlib.sha256(data).digest()
     print(f"sent {len(data)} bytes, digest {'matches' if ok else 'DIFFERS'}")
+    return 0 if ok else 1
+
+
+def tcp_stream(addr, port, stop):
+    """Keeps a transfer running (about 1 MB/s) until STOP exists: a test can change
+    things underneath it and see it carry on."""
+    import time
+    h, sent = hashlib.sha256(), 0
+    with socket.create_connection((addr, int(port)), timeout=TIMEOUT) as s:
+        while not os.path.exists(stop):
+            chunk = os.urandom(16384)
+            s.sendall(chunk)
+            h.update(chunk)
+            sent += len(chunk)
+            print(f"sent {sent}", flush=True)
+            time.sleep(0.015)
+        s.shutdown(socket.SHUT_WR)
+        digest = b""
+        while len(digest) < 32 and (chunk := s.recv(64)):
+            digest += chunk
+    ok = digest == h.digest()
+    print(f"done: sent {sent} bytes, digest {'matches' if ok else 'DIFFERS'}", flush=True)
     return 0 if ok else 1
 
 
@@ -73,5 +98,11 @@ def udp_send(addr, port, tries=1):
 
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
-    commands = {"tcp-serve": tcp_serve, "tcp-send": tcp_send, "udp-serve": udp_serve, "udp-send": udp_send}
+    commands = {
+        "tcp-serve": tcp_serve,
+        "tcp-send": tcp_send,
+        "tcp-stream": tcp_stream,
+        "udp-serve": udp_serve,
+        "udp-send": udp_send,
+    }
     sys.exit(commands[cmd](*args))
