@@ -367,6 +367,10 @@ fn a_full_table_refuses_new_flows_and_keeps_established_ones() {
     let pport = udp(&a).0;
     assert_eq!(e.back(PUBLIC, dgram(53, pport)).0, Verdict::Forward(0));
     assert_eq!(e.out(CLIENT, dgram(1, 53)).0, Verdict::Forward(1));
+    // When the pressure stops (the flows age out), new flows pass again, no restart.
+    e.advance(121);
+    assert_eq!(e.out(CLIENT, dgram(3, 53)).0, Verdict::Forward(1));
+    assert_eq!(e.out(CLIENT, dgram(4, 53)).0, Verdict::Forward(1));
 }
 
 #[test]
@@ -379,6 +383,9 @@ fn pool_exhaustion_refuses_the_flow() {
     assert_eq!(e.out(CLIENT, dgram(2, 53)).0, Verdict::Forward(1));
     assert_eq!(e.out(CLIENT, dgram(3, 53)).0, Verdict::Drop(DropReason::NatExhausted));
     assert_eq!(e.p.sessions.len(), 2);
+    assert_eq!(e.out(CLIENT, dgram(1, 53)).0, Verdict::Forward(1), "established flows go on");
+    e.advance(121);
+    assert_eq!(e.out(CLIENT, dgram(3, 53)).0, Verdict::Forward(1), "ports back after aging");
 }
 
 #[test]

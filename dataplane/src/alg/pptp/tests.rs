@@ -270,3 +270,49 @@ fn the_call_limit_holds() {
     assert_eq!(alg.calls(), 2);
     assert_eq!(alg.counters.call_limit, 1);
 }
+
+/// Every translated Call ID of a public address in use: the next call is refused (the
+/// old ALG forwarded it with the client's own ID), the calls up go on, and when one
+/// connection ends its IDs serve new calls, without a restart.
+#[test]
+fn call_ids_run_out_and_come_back() {
+    let owners = Arc::new(OwnerMap::new(1, &[PUBLIC]));
+    let limits = AlgLimits { calls_per_connection: 64, connections: 2000, ..AlgLimits::default() };
+    let mut alg = PptpAlg::with_seed(owners, &[PUBLIC], limits, 1);
+    let mut out = Out::default();
+    let size = 65536 - 1024;
+    let mut conns = Vec::new();
+    let mut made = 0;
+    'fill: for n in 0..1100u32 {
+        let client = Ipv4Addr::from(u32::from(CLIENT) + n);
+        let mut c = Conn1::new(client, 40000);
+        c.start(&mut alg, &mut out);
+        for id in 0..64u16 {
+            match c.try_send(&mut alg, Dir::Original, message(MsgType::Ocrq, id, 1, 0), 0, &mut out) {
+                Ok(m) => assert!(be16(&m, 12) >= 1024, "translated"),
+                Err(e) => {
+                    assert_eq!(e, PptpError::CallIdsExhausted);
+                    conns.push(c);
+                    break 'fill;
+                }
+            }
+            made += 1;
+        }
+        conns.push(c);
+    }
+    assert_eq!(made, size, "every ID of the slice handed out once");
+    assert_eq!(alg.call_ids_in_use(PUBLIC), size as u32);
+    assert!(alg.counters.call_ids_exhausted >= 1);
+    let last = conns.last_mut().unwrap();
+    assert_eq!(
+        last.try_send(&mut alg, Dir::Original, message(MsgType::Ocrq, 900, 1, 0), 1, &mut out),
+        Err(PptpError::CallIdsExhausted)
+    );
+    // One connection ends: its 64 IDs come back and serve a new client.
+    let first = conns.remove(0);
+    alg.close(&first.control, &mut out);
+    let mut fresh = Conn1::new(Ipv4Addr::new(10, 9, 9, 9), 40000);
+    fresh.start(&mut alg, &mut out);
+    let m = fresh.send(&mut alg, Dir::Original, message(MsgType::Ocrq, 7, 1, 0), 2, &mut out);
+    assert!(be16(&m, 12) >= 1024);
+}
