@@ -13,6 +13,12 @@
 #   ctl-cost  nat-100k with and without the control plane at work: a Prometheus scrape
 #             every second and full session-table displays (100,000 sessions) back to
 #             back, through the management API, both pinned to CPU 0
+#   flood-none, flood-syn, flood-gre, flood-frag
+#             established NATed UDP (1,000 flows) with and while a flood arrives on a
+#             port of its own: SYNs from 250 inside hosts to 32,768 servers (the
+#             half-open cap holds), enhanced GRE with random keys at the NAT pool, non-
+#             first IPv4 fragments at it. Reports the established flows' rate (what
+#             leaves the outside port) and what the flood cost (BENCH_FLOODS below)
 #   alg-setup tunnel set-ups per second on the slow path (OCRQ + OCRP with server-map
 #             installation), without EAL: cargo bench -p dataplane --bench alg_setup
 #
@@ -133,6 +139,22 @@ prepare() { # SCENARIO -> sets PCAP CONFIG MBUFS
       -e "s|@OUT_TX@|/dev/null|" -e "s|@OUT_TX2@|/dev/null|" bench/gre.toml > "$CONFIG"
     return
   fi
+  if [[ "$1" == flood-* ]]; then
+    PCAP=$WORK/flood-udp.pcap; CONFIG=$WORK/$1.toml; MBUFS=98304
+    python3 scripts/gen_pcap.py udp "$PCAP" --dst-mac 02:70:63:61:70:00 --flows 1000
+    local fin="net_null1,no-rx=1" fout="net_null2,no-rx=1"
+    case "$1" in
+      flood-none) ;;
+      flood-syn) python3 scripts/gen_pcap.py flood syn "$WORK/flood.pcap" --dst-mac 02:70:63:61:70:01
+        fin="net_pcap1,rx_pcap=$WORK/flood.pcap,infinite_rx=1,tx_pcap=/dev/null,tx_pcap=/dev/null" ;;
+      flood-gre|flood-frag) python3 scripts/gen_pcap.py flood "${1#flood-}" "$WORK/flood.pcap" --dst-mac 02:70:63:61:70:01
+        fout="net_pcap1,rx_pcap=$WORK/flood.pcap,infinite_rx=1,tx_pcap=/dev/null,tx_pcap=/dev/null" ;;
+      *) echo "unknown scenario $1" >&2; exit 2 ;;
+    esac
+    sed -e "s|@PCAP@|$PCAP|" -e "s|@EAL_MEM@|$MEM|" -e "s|@MBUFS@|$MBUFS|" -e "s|@FLOOD_IN@|$fin|" \
+      -e "s|@FLOOD_OUT@|$fout|" bench/flood.toml > "$CONFIG"
+    return
+  fi
   case "$1" in
     l3) flows=1024; template=bench/l3.toml; sessions=4096 ;;
     nat-1k) flows=1000; template=bench/nat.toml; sessions=4096 ;;
@@ -154,6 +176,22 @@ for sc in "${SCENARIOS[@]}"; do
     continue
   fi
   prepare "$sc"
+  if [[ "$sc" == flood-* ]]; then
+    est_all=()
+    for r in $(seq 1 "$ROUNDS"); do
+      ferrowall_rate "$CONFIG" >/dev/null
+      # The outside port's TX over the run: the established flows alone.
+      est=$(awk -v s="$SECS" '$1 == "outside" {for (i=1;i<=NF;i++) if ($i == "tx") {print int($(i+1)/s); exit}}' "$WORK/fw.log")
+      est_all+=("$est")
+      drops=$(awk '$1 == "drop" {n[$2] = $3} END {for (r in n) printf "%s %d/s, ", r, n[r] / s}' s="$SECS" "$WORK/fw.log")
+      printf '%-10s round %d: established %7s Mpps; flood drops: %s\n' "$sc" "$r" "$(mpps "$est")" "${drops:-none}"
+    done
+    est=$(printf '%s\n' "${est_all[@]}" | median)
+    [ "$sc" = flood-none ] && FLOOD_BASE=$est
+    printf '%-10s median : established %7s Mpps%s\n' "$sc" "$(mpps "$est")" \
+      "$([ -n "${FLOOD_BASE:-}" ] && echo "$est ${FLOOD_BASE}" | awk '{printf ", %.2f of no flood", $1/$2}')"
+    continue
+  fi
   if [ "$sc" = ctl-cost ]; then
     quiet_all=(); busy_all=()
     for r in $(seq 1 "$ROUNDS"); do

@@ -101,6 +101,14 @@ def main():
     c.add_argument("--server", default="198.51.100.7")
     c.add_argument("--public", default="203.0.113.2", help="the client's address after NAT")
     c.add_argument("--public-port", type=int, default=40000, help="its port after NAT")
+    f = sub.add_parser("flood", help="attack traffic: syn (many inside hosts to many "
+                       "servers), gre (random keys at the NAT addresses), frag (non-first "
+                       "fragments at the NAT addresses)")
+    f.add_argument("kind", choices=["syn", "gre", "frag"])
+    f.add_argument("out")
+    f.add_argument("--dst-mac", required=True)
+    f.add_argument("--src-mac", default="02:00:00:00:01:01")
+    f.add_argument("--frames", type=int, default=32768)
     g = sub.add_parser("gre")
     g.add_argument("out")
     g.add_argument("--dst-mac", required=True)
@@ -129,6 +137,26 @@ def main():
         }
         for name, frames in steps.items():
             write_pcap(f"{a.outdir}/{name}.pcap", frames)
+        return
+    if a.cmd == "flood":
+        sm, dm = mac(a.src_mac), mac(a.dst_mac)
+        frames = []
+        for i in range(a.frames):
+            if a.kind == "syn":
+                src = ipaddress.IPv4Address("192.168.2.1") + (i % 250)
+                dst = ipaddress.IPv4Address("198.19.0.1") + (i * 7919 % 65000)
+                frames.append(tcp_segment(sm, dm, src, dst, 1024 + i % 60000, 80, i * 2654435761 % 2**32, 0, 0x02, b""))
+            else:
+                src = ipaddress.IPv4Address("198.18.0.1") + (i % 200)
+                dst = ipaddress.IPv4Address("198.51.100.10") + (i % 4)
+                if a.kind == "gre":
+                    frames.append(gre_frame(sm, dm, src, dst, (i * 40503) % 65536, i, 60))
+                else:
+                    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 48, i % 65536, 0x2000 | (1 + i % 100), 64, 17, 0,
+                                     src.packed, dst.packed) + bytes(28)
+                    ip = ip[:10] + struct.pack("!H", checksum(ip[:20])) + ip[12:]
+                    frames.append(dm + sm + b"\x08\x00" + ip)
+        write_pcap(a.out, frames)
         return
     if a.cmd == "gre":
         s, p = ipaddress.IPv4Address(a.server), ipaddress.IPv4Address(a.public)

@@ -87,6 +87,7 @@ drop_reasons! {
     PolicyDeny => "policy_deny", "new flow denied by the security policy";
     NatExhausted => "nat_exhausted", "no NAT port, identifier or Call ID left";
     SessionTableFull => "session_table_full", "new flow refused: the session table is full";
+    TcpHalfOpenLimit => "tcp_half_open_limit", "SYN refused: the worker holds its maximum of half-open TCP sessions (a SYN flood?)";
     SessionWrongZone => "session_wrong_zone", "packet of a session arriving from a zone the session does not run between (spoofed)";
     SessionConflict => "session_conflict", "new flow collides with an existing session's tuple";
     HandoffRingFull => "handoff_ring_full", "ring to the owning worker full";

@@ -225,6 +225,10 @@ pub struct Sessions {
     /// Sessions each worker can hold; memory for them is taken at start.
     #[serde(default = "default_sessions")]
     pub per_worker: usize,
+    /// Half-open TCP sessions each worker holds at most (default: half of `per_worker`),
+    /// so a SYN flood cannot take the room established flows need.
+    #[serde(default)]
+    pub half_open_per_worker: Option<usize>,
 }
 
 fn default_sessions() -> usize {
@@ -233,7 +237,7 @@ fn default_sessions() -> usize {
 
 impl Default for Sessions {
     fn default() -> Self {
-        Sessions { per_worker: default_sessions() }
+        Sessions { per_worker: default_sessions(), half_open_per_worker: None }
     }
 }
 

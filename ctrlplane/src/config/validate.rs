@@ -205,6 +205,12 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
             format!("{} is not within 1..16000000", cfg.sessions.per_worker),
         ));
     }
+    if let Some(n) = cfg.sessions.half_open_per_worker {
+        if n == 0 || n > cfg.sessions.per_worker {
+            let msg = format!("{n} is not within 1..{} (per_worker)", cfg.sessions.per_worker);
+            return Err(err(at_key("sessions", "half_open_per_worker"), msg));
+        }
+    }
     check_alg(cfg).map_err(|(p, m)| err(p, m))?;
     if !(1..=16_000_000).contains(&cfg.log.event_queue) {
         return Err(err(
@@ -231,6 +237,7 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
             icmp_errors_per_sec: cfg.icmp.errors_per_second,
             icmp_errors_burst: cfg.icmp.errors_burst,
             server_map_entries: cfg.alg.pptp.server_map_per_worker,
+            half_open_sessions: cfg.sessions.half_open_per_worker.unwrap_or(cfg.sessions.per_worker / 2),
         },
         worker_idle_sleep: Duration::from_micros(cfg.cores.worker_idle_sleep_us),
         rules,

@@ -174,6 +174,11 @@ impl Pipeline {
     /// Route, zones, policy, NAT, then the session.
     fn open_session(&mut self, in_port: PortId, pkt: &Packet, now: Millis) -> Result<SessionId, DropReason> {
         let key = pkt.key;
+        if matches!(pkt.info, L4Info::Tcp { .. })
+            && self.sessions.live_in(TimeoutClass::TcpHalfOpen) >= self.half_open_max
+        {
+            return Err(DropReason::TcpHalfOpenLimit);
+        }
         let route = self.shared.routes.lookup(key.dst_addr()).ok_or(DropReason::NoRoute)?;
         let from = self.shared.ifaces.get(in_port).ok_or(DropReason::NoRoute)?.zone_id;
         let out = self.shared.ifaces.get(route.port).ok_or(DropReason::NoRoute)?;

@@ -71,11 +71,19 @@ pub struct PipelineLimits {
     pub icmp_errors_burst: u64,
     /// Server-map entries a worker holds at most.
     pub server_map_entries: usize,
+    /// Half-open TCP sessions (SYN seen, handshake not done) a worker holds at most: a
+    /// SYN flood fills these, never the room established flows need.
+    pub half_open_sessions: usize,
 }
 
 impl Default for PipelineLimits {
     fn default() -> Self {
-        PipelineLimits { icmp_errors_per_sec: 100, icmp_errors_burst: 20, server_map_entries: 4096 }
+        PipelineLimits {
+            icmp_errors_per_sec: 100,
+            icmp_errors_burst: 20,
+            server_map_entries: 4096,
+            half_open_sessions: usize::MAX,
+        }
     }
 }
 
@@ -106,6 +114,7 @@ pub struct Pipeline {
     /// hash lookup. Cleared whenever the neighbour cache changes.
     last_hop: Option<(Ipv4Addr, MacAddr)>,
     icmp_errors: TokenBucket,
+    half_open_max: usize,
     sessions: SessionTable,
     ports: PortAllocator,
     /// Flows the ALG expects, for this worker's share.
@@ -146,6 +155,7 @@ impl Pipeline {
             neigh,
             last_hop: None,
             icmp_errors: TokenBucket::new(limits.icmp_errors_per_sec, limits.icmp_errors_burst),
+            half_open_max: limits.half_open_sessions,
             sessions,
             expected: ServerMap::with_capacity(limits.server_map_entries),
             hooks: Hooks { worker, slow_inbox: None, events: None },

@@ -228,6 +228,7 @@ pub struct SessionTable {
     timeouts_ms: [u64; CLASSES],
     live: usize,
     live_by_kind: [u32; Kind::ALL.len()],
+    live_by_class: [u32; CLASSES],
 }
 
 impl SessionTable {
@@ -260,6 +261,7 @@ impl SessionTable {
             timeouts_ms: timeouts.millis(),
             live: 0,
             live_by_kind: [0; Kind::ALL.len()],
+            live_by_class: [0; CLASSES],
         }
     }
 
@@ -455,8 +457,14 @@ impl SessionTable {
         self.live -= 1;
     }
 
+    /// Live sessions of a timeout class (half-open TCP: what a SYN flood fills).
+    pub fn live_in(&self, class: TimeoutClass) -> usize {
+        self.live_by_class[class as usize] as usize
+    }
+
     fn link_tail(&mut self, id: SessionId) {
         let class = self.slots[id as usize].class as usize;
+        self.live_by_class[class] += 1;
         let tail = self.lru[class].tail;
         {
             let s = &mut self.slots[id as usize];
@@ -476,6 +484,7 @@ impl SessionTable {
             let s = &self.slots[id as usize];
             (s.class as usize, s.lru_prev, s.lru_next)
         };
+        self.live_by_class[class] -= 1;
         if prev == NIL {
             self.lru[class].head = next;
         } else {

@@ -176,3 +176,26 @@ fn the_appliance_answers_a_zone_only_on_its_own_interface_by_default() {
     assert_eq!(from_inside(&mut e, CLIENT, PUBLIC, ping(PUBLIC)), Verdict::SlowPath);
     assert_eq!(e.back(PUBLIC, ping(PUBLIC)).0, Verdict::Drop(DropReason::ToSelfDenied));
 }
+
+/// A SYN flood filled the whole session table; half-open sessions are capped now, so
+/// established flows keep their room, and the flood's sessions age out fast.
+#[test]
+fn a_syn_flood_fills_only_the_half_open_share() {
+    let mut e = env(Opts { capacity: 64, ..DEFAULT });
+    let limits = PipelineLimits { half_open_sessions: 8, ..PipelineLimits::default() };
+    let shared = e.p.shared.clone();
+    let neigh = e.p.neigh.clone();
+    e.p = Pipeline::new(0, shared, neigh, SessionTable::new(64, Timeouts::default()), limits);
+    let (_, f) = e.out(CLIENT, dgram(5353, 53));
+    let pport = udp(&f).0;
+    for sport in 1000..1100 {
+        let v = e.out(CLIENT, seg(sport, 80, SYN, 1, 0, b"")).0;
+        let want =
+            if sport < 1008 { Verdict::Forward(1) } else { Verdict::Drop(DropReason::TcpHalfOpenLimit) };
+        assert_eq!(v, want, "SYN from port {sport}");
+    }
+    assert_eq!(e.back(PUBLIC, dgram(53, pport)).0, Verdict::Forward(0), "the established flow goes on");
+    assert_eq!(e.out(CLIENT2, dgram(1, 53)).0, Verdict::Forward(1), "other flows still open");
+    e.advance(6);
+    assert_eq!(e.out(CLIENT, seg(2000, 80, SYN, 1, 0, b"")).0, Verdict::Forward(1), "room again after 5 s");
+}
