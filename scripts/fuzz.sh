@@ -9,7 +9,8 @@
 # The invariants live in fuzz/src (the harnesses), which the workspace's tests also run
 # over fuzz/corpus and fuzz/regressions. New inputs go to $FUZZ_WORK (default
 # /var/tmp/ferrowall-fuzz), so CPU time adds up across runs on one machine; a crash is
-# saved in fuzz/artifacts/TARGET/: copy it to fuzz/regressions/TARGET/ and fix it.
+# saved in fuzz/artifacts/TARGET/: copy it to fuzz/regressions/TARGET/ and fix it. The
+# fuzz build has its own target directory there too, so it never waits on another build.
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (needs rustup's nightly toolchain)
 set -euo pipefail
@@ -31,7 +32,7 @@ command -v cargo-fuzz >/dev/null || cargo install -q cargo-fuzz
 for t in "${TARGETS[@]}"; do
   mkdir -p "$WORK/$t"
   echo "== $t: ${SECS} s"
-  cargo +nightly fuzz run --features libfuzzer "$t" "$WORK/$t" "fuzz/corpus/$t" -- \
+  cargo +nightly fuzz run --target-dir "$WORK/target" --features libfuzzer "$t" "$WORK/$t" "fuzz/corpus/$t" -- \
     -max_total_time="$SECS" -rss_limit_mb=2048 -print_final_stats=1 2>&1 |
     grep -E "^#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|ERROR|panicked|SUMMARY|Test unit written|artifact_prefix" || true
   if ls fuzz/artifacts/"$t"/crash-* >/dev/null 2>&1; then
