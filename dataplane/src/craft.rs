@@ -148,3 +148,26 @@ pub fn arp(request: bool, sender: (MacAddr, Ipv4Addr), target: (MacAddr, Ipv4Add
     let dst = if request { MacAddr::BROADCAST } else { target.0 };
     ethernet(L2 { src: sender.0, dst }, 0x0806, &a)
 }
+
+/// `frame` (Ethernet + IPv4 without options) cut into fragments of `size` payload bytes
+/// (a multiple of 8), each with its own header and checksum.
+pub fn fragments(frame: &[u8], size: usize) -> Vec<Vec<u8>> {
+    let (eth, ip) = frame.split_at(14);
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    let payload = &ip[20..total];
+    payload
+        .chunks(size)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut h = ip[..20].to_vec();
+            h[2..4].copy_from_slice(&((20 + chunk.len()) as u16).to_be_bytes());
+            let more = (i + 1) * size < payload.len();
+            let field = ((i * size / 8) as u16) | if more { 0x2000 } else { 0 };
+            h[6..8].copy_from_slice(&field.to_be_bytes());
+            h[10..12].copy_from_slice(&[0, 0]);
+            let c = crate::packet::checksum::checksum(&h);
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+            [eth, &h, chunk].concat()
+        })
+        .collect()
+}

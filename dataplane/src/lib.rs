@@ -13,6 +13,7 @@ pub mod craft;
 pub mod dpdk;
 pub mod events;
 pub mod flow;
+pub mod fragment;
 pub mod frame;
 pub mod ifaces;
 pub mod nat;

@@ -233,7 +233,11 @@ impl Sim {
             let Some(p) = self.workers.get_mut(worker) else {
                 return self.wire.stats.drop(DropReason::HandoffMisdirected);
             };
-            let verdict = p.process(&mut frame, port, self.now);
+            let verdict = if handed {
+                p.process_handed(&mut frame, port, self.now)
+            } else {
+                p.process(&mut frame, port, self.now)
+            };
             let mut out =
                 SimOutput { wire: &mut self.wire, inboxes: &self.inboxes, events: self.events.as_ref() };
             match verdict {
@@ -244,7 +248,7 @@ impl Sim {
                     self.slow.handle_alg(frame, port, self.now, &mut out);
                 }
                 Verdict::Handoff(_) if handed => out.discard(frame, DropReason::HandoffMisdirected),
-                Verdict::Handoff(owner) => {
+                Verdict::Handoff(owner) | Verdict::HandoffKeyed(owner) => {
                     out.wire.stats.handoffs_out += 1;
                     worker = usize::from(owner);
                     handed = true;

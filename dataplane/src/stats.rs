@@ -78,7 +78,13 @@ drop_reasons! {
     ArpReplyConsumed => "arp_reply_consumed", "ARP reply taken in by the neighbour table (not forwarded; not an error)";
     IcmpUnhandled => "icmp_unhandled", "ICMP to the appliance other than echo request";
     NoBuffer => "no_buffer", "mbuf pool empty when a packet had to be built";
-    Ipv4Fragment => "ipv4_fragment", "non-first IPv4 fragment (no reassembly; first fragments pass)";
+    Ipv4Fragment => "ipv4_fragment", "IPv4 fragment whose datagram's first fragment was not seen (or has no session)";
+    Ipv4TinyFragment => "ipv4_tiny_fragment", "first IPv4 fragment too short to hold its transport header";
+    Ipv4FragmentOverlap => "ipv4_fragment_overlap", "IPv4 fragment overlapping another of its datagram (or one too many)";
+    Ipv4FragmentTooBig => "ipv4_fragment_too_big", "IPv4 fragment that would take its datagram past 65,535 bytes";
+    FragmentTableFull => "fragment_table_full", "first fragment of a new datagram while the worker's fragment table is full";
+    IcmpErrorFragmented => "icmp_error_fragmented", "ICMP error in fragments (its checksum covers what the firewall cannot see)";
+    PptpFragment => "pptp_fragment", "PPTP control segment in IPv4 fragments (the ALG reads whole segments)";
     TcpNoSession => "tcp_no_session", "TCP segment without a session that is not a SYN";
     TcpBadFlags => "tcp_bad_flags", "TCP flag combination no TCP sends (SYN+FIN, none, FIN without ACK, ...)";
     TcpOutOfWindow => "tcp_out_of_window", "TCP segment outside its connection's window (blind reset, injection, stale)";

@@ -105,7 +105,12 @@ impl Worker {
         if m.segments() != 1 {
             return self.stats.drop(DropReason::MultiSegment);
         }
-        match self.pipeline.process(&mut m, port, now) {
+        let verdict = if handed {
+            self.pipeline.process_handed(&mut m, port, now)
+        } else {
+            self.pipeline.process(&mut m, port, now)
+        };
+        match verdict {
             Verdict::Forward(out) => {
                 self.stats.forwarded += 1;
                 self.transmit(out, m);
@@ -126,7 +131,7 @@ impl Worker {
                 self.stats.count_drops(DropReason::AlgRingFull, u64::from(dropped));
             }
             Verdict::Handoff(_) if handed => self.stats.drop(DropReason::HandoffMisdirected),
-            Verdict::Handoff(owner) => {
+            Verdict::Handoff(owner) | Verdict::HandoffKeyed(owner) => {
                 m.set_port(port);
                 match self.handoff_tx.get_mut(owner as usize).and_then(Option::as_mut) {
                     Some(ring) => {

@@ -35,6 +35,8 @@ pub struct Config {
     #[serde(default)]
     pub sessions: Sessions,
     #[serde(default)]
+    pub fragments: FragmentsConf,
+    #[serde(default)]
     pub timeouts: TimeoutsConf,
     #[serde(rename = "zone", default)]
     pub zones: Vec<ZoneConf>,
@@ -238,6 +240,33 @@ fn default_sessions() -> usize {
 impl Default for Sessions {
     fn default() -> Self {
         Sessions { per_worker: default_sessions(), half_open_per_worker: None }
+    }
+}
+
+/// IPv4 fragments, followed without reassembly (the first fragment's ports serve the
+/// rest of its datagram).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FragmentsConf {
+    /// Datagrams in fragments each worker follows at once.
+    #[serde(default = "d_frag_datagrams")]
+    pub per_worker: usize,
+    /// Milliseconds a datagram's fragments are followed from its first.
+    #[serde(default = "d_frag_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn d_frag_datagrams() -> usize {
+    4096
+}
+
+fn d_frag_timeout() -> u64 {
+    2000
+}
+
+impl Default for FragmentsConf {
+    fn default() -> Self {
+        FragmentsConf { per_worker: d_frag_datagrams(), timeout_ms: d_frag_timeout() }
     }
 }
 

@@ -205,6 +205,14 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
             format!("{} is not within 1..16000000", cfg.sessions.per_worker),
         ));
     }
+    if !(1..=1_000_000).contains(&cfg.fragments.per_worker) {
+        let msg = format!("{} is not within 1..1000000", cfg.fragments.per_worker);
+        return Err(err(at_key("fragments", "per_worker"), msg));
+    }
+    if !(100..=60_000).contains(&cfg.fragments.timeout_ms) {
+        let msg = format!("{} ms is not within 100..60000", cfg.fragments.timeout_ms);
+        return Err(err(at_key("fragments", "timeout_ms"), msg));
+    }
     if let Some(n) = cfg.sessions.half_open_per_worker {
         if n == 0 || n > cfg.sessions.per_worker {
             let msg = format!("{n} is not within 1..{} (per_worker)", cfg.sessions.per_worker);
@@ -238,6 +246,8 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
             icmp_errors_burst: cfg.icmp.errors_burst,
             server_map_entries: cfg.alg.pptp.server_map_per_worker,
             half_open_sessions: cfg.sessions.half_open_per_worker.unwrap_or(cfg.sessions.per_worker / 2),
+            fragments: cfg.fragments.per_worker,
+            fragment_timeout_ms: cfg.fragments.timeout_ms,
         },
         worker_idle_sleep: Duration::from_micros(cfg.cores.worker_idle_sleep_us),
         rules,

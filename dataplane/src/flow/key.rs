@@ -139,6 +139,24 @@ pub fn extract(ip: &Ipv4Packet<&[u8]>) -> Result<(FlowKey, L4Info), ParseError> 
     Ok((FlowKey::new(src, dst, sport, dport, proto), info))
 }
 
+/// The key of a datagram from its first fragment, whose transport header is whole but
+/// whose length fields name the whole datagram: `None` if the header is cut short (a
+/// tiny first fragment, which would hide ports or flags).
+pub fn extract_first_fragment(ip: &Ipv4Packet<&[u8]>) -> Option<(FlowKey, L4Info)> {
+    let l4 = ip.payload();
+    let be16 = |at: usize| l4.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    match ip.next_header() {
+        // TCP's checks need only its header; UDP's length field covers the whole
+        // datagram, so its ports are read as they are.
+        IpProtocol::Udp if l4.len() >= 8 => {
+            let key = FlowKey::new(ip.src_addr(), ip.dst_addr(), be16(0)?, be16(2)?, 17);
+            Some((key, L4Info::Udp))
+        }
+        IpProtocol::Udp => None,
+        IpProtocol::Tcp | IpProtocol::Icmp | IpProtocol::Gre | IpProtocol::Unknown(_) => extract(ip).ok(),
+    }
+}
+
 fn icmp_fields(l4: &[u8]) -> Result<(u16, u16, L4Info), ParseError> {
     let icmp = crate::packet::Icmpv4Packet::new_checked(l4)?;
     Ok(match icmp.msg_type() {

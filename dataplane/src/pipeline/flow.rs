@@ -37,6 +37,9 @@ impl Pipeline {
             // Only an ICMP error may find a one-way session (GRE) by its reply key.
             return Verdict::Drop(DropReason::GreNoSession);
         }
+        if pkt.fragment && self.sessions.get(id).app == App::Pptp {
+            return Verdict::Drop(DropReason::PptpFragment);
+        }
         if let L4Info::IcmpEcho { request } = pkt.info {
             // Requests go the way the session was opened, replies come back.
             if request != (dir == Dir::Original) {
@@ -54,7 +57,8 @@ impl Pipeline {
         let s = self.sessions.get(id);
         let (rewrite, app) = (s.rewrite[dir.index()], s.app);
         if let Some(ip) = frame.data_mut().get_mut(ETH_LEN..) {
-            rewrite.apply(ip, pkt.ihl, pkt.key.proto);
+            // A later fragment has no transport header: only the addresses change.
+            rewrite.apply(ip, pkt.ihl, if pkt.l4 { pkt.key.proto } else { 0 });
         }
         self.sessions.touch(id, dir, pkt.total_len, now);
         let routed = self.forward(frame, rewrite.dst_addr.map_or(pkt.key.dst_addr(), Ipv4Addr::from));

@@ -20,6 +20,7 @@
 mod alg;
 mod flow;
 mod forward;
+mod fragment;
 mod time_exceeded;
 
 pub use alg::PPTP_PORT;
@@ -31,6 +32,7 @@ use crate::command::{Command, NatUsage, ResetChunk, SlowInbox};
 use crate::dpdk::PortId;
 use crate::events::EventLog;
 use crate::flow::{key, FlowKey, L4Info, Owner, OwnerMap};
+use crate::fragment::FragmentTable;
 use crate::frame::Frame;
 use crate::ifaces::Interfaces;
 use crate::nat::{PortAllocator, NAT_SPACES};
@@ -58,6 +60,10 @@ pub enum Verdict {
     SlowPath,
     /// Another worker owns this flow; pass the frame, untouched, to it.
     Handoff(Owner),
+    /// A fragment whose datagram's flow another worker owns: the frame carries the
+    /// flow's key in front ([`Pipeline::process_handed`] reads it); pass it on, even if
+    /// it was handed over once already.
+    HandoffKeyed(Owner),
     /// A control segment for the slow path's ALG, translated and addressed, with an
     /// [`AlgMeta`](crate::alg::meta::AlgMeta) in front.
     Alg,
@@ -71,6 +77,9 @@ pub struct PipelineLimits {
     pub icmp_errors_burst: u64,
     /// Server-map entries a worker holds at most.
     pub server_map_entries: usize,
+    /// Datagrams in fragments a worker follows at once, and for how long from the first.
+    pub fragments: usize,
+    pub fragment_timeout_ms: u64,
     /// Half-open TCP sessions (SYN seen, handshake not done) a worker holds at most: a
     /// SYN flood fills these, never the room established flows need.
     pub half_open_sessions: usize,
@@ -82,6 +91,8 @@ impl Default for PipelineLimits {
             icmp_errors_per_sec: 100,
             icmp_errors_burst: 20,
             server_map_entries: 4096,
+            fragments: 4096,
+            fragment_timeout_ms: 2000,
             half_open_sessions: usize::MAX,
         }
     }
@@ -119,6 +130,8 @@ pub struct Pipeline {
     ports: PortAllocator,
     /// Flows the ALG expects, for this worker's share.
     expected: ServerMap,
+    /// Datagrams in fragments whose first fragment this worker has seen.
+    frags: FragmentTable,
     hooks: Hooks,
     pub counters: SessionCounters,
 }
@@ -131,10 +144,15 @@ struct Packet {
     ihl: usize,
     ttl: u8,
     total_len: usize,
+    /// Whether the transport header is in this packet (not in a later fragment).
+    l4: bool,
+    /// Part of a fragmented datagram.
+    fragment: bool,
 }
 
 enum Class {
     Ip(Packet),
+    Fragment(fragment::Fragment),
     SlowPath,
 }
 
@@ -158,6 +176,7 @@ impl Pipeline {
             half_open_max: limits.half_open_sessions,
             sessions,
             expected: ServerMap::with_capacity(limits.server_map_entries),
+            frags: FragmentTable::new(limits.fragments, limits.fragment_timeout_ms),
             hooks: Hooks { worker, slow_inbox: None, events: None },
             counters: SessionCounters::default(),
         }
@@ -245,14 +264,14 @@ impl Pipeline {
     pub fn process<F: Frame>(&mut self, frame: &mut F, in_port: PortId, now: Millis) -> Verdict {
         let pkt = match self.classify(frame.data(), in_port) {
             Ok(Class::Ip(p)) => p,
+            Ok(Class::Fragment(f)) => {
+                trim(frame, f.total_len);
+                return self.fragment(frame, in_port, f, now);
+            }
             Ok(Class::SlowPath) => return Verdict::SlowPath,
             Err(reason) => return Verdict::Drop(reason),
         };
-        // Bytes after the IPv4 total length are not the packet's: they never leave.
-        let end = ETH_LEN + pkt.total_len;
-        if frame.data().len() > end {
-            frame.truncate(end);
-        }
+        trim(frame, pkt.total_len);
         if pkt.info == L4Info::IcmpError {
             return self.icmp_error(frame, in_port, &pkt, now);
         }
@@ -307,6 +326,7 @@ impl Pipeline {
     /// Removes up to `max` expired sessions and gives back their NAT numbers. Called by
     /// the worker once per loop iteration.
     pub fn expire(&mut self, now: Millis, max: usize) -> usize {
+        self.frags.expire(now);
         let (ports, hooks) = (&mut self.ports, &self.hooks);
         let n = self.sessions.expire(now, max, |s| session_ended(ports, hooks, s));
         self.counters.removed += n as u64;
@@ -335,14 +355,14 @@ impl Pipeline {
         if is_martian(ip.src_addr()) || is_martian(ip.dst_addr()) {
             return Err(DropReason::MartianAddress);
         }
-        if ip.frag_offset() != 0 {
-            return Err(DropReason::Ipv4Fragment);
-        }
         if ip.header_len() as usize > Ipv4Packet::<&[u8]>::HEADER_LEN
             && ip.source_routed()?
             && !self.shared.rules.guards.of(iface.zone_id).source_route
         {
             return Err(DropReason::SourceRoute);
+        }
+        if ip.is_fragment() {
+            return fragment::Fragment::read(&ip).map(Class::Fragment);
         }
         let (key, info) = key::extract(&ip)?;
         Ok(Class::Ip(Packet {
@@ -351,7 +371,18 @@ impl Pipeline {
             ihl: ip.header_len() as usize,
             ttl: ip.ttl(),
             total_len: ip.total_len() as usize,
+            l4: true,
+            fragment: false,
         }))
+    }
+}
+
+/// Bytes after the IPv4 total length are not the packet's: they never leave.
+#[inline]
+fn trim<F: Frame>(frame: &mut F, total_len: usize) {
+    let end = ETH_LEN + total_len;
+    if frame.data().len() > end {
+        frame.truncate(end);
     }
 }
 

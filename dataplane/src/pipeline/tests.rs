@@ -504,3 +504,5 @@ fn unresolved_next_hop_goes_to_slow_path_translated() {
 }
 
 mod hostile;
+
+mod fragments;

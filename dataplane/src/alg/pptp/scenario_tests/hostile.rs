@@ -316,3 +316,35 @@ fn icmp_errors_about_tunnel_gre_reach_the_client() {
     assert_eq!((&quoted[12..16], &quoted[16..20]), (&SERVER.octets()[..], &PUBLIC.octets()[..]));
     assert_eq!(u16::from_be_bytes([quoted[26], quoted[27]]), x, "the quoted key as the server sent it");
 }
+
+/// Large PPTP GRE packets get fragmented on real links: every fragment of the server's
+/// GRE reaches the client, the key translated in the first, with one or two workers
+/// (the fragments cross to the worker that owns the datagram, then to the tunnel's).
+#[test]
+fn fragmented_tunnel_gre_reaches_the_client() {
+    for workers in [1, 2] {
+        let mut sim = lab(Setup { workers, ..ONE });
+        let (_c, x) = one_tunnel(&mut sim);
+        let ppp: Vec<u8> = (0..2000u32).map(|i| i as u8).collect();
+        let l3 = L3 { src: SERVER, dst: PUBLIC, ttl: 64 };
+        let whole = craft::gre_v1(L2 { src: SERVER_MAC, dst: OUT_MAC }, l3, x, 9, &ppp);
+        let frags = craft::fragments(&whole, 1000);
+        assert_eq!(frags.len(), 3);
+        for (i, f) in frags.iter().enumerate() {
+            sim.receive(OUTSIDE, (i % 2) as u16 % workers, f);
+            let (port, out) =
+                sent_one(&mut sim).unwrap_or_else(|| panic!("fragment {i} with {workers} worker(s)"));
+            assert_eq!(port, INSIDE);
+            let ip = Ipv4Packet::new_checked(&out.data()[14..]).unwrap();
+            assert!(ip.verify_checksum());
+            assert_eq!(ip.dst_addr(), CLIENT);
+            if i == 0 {
+                assert_eq!(GrePacket::new_checked(ip.payload()).unwrap().call_id(), Some(AAAA));
+            }
+        }
+        assert_eq!(sim.wire.stats.total_drops(), 0, "{:?}", sim.wire.stats);
+        if workers == 2 {
+            assert!(sim.wire.stats.handoffs_out > 0, "fragments crossed between workers");
+        }
+    }
+}
