@@ -154,7 +154,7 @@ struct DropWarnings {
     seen: Vec<(DropReason, u64, Option<Instant>)>,
 }
 
-const WARN_ON: [DropReason; 8] = [
+const WARN_ON: [DropReason; 13] = [
     DropReason::SessionTableFull,
     DropReason::NatExhausted,
     DropReason::HandoffRingFull,
@@ -163,6 +163,13 @@ const WARN_ON: [DropReason; 8] = [
     DropReason::TxQueueFull,
     DropReason::NoBuffer,
     DropReason::PptpConnectionLimit,
+    // Someone else answering for one of our addresses: a conflict or a takeover.
+    DropReason::ArpAddressConflict,
+    // A SYN flood, or too small a share for half-open sessions.
+    DropReason::TcpHalfOpenLimit,
+    DropReason::FragmentTableFull,
+    DropReason::PptpCallIdsExhausted,
+    DropReason::PptpCallLimit,
 ];
 
 impl DropWarnings {

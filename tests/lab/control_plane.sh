@@ -43,19 +43,19 @@ if [ "$(stat -c %a "$SOCK")" = 600 ]; then ok "the API socket is root-only (0600
 check "ICMP to the server" c1 ping -c 3 -i 0.2 -W 2 203.0.113.1
 srv python3 "$PEER" udp-serve 203.0.113.1 5353 >/dev/null 2>&1 &
 PIDS+=($!)
-sleep 0.3
+wait_until 10 listening srv udp 5353
 check "UDP to the server" c1 python3 "$PEER" udp-send 203.0.113.1 5353
 srv python3 "$PEER" tcp-serve 203.0.113.1 5001 >/dev/null 2>&1 &
 PIDS+=($!)
-sleep 0.3
+wait_until 10 listening srv tcp 5001
 check "TCP to the server" c1 python3 "$PEER" tcp-send 203.0.113.1 5001 65536
 srv python3 "$PPTP" server 203.0.113.1 128 1 >"$WORK/pptp-server.log" 2>&1 &
 PIDS+=($!)
-sleep 0.3
+wait_until 10 listening srv tcp 1723
 HOLD=300 c1 python3 "$PPTP" client 203.0.113.1 192.168.1.1 4660 >"$WORK/pptp-client.log" 2>&1 &
 PPTP_CLIENT=$!
 PIDS+=($PPTP_CLIENT)
-for _ in $(seq 1 50); do grep -q "tunnel up" "$WORK/pptp-client.log" && break; sleep 0.1; done
+wait_until 10 grep -q "tunnel up" "$WORK/pptp-client.log"
 if grep -q "tunnel up: sent 20, echoed 20" "$WORK/pptp-client.log"; then ok "PPTP tunnel: $(cat "$WORK/pptp-client.log")"; else fail "PPTP tunnel: $(cat "$WORK/pptp-client.log")"; fi
 
 # display firewall session-table, text and JSON, with filters.
@@ -97,7 +97,9 @@ else
 fi
 deny0=$(metric 'ferrowall_dropped_packets_total{reason="policy_deny"}')
 srv ping -c 5 -i 0.2 -W 1 192.168.1.1 >/dev/null 2>&1
-sleep 0.1
+# Counters reach the metrics within 10 ms; wait for the five, but no longer than 5 s.
+denied_5() { [ "$(metric 'ferrowall_dropped_packets_total{reason="policy_deny"}')" -ge $((deny0 + 5)) ]; }
+wait_until 5 denied_5
 deny1=$(metric 'ferrowall_dropped_packets_total{reason="policy_deny"}')
 if [ $((deny1 - deny0)) = 5 ]; then ok "5 unsolicited pings: policy_deny went from $deny0 to $deny1"; else fail "policy_deny $deny0 -> $deny1"; fi
 for want in 'ferrowall_sessions{protocol="pptp-gre"} 2' 'ferrowall_server_map_entries 2' \
@@ -220,7 +222,7 @@ else
   fail "state after refused reloads"
 fi
 kill -HUP "$FW_PID"
-sleep 0.5
+wait_until 5 grep -q "SIGHUP reload: " "$FW_LOG"
 if grep -q "SIGHUP reload: no change" "$FW_LOG"; then ok "SIGHUP reloads (no change)"; else fail "SIGHUP reload"; grep -i reload "$FW_LOG"; fi
 
 if fw_stop; then ok "ferrowall exits 0 on SIGTERM"; else fail "ferrowall exits 0 on SIGTERM"; fi

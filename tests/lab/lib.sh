@@ -47,6 +47,9 @@ lab_cleanup() {
 
 summary() { echo "$1: $PASSED passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; }
 
+# listening HOST tcp|udp PORT: whether something in the lab host HOST listens there.
+listening() { ip netns exec "$LAB_PREFIX-$1" ss -H -ln"${2:0:1}" "sport = :$3" | grep -q .; }
+
 # wait_until SECONDS COMMAND...: polls COMMAND every 0.05 s until it succeeds or the
 # deadline passes (then returns 1). No fixed sleep decides a verdict.
 wait_until() {

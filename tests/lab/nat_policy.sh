@@ -21,14 +21,14 @@ OUT=$(mktemp)
 
 srv python3 "$PEER" tcp-serve 203.0.113.1 5001 >"$OUT" 2>&1 &
 SRV=$!
-sleep 0.5
+wait_until 10 listening srv tcp 5001
 check "TCP from inside reaches the server (1 MiB, digest verified)" c1 python3 "$PEER" tcp-send 203.0.113.1 5001 1048576
 wait "$SRV" 2>/dev/null
 if grep -q "^peer 203.0.113.2:" "$OUT"; then ok "the server sees TCP from 203.0.113.2 ($(cut -d' ' -f2 "$OUT"))"; else fail "TCP source translated: $(cat "$OUT")"; fi
 
 srv python3 "$PEER" udp-serve 203.0.113.1 5353 >"$OUT" 2>&1 &
 SRV=$!
-sleep 0.5
+wait_until 10 listening srv udp 5353
 answer=$(c1 python3 "$PEER" udp-send 203.0.113.1 5353)
 wait "$SRV" 2>/dev/null
 if echo "$answer" | grep -q "^seen 203.0.113.2:"; then ok "UDP from inside reaches the server and the answer comes back ($answer)"; else fail "UDP through NAT: $answer"; fi
@@ -38,18 +38,18 @@ check "ping from inside reaches the server" c1 ping -c 3 -i 0.2 -W 2 203.0.113.1
 if srv ping -c 2 -i 0.2 -W 1 192.168.1.1 >/dev/null 2>&1; then fail "unsolicited ping from outside is dropped"; else ok "unsolicited ping from outside is dropped"; fi
 c1 python3 "$PEER" tcp-serve 192.168.1.1 2222 >/dev/null 2>&1 &
 INSIDE=$!
-sleep 0.5
+wait_until 10 listening c1 tcp 2222
 if srv timeout 5 python3 "$PEER" tcp-send 192.168.1.1 2222 10 >/dev/null 2>&1; then fail "unsolicited TCP from outside is dropped"; else ok "unsolicited TCP from outside is dropped"; fi
 kill "$INSIDE" 2>/dev/null; wait "$INSIDE" 2>/dev/null
 
 # A long-lived flow to show in the session table.
 srv python3 "$PEER" udp-serve 203.0.113.1 5354 >/dev/null 2>&1 &
 SRV=$!
-sleep 0.3
+wait_until 10 listening srv udp 5354
 c1 python3 "$PEER" udp-send 203.0.113.1 5354 >/dev/null
 wait "$SRV" 2>/dev/null
 kill -USR1 "$FW_PID"
-sleep 0.5
+wait_until 5 grep -Eq "^ udp .*:5354$" "$FW_LOG"
 if grep -Eq "^ udp VPN:public --> public 192\.168\.1\.1:[0-9]+\[203\.0\.113\.2:[0-9]+\] --> 203\.0\.113\.1:5354$" "$FW_LOG"; then
   ok "session table: $(grep -m1 -E '^ udp .*:5354$' "$FW_LOG" | sed 's/^ //')"
 else
