@@ -104,9 +104,10 @@ impl Pipeline {
 
     /// A session's packets come from the zones it was opened between: the same tuple
     /// from elsewhere is someone spoofing one of its addresses.
+    #[inline]
     pub(super) fn arrives_from_its_zone(&self, id: SessionId, dir: Dir, in_port: PortId) -> bool {
-        let zone = self.shared.ifaces.get(in_port).map(|i| i.zone_id);
-        zone == Some(self.sessions.get(id).zones[dir.index()])
+        let zone = self.zone_of.get(usize::from(in_port)).copied().unwrap_or(super::NO_ZONE);
+        zone == self.sessions.get(id).zones[dir.index()]
     }
 
     /// Checks a segment against the connection's flags and windows and moves its state

@@ -34,7 +34,7 @@ use crate::events::EventLog;
 use crate::flow::{key, FlowKey, L4Info, Owner, OwnerMap};
 use crate::fragment::FragmentTable;
 use crate::frame::Frame;
-use crate::ifaces::Interfaces;
+use crate::ifaces::{Interfaces, MAX_PORTS};
 use crate::nat::{PortAllocator, NAT_SPACES};
 use crate::neigh::NeighbourCache;
 use crate::packet::{EtherType, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
@@ -132,6 +132,8 @@ pub struct Pipeline {
     expected: ServerMap,
     /// Datagrams in fragments whose first fragment this worker has seen.
     frags: FragmentTable,
+    /// Each port's zone (`NO_ZONE` for none), read for every packet of a session.
+    zone_of: [u8; MAX_PORTS],
     hooks: Hooks,
     pub counters: SessionCounters,
 }
@@ -166,6 +168,7 @@ impl Pipeline {
     ) -> Pipeline {
         let public = shared.rules.nat.public_addrs(&shared.ifaces);
         let slice = shared.owners.slice(worker);
+        let zone_of = zones_by_port(&shared.ifaces);
         Pipeline {
             worker,
             ports: PortAllocator::new(&public, &NAT_SPACES, slice, port_seed(worker)),
@@ -177,6 +180,7 @@ impl Pipeline {
             sessions,
             expected: ServerMap::with_capacity(limits.server_map_entries),
             frags: FragmentTable::new(limits.fragments, limits.fragment_timeout_ms),
+            zone_of,
             hooks: Hooks { worker, slow_inbox: None, events: None },
             counters: SessionCounters::default(),
         }
@@ -375,6 +379,19 @@ impl Pipeline {
             fragment: false,
         }))
     }
+}
+
+/// Marks a port without an interface in [`Pipeline`]'s zone table.
+const NO_ZONE: u8 = u8::MAX;
+
+fn zones_by_port(ifaces: &Interfaces) -> [u8; MAX_PORTS] {
+    let mut z = [NO_ZONE; MAX_PORTS];
+    for i in ifaces.iter() {
+        if let Some(slot) = z.get_mut(usize::from(i.port)) {
+            *slot = i.zone_id;
+        }
+    }
+    z
 }
 
 /// Bytes after the IPv4 total length are not the packet's: they never leave.
