@@ -32,7 +32,7 @@ use crate::packet::ChecksumDelta;
 pub const HEAD: usize = 20;
 /// Messages whose heads the reader remembers for retransmissions. PPTP peers have a
 /// handful of messages in flight; a retransmission older than this is refused.
-const LOG: usize = 16;
+const LOG: usize = 8;
 
 /// One message head, as the ALG sees it once its needed bytes are in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
