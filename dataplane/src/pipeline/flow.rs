@@ -18,6 +18,7 @@ use std::net::Ipv4Addr;
 const TCP: u8 = 6;
 const UDP: u8 = 17;
 const ICMP: u8 = 1;
+const GRE: u8 = 47;
 
 impl Pipeline {
     /// A packet of an existing session: track TCP, translate, count, forward.
@@ -292,6 +293,15 @@ impl Pipeline {
             return Verdict::Handoff(owner);
         }
         let Some((id, dir)) = self.sessions.lookup(&lookup) else {
+            // An error about a PPTP tunnel's GRE may reach a worker that does not own the
+            // tunnel's session (the quoted packet cannot tell which does): the ALG knows
+            // every tunnel, and translates it on the slow path.
+            if quoted.proto == GRE && self.hooks.slow_inbox.is_some() {
+                return match crate::slowpath::mark_gre_error(frame) {
+                    true => Verdict::SlowPath,
+                    false => Verdict::Drop(DropReason::IcmpNoSession),
+                };
+            }
             return match self.shared.ifaces.dst_kind(pkt.key.dst_addr()) {
                 DstKind::Local => Verdict::SlowPath,
                 _ => Verdict::Drop(DropReason::IcmpNoSession),

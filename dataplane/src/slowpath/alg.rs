@@ -16,6 +16,7 @@ use crate::command::{AlgStatus, SlowCommand};
 use crate::dpdk::PortId;
 use crate::flow::FlowKey;
 use crate::frame::Frame;
+use crate::nat::icmp_error;
 use crate::packet::{EthernetFrame, IpProtocol, Ipv4Packet, TcpPacket};
 use crate::servermap::{ServerMapChange, ServerMapEntry};
 use crate::stats::DropReason;
@@ -184,6 +185,51 @@ impl<F: Frame> SlowPath<F> {
                 let _ = reply.send(status);
             }
         }
+    }
+
+    /// Whether a frame is an ICMP error about GRE (a PPTP tunnel's, perhaps) that the ALG
+    /// should place: what it quotes.
+    pub(super) fn quotes_gre(&self, data: &[u8]) -> Option<FlowKey> {
+        self.pptp.as_ref()?;
+        let ip = Ipv4Packet::new_checked(data.get(ETH_LEN..)?).ok()?;
+        if ip.next_header() != IpProtocol::Icmp || ip.is_fragment() {
+            return None;
+        }
+        icmp_error::quoted_key(ip.payload()).map(|(k, _)| k).filter(|k| k.proto == 47)
+    }
+
+    /// An ICMP error about a PPTP tunnel's GRE that no worker's session matched: the ALG
+    /// names the tunnel, the error is translated as the tunnel's session would and
+    /// routed on.
+    pub(super) fn gre_icmp_error(
+        &mut self,
+        mut frame: F,
+        quoted: FlowKey,
+        now: Millis,
+        out: &mut impl SlowOutput<F>,
+    ) {
+        let plan = self.pptp.as_ref().and_then(|alg| alg.gre_error(&quoted));
+        let Some((new_src, new_dst, restore)) = plan else {
+            return out.discard(frame, DropReason::IcmpNoSession);
+        };
+        let Some(ip_bytes) = frame.data_mut().get_mut(ETH_LEN..) else {
+            return out.discard(frame, DropReason::IcmpNoSession);
+        };
+        let Ok(ip) = Ipv4Packet::new_checked(&*ip_bytes) else {
+            return out.discard(frame, DropReason::IcmpNoSession);
+        };
+        let (src, dst, ttl) = (u32::from(ip.src_addr()), u32::from(ip.dst_addr()), ip.ttl());
+        if ttl <= 1 {
+            return out.discard(frame, DropReason::TtlExceeded);
+        }
+        let outer = (new_src.unwrap_or(src), new_dst.unwrap_or(dst));
+        if !icmp_error::translate(ip_bytes, outer, &restore) {
+            return out.discard(frame, DropReason::IcmpNoSession);
+        }
+        let mut ip = Ipv4Packet::new_unchecked(ip_bytes);
+        ip.set_ttl(ttl - 1);
+        ip.fill_checksum();
+        self.route_on(frame, outer.1.into(), now, out);
     }
 
     pub fn server_map(&self, now: Millis) -> Vec<ServerMapView> {

@@ -33,6 +33,30 @@ pub enum NeighbourUpdate {
     Remove { ip: Ipv4Addr },
 }
 
+/// Marks a frame sent to the slow path as an ICMP error about GRE that no worker's
+/// session matched (see `SlowPath::gre_icmp_error`). The mark's first byte is odd, so no
+/// frame a worker passes on (they start with the appliance's unicast MAC) carries it.
+const GRE_ERROR_MARK: [u8; 4] = [0xff, 0xf7, 0xa7, 0x47];
+
+/// Puts the mark in front of `frame`; false if there is no headroom.
+pub fn mark_gre_error(frame: &mut impl Frame) -> bool {
+    if !frame.prepend(GRE_ERROR_MARK.len() as u16) {
+        return false;
+    }
+    match frame.data_mut().get_mut(..GRE_ERROR_MARK.len()) {
+        Some(b) => {
+            b.copy_from_slice(&GRE_ERROR_MARK);
+            true
+        }
+        None => false,
+    }
+}
+
+fn take_gre_error_mark(frame: &mut impl Frame) -> bool {
+    frame.data().get(..GRE_ERROR_MARK.len()) == Some(&GRE_ERROR_MARK[..])
+        && frame.adj(GRE_ERROR_MARK.len() as u16)
+}
+
 /// Where the slow path's effects go: TX queues, counters, worker inboxes, the mbuf pool.
 pub trait SlowOutput<F: Frame> {
     fn transmit(&mut self, port: PortId, frame: F);
@@ -90,7 +114,13 @@ impl<F: Frame> SlowPath<F> {
     }
 
     /// Handles one frame a worker passed over.
-    pub fn handle(&mut self, frame: F, in_port: PortId, now: Millis, out: &mut impl SlowOutput<F>) {
+    pub fn handle(&mut self, mut frame: F, in_port: PortId, now: Millis, out: &mut impl SlowOutput<F>) {
+        if take_gre_error_mark(&mut frame) {
+            return match self.quotes_gre(frame.data()) {
+                Some(quoted) => self.gre_icmp_error(frame, quoted, now, out),
+                None => out.discard(frame, DropReason::IcmpNoSession),
+            };
+        }
         let ethertype = match EthernetFrame::new_checked(frame.data()) {
             Ok(eth) => eth.ethertype(),
             Err(e) => return out.discard(frame, e.into()),
@@ -110,6 +140,12 @@ impl<F: Frame> SlowPath<F> {
         if self.ifaces.owner_of(dst).is_some() {
             return local::handle(&self.ifaces, frame, in_port, out);
         }
+        self.route_on(frame, dst, now, out);
+    }
+
+    /// A packet already translated for `dst`: its next hop resolved (or asked for), then
+    /// sent.
+    fn route_on(&mut self, frame: F, dst: Ipv4Addr, now: Millis, out: &mut impl SlowOutput<F>) {
         let Some(route) = self.routes.lookup(dst) else {
             return out.discard(frame, DropReason::NoRoute);
         };

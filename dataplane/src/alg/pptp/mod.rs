@@ -415,6 +415,31 @@ impl PptpAlg {
         v
     }
 
+    /// How to translate an ICMP error about a tunnel's GRE, quoted as it was on the wire:
+    /// the outer header's new source and destination (if they change) and the quoted
+    /// packet as its sender sent it. `None` if no call has that GRE.
+    pub fn gre_error(&self, quoted: &FlowKey) -> Option<(Option<u32>, Option<u32>, FlowKey)> {
+        for c in self.conns.values() {
+            // The client's GRE after NAT (public -> server, the server's Call ID): the
+            // error goes back to the client.
+            if u32::from(c.public) == quoted.src && c.server == quoted.dst {
+                if let Some(call) = c.calls.iter().find(|k| k.pac == Some(quoted.dport)) {
+                    let restore = FlowKey { src: c.client, ..*quoted };
+                    return call.pac.map(|_| (None, Some(c.client), restore));
+                }
+            }
+            // The server's GRE after NAT (server -> client, the client's own Call ID):
+            // the client's error goes to the server from the public address.
+            if c.server == quoted.src && c.client == quoted.dst {
+                if let Some(call) = c.calls.iter().find(|k| k.pns == Some(quoted.dport)) {
+                    let restore = FlowKey { dst: c.public.into(), dport: call.xlat, ..*quoted };
+                    return Some((Some(c.public.into()), None, restore));
+                }
+            }
+        }
+        None
+    }
+
     fn next_random(&mut self) -> u64 {
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
