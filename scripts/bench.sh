@@ -13,6 +13,9 @@
 #   ctl-cost  nat-100k with and without the control plane at work: a Prometheus scrape
 #             every second and full session-table displays (100,000 sessions) back to
 #             back, through the management API, both pinned to CPU 0
+#   gre-flood PPTP GRE as in gre, while a seventh port floods the tunnel's control
+#             connection with Echo-Requests (1,024, looped: every one goes through the
+#             ALG on the slow path); the tunnel's rate against gre's is the cost
 #   flood-none, flood-syn, flood-gre, flood-frag
 #             established NATed UDP (1,000 flows) with and while a flood arrives on a
 #             port of its own: SYNs from 250 inside hosts to 32,768 servers (the
@@ -128,6 +131,15 @@ prepare() { # SCENARIO -> sets PCAP CONFIG MBUFS
     printf '\n[management]\nsocket = "%s"\n' "$WORK/api.sock" >>"$CONFIG"
     return
   fi
+  if [ "$1" = gre-flood ]; then
+    prepare gre
+    CONFIG=$WORK/gre-flood.toml
+    python3 scripts/gen_pcap.py pptp-echo-flood "$WORK/echo.pcap" --dst-mac 02:70:63:61:70:06
+    cp "$WORK/gre.toml" "$CONFIG"
+    printf '\n[[port]]\nname = "control-flood"\ndevice = "net_pcap6,rx_pcap=%s,infinite_rx=1,tx_pcap=/dev/null,tx_pcap=/dev/null"\nzone = "trust"\naddress = "10.0.6.254/24"\n' \
+      "$WORK/echo.pcap" >>"$CONFIG"
+    return
+  fi
   if [ "$1" = gre ]; then
     PCAP=$WORK/gre.pcap; CONFIG=$WORK/gre.toml; MBUFS=36864
     python3 scripts/gen_pcap.py pptp-control "$WORK" --ports 1,2,3,4,5
@@ -176,6 +188,24 @@ for sc in "${SCENARIOS[@]}"; do
     continue
   fi
   prepare "$sc"
+  if [ "$sc" = gre-flood ]; then
+    for variant in gre gre-flood; do
+      v_all=()
+      for r in $(seq 1 "$ROUNDS"); do
+        ferrowall_rate "$WORK/$variant.toml" >/dev/null
+        v=$(awk -v s="$SECS" '$1 == "inside" {for (i=1;i<=NF;i++) if ($i == "tx") {print int($(i+1)/s); exit}}' "$WORK/fw.log")
+        v_all+=("$v")
+        drops=$(awk '$1 == "drop" {n[$2] = $3} END {for (r in n) printf "%s %d/s, ", r, n[r] / s}' s="$SECS" "$WORK/fw.log")
+        alg=$(awk '$1 == "slow" && $2 == "path:" {print $0}' "$WORK/fw.log" | tail -1)
+        printf '%-10s round %d: tunnel %7s Mpps; drops: %s %s\n' "$variant" "$r" "$(mpps "$v")" "${drops:-none}" "$alg"
+      done
+      med=$(printf '%s\n' "${v_all[@]}" | median)
+      [ "$variant" = gre ] && GRE_BASE=$med
+      printf '%-10s median : tunnel %7s Mpps, %s of gre alone\n' "$variant" "$(mpps "$med")" \
+        "$(echo "$med $GRE_BASE" | awk '{printf "%.2f", $1/$2}')"
+    done
+    continue
+  fi
   if [[ "$sc" == flood-* ]]; then
     est_all=()
     for r in $(seq 1 "$ROUNDS"); do

@@ -109,6 +109,14 @@ def main():
     f.add_argument("--dst-mac", required=True)
     f.add_argument("--src-mac", default="02:00:00:00:01:01")
     f.add_argument("--frames", type=int, default=32768)
+    e = sub.add_parser("pptp-echo-flood", help="Echo-Requests on the pptp-control "
+                       "connection, one after another in its byte stream")
+    e.add_argument("out")
+    e.add_argument("--dst-mac", required=True)
+    e.add_argument("--src-mac", default="02:00:00:00:01:01")
+    e.add_argument("--frames", type=int, default=1024)
+    e.add_argument("--client", default="192.168.1.1")
+    e.add_argument("--server", default="198.51.100.7")
     g = sub.add_parser("gre")
     g.add_argument("out")
     g.add_argument("--dst-mac", required=True)
@@ -157,6 +165,15 @@ def main():
                     ip = ip[:10] + struct.pack("!H", checksum(ip[:20])) + ip[12:]
                     frames.append(dm + sm + b"\x08\x00" + ip)
         write_pcap(a.out, frames)
+        return
+    if a.cmd == "pptp-echo-flood":
+        cl, sv = ipaddress.IPv4Address(a.client), ipaddress.IPv4Address(a.server)
+        sm, dm = mac(a.src_mac), mac(a.dst_mac)
+        # After SCCRQ (156 bytes) and OCRQ (168) from ISN 1000.
+        first = 1000 + 1 + 156 + 168
+        echo = lambda i: pptp_message(5, 16, struct.pack("!I", i))
+        write_pcap(a.out, [tcp_segment(sm, dm, cl, sv, 40000, 1723, first + 16 * i, 5157, 0x18, echo(i))
+                           for i in range(a.frames)])
         return
     if a.cmd == "gre":
         s, p = ipaddress.IPv4Address(a.server), ipaddress.IPv4Address(a.public)
