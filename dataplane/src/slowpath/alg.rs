@@ -180,7 +180,7 @@ impl<F: Frame> SlowPath<F> {
                     calls: a.calls(),
                     server_map_entries: a.entries(),
                     call_ids: a.call_ids_by_address(),
-                    counters: a.counters,
+                    counters: *a.counters(),
                 });
                 let _ = reply.send(status);
             }

@@ -157,7 +157,6 @@ struct Conn {
     public: Ipv4Addr,
     server: u32,
     state: ControlState,
-    readers: [StreamReader; 2],
     calls: Vec<Call>,
     /// A client's new Call ID translated before the rest of its message came (an ICRP
     /// cut after its Call ID): (own, translated).
@@ -205,6 +204,13 @@ impl Conn {
     }
 }
 
+/// A control connection as the ALG keeps it: the byte streams' readers beside the
+/// connection's state, so that reading one borrows both without moving either.
+struct Entry {
+    readers: [StreamReader; 2],
+    conn: Conn,
+}
+
 struct Booked {
     entry: ServerMapEntry,
     owner: u16,
@@ -212,7 +218,12 @@ struct Booked {
 }
 
 pub struct PptpAlg {
-    conns: FxHashMap<FlowKey, Conn>,
+    conns: FxHashMap<FlowKey, Entry>,
+    core: Core,
+}
+
+/// What the ALG keeps besides its connections: what a message's handling touches.
+struct Core {
     call_ids: Vec<PortAllocator>,
     owners: Arc<OwnerMap>,
     limits: AlgLimits,
@@ -220,7 +231,7 @@ pub struct PptpAlg {
     public: Vec<Ipv4Addr>,
     /// Picks rows of translated Call IDs.
     rng: u64,
-    pub counters: AlgCounters,
+    counters: AlgCounters,
 }
 
 /// One row of `display firewall server-map`.
@@ -259,8 +270,7 @@ impl PptpAlg {
         conns.reserve(expected);
         let mut book = FxHashMap::default();
         book.reserve(2 * expected);
-        PptpAlg {
-            conns,
+        let core = Core {
             call_ids,
             owners,
             limits,
@@ -268,13 +278,18 @@ impl PptpAlg {
             public: public.to_vec(),
             rng: seed | 1,
             counters: AlgCounters::default(),
-        }
+        };
+        PptpAlg { conns, core }
+    }
+
+    pub fn counters(&self) -> &AlgCounters {
+        &self.core.counters
     }
 
     /// New limits (reload): they apply to new connections and calls, and the new
     /// server-map timeout to every entry from now on.
     pub fn set_limits(&mut self, limits: AlgLimits) {
-        self.limits = limits;
+        self.core.limits = limits;
     }
 
     pub fn connections(&self) -> usize {
@@ -283,21 +298,21 @@ impl PptpAlg {
 
     /// Server-map entries announced and not yet withdrawn.
     pub fn entries(&self) -> usize {
-        self.book.len()
+        self.core.book.len()
     }
 
     pub fn calls(&self) -> usize {
-        self.conns.values().map(|c| c.calls.len()).sum()
+        self.conns.values().map(|e| e.conn.calls.len()).sum()
     }
 
     /// Translated Call IDs in use on every public address.
     pub fn call_ids_by_address(&self) -> Vec<(Ipv4Addr, u32)> {
-        self.public.iter().map(|&ip| (ip, self.call_ids_in_use(ip))).collect()
+        self.core.public.iter().map(|&ip| (ip, self.call_ids_in_use(ip))).collect()
     }
 
     /// Translated Call IDs in use, per public address (metrics).
     pub fn call_ids_in_use(&self, public: Ipv4Addr) -> u32 {
-        self.call_ids.iter().map(|a| a.in_use(public, GRE)).sum()
+        self.core.call_ids.iter().map(|a| a.in_use(public, GRE)).sum()
     }
 
     /// Reads one control segment, rewriting its Call IDs in place. `Err` means the
@@ -309,35 +324,38 @@ impl PptpAlg {
         now: Millis,
         out: &mut impl AlgOutput,
     ) -> Result<Fed, PptpError> {
-        let known = self.conns.remove(&seg.control);
-        let fresh = known.is_none();
-        let mut conn = match known {
-            Some(c) => c,
-            None if self.conns.len() >= self.limits.connections => return Err(PptpError::ConnectionLimit),
-            None => Conn {
+        let fresh = !self.conns.contains_key(&seg.control);
+        if fresh {
+            if self.conns.len() >= self.core.limits.connections {
+                return Err(PptpError::ConnectionLimit);
+            }
+            let conn = Conn {
                 worker: seg.worker,
                 translate: u32::from(seg.public) != seg.control.src,
                 client: seg.control.src,
                 public: seg.public,
                 server: seg.control.dst,
                 state: ControlState::Idle,
-                readers: [StreamReader::default(); 2],
                 calls: Vec::new(),
                 pending: None,
                 last_seen: now,
-            },
+            };
+            self.conns.insert(seg.control, Entry { readers: [StreamReader::default(); 2], conn });
+        }
+        let Some(Entry { readers, conn }) = self.conns.get_mut(&seg.control) else {
+            return Err(PptpError::ConnectionLimit);
         };
         conn.last_seen = now;
-        let d = seg.dir.index();
-        let mut reader = conn.readers[d];
-        let mut ctx = Ctx { alg: self, conn: &mut conn, control: seg.control, dir: seg.dir, out };
+        let reader = &mut readers[seg.dir.index()];
+        let mut ctx = Ctx { alg: &mut self.core, conn, control: seg.control, dir: seg.dir, out };
         let result = reader.feed(seg.seq, seg.payload, &mut ctx);
-        conn.readers[d] = reader;
+        let left_nothing = conn_is_empty(conn);
+        let counters = &mut self.core.counters;
         let result = match result {
             Ok(fed) => {
-                self.counters.retransmissions += u64::from(fed.retransmission);
+                counters.retransmissions += u64::from(fed.retransmission);
                 if let Some(e) = fed.refused {
-                    self.counters.refused(e);
+                    counters.refused(e);
                 }
                 match fed.refused {
                     Some(e) if fed.keep == 0 => Err(e),
@@ -345,21 +363,21 @@ impl PptpAlg {
                 }
             }
             Err(e) => {
-                self.counters.malformed += 1;
+                counters.malformed += 1;
                 Err(e)
             }
         };
         // A connection whose first segment is refused leaves nothing behind.
-        if !(fresh && result.is_err() && conn.calls.is_empty()) {
-            self.conns.insert(seg.control, conn);
+        if fresh && result.is_err() && left_nothing {
+            self.conns.remove(&seg.control);
         }
         result
     }
 
     /// The control connection ended (FIN, RST, aging): everything of it goes.
     pub fn close(&mut self, control: &FlowKey, out: &mut impl AlgOutput) {
-        if let Some(mut conn) = self.conns.remove(control) {
-            self.end_all(&mut conn, out);
+        if let Some(mut e) = self.conns.remove(control) {
+            self.core.end_all(&mut e.conn, out);
         }
     }
 
@@ -367,11 +385,11 @@ impl PptpAlg {
     /// PPTP peers send Echo-Requests every 60 s, so a live connection never gets here;
     /// this reclaims state whose TCP session ended without the ALG hearing of it.
     pub fn tick(&mut self, now: Millis, out: &mut impl AlgOutput) {
-        let limit = self.limits.server_map_secs * 1000;
+        let limit = self.core.limits.server_map_secs * 1000;
         let stale: Vec<FlowKey> = self
             .conns
             .iter()
-            .filter(|(_, c)| now.saturating_sub(c.last_seen) >= limit)
+            .filter(|(_, e)| now.saturating_sub(e.conn.last_seen) >= limit)
             .map(|(k, _)| *k)
             .collect();
         for key in stale {
@@ -380,30 +398,31 @@ impl PptpAlg {
         let cleared: Vec<(FlowKey, u16)> = self
             .conns
             .iter()
-            .flat_map(|(k, c)| {
-                c.calls
+            .flat_map(|(k, e)| {
+                e.conn
+                    .calls
                     .iter()
                     .filter(|call| call.clearing.is_some_and(|t| now.saturating_sub(t) >= CLEAR_GRACE_MS))
                     .map(move |call| (*k, call.xlat))
             })
             .collect();
         for (key, xlat) in cleared {
-            if let Some(mut conn) = self.conns.remove(&key) {
-                if let Some(i) = conn.calls.iter().position(|c| c.xlat == xlat && c.clearing.is_some()) {
-                    self.drop_call(&mut conn, i, out);
+            if let Some(e) = self.conns.get_mut(&key) {
+                if let Some(i) = e.conn.calls.iter().position(|c| c.xlat == xlat && c.clearing.is_some()) {
+                    self.core.drop_call(&mut e.conn, i, out);
                 }
-                self.conns.insert(key, conn);
             }
         }
     }
 
     pub fn server_map(&self, now: Millis) -> Vec<ServerMapView> {
-        let limit = self.limits.server_map_secs * 1000;
+        let limit = self.core.limits.server_map_secs * 1000;
         let mut v: Vec<ServerMapView> = self
+            .core
             .book
             .values()
             .map(|b| {
-                let seen = self.conns.get(&b.control).map_or(now, |c| c.last_seen);
+                let seen = self.conns.get(&b.control).map_or(now, |e| e.conn.last_seen);
                 ServerMapView {
                     entry: b.entry,
                     owner: b.owner,
@@ -419,7 +438,7 @@ impl PptpAlg {
     /// the outer header's new source and destination (if they change) and the quoted
     /// packet as its sender sent it. `None` if no call has that GRE.
     pub fn gre_error(&self, quoted: &FlowKey) -> Option<(Option<u32>, Option<u32>, FlowKey)> {
-        for c in self.conns.values() {
+        for c in self.conns.values().map(|e| &e.conn) {
             // The client's GRE after NAT (public -> server, the server's Call ID): the
             // error goes back to the client.
             if u32::from(c.public) == quoted.src && c.server == quoted.dst {
@@ -439,7 +458,9 @@ impl PptpAlg {
         }
         None
     }
+}
 
+impl Core {
     fn next_random(&mut self) -> u64 {
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
@@ -568,7 +589,7 @@ impl PptpAlg {
 
 /// One segment's reading: the ALG, the connection and direction it belongs to.
 struct Ctx<'a, O> {
-    alg: &'a mut PptpAlg,
+    alg: &'a mut Core,
     conn: &'a mut Conn,
     control: FlowKey,
     dir: Dir,
@@ -829,6 +850,11 @@ impl<O: AlgOutput> Ctx<'_, O> {
             _ => {}
         }
     }
+}
+
+/// Whether a connection holds nothing (no call, nothing pending).
+fn conn_is_empty(conn: &Conn) -> bool {
+    conn.calls.is_empty() && conn.pending.is_none()
 }
 
 fn call_up(conn: &Conn, call: Call, out: &mut impl AlgOutput) {

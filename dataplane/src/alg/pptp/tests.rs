@@ -101,7 +101,7 @@ fn the_design_scenario() {
     let ocrq = c.send(&mut alg, Dir::Original, message(MsgType::Ocrq, AAAA, 1, 0), 1, &mut out);
     let bbbb = be16(&ocrq, 12);
     assert_ne!(bbbb, AAAA);
-    assert!(alg.owners.slice(0).contains(&bbbb));
+    assert!(alg.core.owners.slice(0).contains(&bbbb));
     assert_eq!(out.installed.len(), 1);
     let (owner, sm1) = out.installed[0];
     assert_eq!(owner, 0, "the owner of GRE to bbbb at the public address");
@@ -113,7 +113,7 @@ fn the_design_scenario() {
     assert_eq!((be16(&ocrp, 12), be16(&ocrp, 14)), (CCCC, AAAA));
     assert_eq!(out.installed.len(), 2);
     let (owner2, sm2) = out.installed[1];
-    assert_eq!(owner2, alg.owners.owner(&sm2.key, false));
+    assert_eq!(owner2, alg.core.owners.owner(&sm2.key, false));
     assert_eq!(sm2.key, FlowKey::new(CLIENT, SERVER, 0, CCCC, 47));
     assert_eq!(sm2.translated, FlowKey::new(PUBLIC, SERVER, 0, CCCC, 47));
 
@@ -248,7 +248,7 @@ fn a_malformed_message_creates_nothing() {
     assert!(out.installed.is_empty());
     assert_eq!(alg.calls(), 0);
     assert_eq!(alg.connections(), 0);
-    assert_eq!(alg.counters.malformed, 1);
+    assert_eq!(alg.counters().malformed, 1);
 }
 
 #[test]
@@ -268,7 +268,7 @@ fn the_call_limit_holds() {
         Err(PptpError::CallLimit)
     );
     assert_eq!(alg.calls(), 2);
-    assert_eq!(alg.counters.call_limit, 1);
+    assert_eq!(alg.counters().call_limit, 1);
 }
 
 /// Every translated Call ID of a public address in use: the next call is refused (the
@@ -302,7 +302,7 @@ fn call_ids_run_out_and_come_back() {
     }
     assert_eq!(made, size, "every ID of the slice handed out once");
     assert_eq!(alg.call_ids_in_use(PUBLIC), size as u32);
-    assert!(alg.counters.call_ids_exhausted >= 1);
+    assert!(alg.counters().call_ids_exhausted >= 1);
     let last = conns.last_mut().unwrap();
     assert_eq!(
         last.try_send(&mut alg, Dir::Original, message(MsgType::Ocrq, 900, 1, 0), 1, &mut out),
