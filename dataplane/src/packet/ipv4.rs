@@ -213,6 +213,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 
     /// The header bytes, clamped so that a header length rewritten by a
     /// setter cannot make this panic.
+    #[inline]
     fn header(&self) -> &[u8] {
         let data = self.buffer.as_ref();
         let end = usize::from(self.header_len()).min(data.len());
