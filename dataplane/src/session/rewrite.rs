@@ -72,7 +72,6 @@ impl Rewrite {
     /// Applies the rewrite to an IPv4 packet (`ip` starts at the IPv4 header, whose
     /// length is `ihl`), protocol `proto`. The packet was checked when its key was read.
     #[inline]
-    #[inline]
     pub fn apply(&self, ip: &mut [u8], ihl: usize, proto: u8) {
         if self.is_identity() {
             return;
