@@ -8,7 +8,8 @@
 //! behind it) or that would end past 65,535 bytes is refused. Entries live for the
 //! configured time from their first fragment and the table is bounded: when it is full,
 //! new datagrams' fragments are refused until entries age out. Fragments that arrive
-//! before their datagram's first are refused too (their sender resends the datagram).
+//! before their datagram's first wait in a small buffer the worker keeps
+//! ([`HeldFragments`]) until the first comes, for a quarter of that time at most.
 use crate::bounded::BoundedMap;
 use crate::clock::Millis;
 use crate::flow::FlowKey;
@@ -22,6 +23,15 @@ pub struct DatagramId {
     pub dst: u32,
     pub proto: u8,
     pub ident: u16,
+}
+
+impl DatagramId {
+    /// A short name for the datagram, for matching held fragments to their first.
+    pub fn tag(&self) -> u32 {
+        let h = (u64::from(self.src) << 32 | u64::from(self.dst))
+            ^ (u64::from(self.ident) << 16 | u64::from(self.proto)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h.wrapping_mul(0xbf58_476d_1ce4_e5b9) >> 32) as u32
+    }
 }
 
 /// Byte ranges of one datagram seen so far; contiguous ones merge, so fragments in
@@ -137,6 +147,73 @@ impl FragmentTable {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+/// Fragments that came before their datagram's first, kept by the worker (which owns the
+/// buffers) until the first arrives or their time is up. Fixed room, taken at start.
+pub struct HeldFragments<F> {
+    slots: Vec<Option<Held<F>>>,
+    held: usize,
+}
+
+struct Held<F> {
+    frame: F,
+    port: crate::dpdk::PortId,
+    tag: u32,
+    until: Millis,
+}
+
+impl<F> HeldFragments<F> {
+    pub fn new(room: usize) -> HeldFragments<F> {
+        HeldFragments { slots: (0..room).map(|_| None).collect(), held: 0 }
+    }
+
+    /// Keeps `frame` until its datagram's first fragment or `until`; gives it back if
+    /// there is no room.
+    pub fn hold(&mut self, frame: F, port: crate::dpdk::PortId, tag: u32, until: Millis) -> Result<(), F> {
+        match self.slots.iter_mut().find(|s| s.is_none()) {
+            Some(slot) => {
+                *slot = Some(Held { frame, port, tag, until });
+                self.held += 1;
+                Ok(())
+            }
+            None => Err(frame),
+        }
+    }
+
+    /// One fragment held for the datagram `tag`, if any.
+    pub fn take(&mut self, tag: u32) -> Option<(F, crate::dpdk::PortId)> {
+        if self.held == 0 {
+            return None;
+        }
+        let slot = self.slots.iter_mut().find(|s| s.as_ref().is_some_and(|h| h.tag == tag))?;
+        let h = slot.take()?;
+        self.held -= 1;
+        Some((h.frame, h.port))
+    }
+
+    /// Gives every fragment whose time is up to `gone`.
+    pub fn expire(&mut self, now: Millis, mut gone: impl FnMut(F)) {
+        if self.held == 0 {
+            return;
+        }
+        for slot in &mut self.slots {
+            if slot.as_ref().is_some_and(|h| h.until.0 <= now.0) {
+                if let Some(h) = slot.take() {
+                    self.held -= 1;
+                    gone(h.frame);
+                }
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.held
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.held == 0
     }
 }
 

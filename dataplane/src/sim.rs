@@ -12,6 +12,7 @@ use crate::command::{inbox, Command, Inbox, SlowInbox};
 use crate::dpdk::PortId;
 use crate::events::EventLog;
 use crate::flow::OwnerMap;
+use crate::fragment::HeldFragments;
 use crate::frame::TestFrame;
 use crate::ifaces::{Interface, Interfaces};
 use crate::nat::{NatPolicy, NatRules, Target};
@@ -143,6 +144,8 @@ pub fn nat_lab(
 
 pub struct Sim {
     pub workers: Vec<Pipeline>,
+    /// Each worker's fragments waiting for their first, as its lcore keeps them.
+    held: Vec<HeldFragments<TestFrame>>,
     pub slow: SlowPath<TestFrame>,
     inboxes: Vec<Inbox>,
     slow_inbox: SlowInbox,
@@ -202,6 +205,7 @@ impl Sim {
             .collect();
         Sim {
             workers: pipelines,
+            held: (0..workers).map(|_| HeldFragments::new(64)).collect(),
             slow,
             inboxes: (0..workers).map(|_| inbox(limits.inbox)).collect(),
             slow_inbox,
@@ -224,10 +228,16 @@ impl Sim {
     /// A frame arrives on `port`, in the RX queue of worker `rx_worker`.
     pub fn receive(&mut self, port: PortId, rx_worker: u16, bytes: &[u8]) {
         self.wire.stats.rx_packets += 1;
-        let Some(mut frame) = TestFrame::new(bytes) else {
+        let Some(frame) = TestFrame::new(bytes) else {
             return self.wire.stats.drop(DropReason::MultiSegment);
         };
-        let mut worker = usize::from(rx_worker);
+        self.deliver(frame, port, usize::from(rx_worker));
+        self.release_held();
+        self.settle();
+    }
+
+    /// One frame through the worker that took it, and the workers it is handed to.
+    fn deliver(&mut self, mut frame: TestFrame, port: PortId, mut worker: usize) {
         let mut handed = false;
         loop {
             let Some(p) = self.workers.get_mut(worker) else {
@@ -238,6 +248,7 @@ impl Sim {
             } else {
                 p.process(&mut frame, port, self.now)
             };
+            let until = p.hold_until(self.now);
             let mut out =
                 SimOutput { wire: &mut self.wire, inboxes: &self.inboxes, events: self.events.as_ref() };
             match verdict {
@@ -254,11 +265,26 @@ impl Sim {
                     handed = true;
                     continue;
                 }
+                Verdict::Hold(tag) => {
+                    if let Err(f) = self.held[worker].hold(frame, port, tag, until) {
+                        out.discard(f, DropReason::FragmentHoldFull);
+                    }
+                }
                 Verdict::Drop(reason) => out.discard(frame, reason),
             }
             break;
         }
-        self.settle();
+    }
+
+    /// What workers hold of datagrams whose first fragment came goes through again.
+    fn release_held(&mut self) {
+        for w in 0..self.workers.len() {
+            while let Some(tag) = self.workers[w].take_released() {
+                while let Some((f, port)) = self.held[w].take(tag) {
+                    self.deliver(f, port, w);
+                }
+            }
+        }
     }
 
     /// Moves the clock: sessions age on every worker, the slow path's timers run.
@@ -266,6 +292,10 @@ impl Sim {
         self.now = Millis(self.now.0 + ms);
         for p in &mut self.workers {
             while p.expire(self.now, 1024) > 0 {}
+        }
+        let stats = &mut self.wire.stats;
+        for held in &mut self.held {
+            held.expire(self.now, |_| stats.drop(DropReason::Ipv4Fragment));
         }
         self.settle();
         let mut out =

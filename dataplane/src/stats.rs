@@ -78,7 +78,8 @@ drop_reasons! {
     ArpReplyConsumed => "arp_reply_consumed", "ARP reply taken in by the neighbour table (not forwarded; not an error)";
     IcmpUnhandled => "icmp_unhandled", "ICMP to the appliance other than echo request";
     NoBuffer => "no_buffer", "mbuf pool empty when a packet had to be built";
-    Ipv4Fragment => "ipv4_fragment", "IPv4 fragment whose datagram's first fragment was not seen (or has no session)";
+    Ipv4Fragment => "ipv4_fragment", "IPv4 fragment of a datagram whose flow has no session, or held until its time was up without its first fragment";
+    FragmentHoldFull => "fragment_hold_full", "IPv4 fragment before its first, with no room left to hold it";
     Ipv4TinyFragment => "ipv4_tiny_fragment", "first IPv4 fragment too short to hold its transport header";
     Ipv4FragmentOverlap => "ipv4_fragment_overlap", "IPv4 fragment overlapping another of its datagram (or one too many)";
     Ipv4FragmentTooBig => "ipv4_fragment_too_big", "IPv4 fragment that would take its datagram past 65,535 bytes";

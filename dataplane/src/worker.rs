@@ -7,6 +7,7 @@
 use crate::clock::TscClock;
 use crate::command::{Command, Inbox, SessionChunk, INBOX_BATCH};
 use crate::dpdk::{tsc, Flushed, Mbuf, MbufBurst, PortId, RingRx, RingTx, RxQueue, TxBuffer};
+use crate::fragment::HeldFragments;
 use crate::ifaces::MAX_PORTS;
 use crate::pipeline::{Pipeline, Verdict};
 use crate::session::display::SessionView;
@@ -37,6 +38,8 @@ pub struct Worker {
     pub(crate) clock: TscClock,
     /// Sleep after an empty poll; zero spins (production), non-zero shares a CPU (labs).
     pub(crate) idle_sleep: Duration,
+    /// Fragments waiting for their datagram's first.
+    pub(crate) held: HeldFragments<Mbuf>,
 }
 
 impl Worker {
@@ -70,6 +73,8 @@ impl Worker {
             }
             self.flush();
             self.pipeline.expire(now, EXPIRE_BATCH);
+            let stats = &mut self.stats;
+            self.held.expire(now, |_| stats.drop(DropReason::Ipv4Fragment));
             self.stats.polls += 1;
             let spent = tsc().wrapping_sub(start);
             self.stats.cycles += spent;
@@ -142,7 +147,19 @@ impl Worker {
                     None => self.stats.drop(DropReason::HandoffMisdirected),
                 }
             }
+            Verdict::Hold(tag) => {
+                m.set_port(port);
+                if self.held.hold(m, port, tag, self.pipeline.hold_until(now)).is_err() {
+                    self.stats.drop(DropReason::FragmentHoldFull);
+                }
+            }
             Verdict::Drop(reason) => self.stats.drop(reason),
+        }
+        // A first fragment came: what was held of its datagram goes through now.
+        while let Some(tag) = self.pipeline.take_released() {
+            while let Some((held, held_port)) = self.held.take(tag) {
+                self.handle(held, held_port, now, false);
+            }
         }
     }
 

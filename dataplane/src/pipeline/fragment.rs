@@ -70,11 +70,16 @@ impl Pipeline {
             return Verdict::Handoff(datagram_owner);
         }
         let key = match f.first {
-            Some((key, _)) => self.frags.first(f.piece, key, now).map(|()| key),
+            Some((key, _)) => self.frags.first(f.piece, key, now).map(|()| {
+                self.release(f.piece.id.tag());
+                key
+            }),
             None => self.frags.next(f.piece),
         };
         let key = match key {
             Ok(k) => k,
+            // Before its first: the caller holds it until the first comes.
+            Err(DropReason::Ipv4Fragment) => return Verdict::Hold(f.piece.id.tag()),
             Err(reason) => return Verdict::Drop(reason),
         };
         let portless = match f.first {
@@ -132,6 +137,15 @@ impl Pipeline {
             // Only the first fragment may open a flow: the others have nothing to judge.
             None if pkt.l4 => self.new_flow(frame, in_port, &pkt, now),
             None => Verdict::Drop(DropReason::Ipv4Fragment),
+        }
+    }
+
+    /// Notes that a datagram's first fragment came (the last eight at most: more in one
+    /// burst only means their held fragments wait for their time to be up).
+    fn release(&mut self, tag: u32) {
+        if self.released_n < self.released.len() {
+            self.released[self.released_n] = tag;
+            self.released_n += 1;
         }
     }
 

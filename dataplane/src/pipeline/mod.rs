@@ -64,6 +64,10 @@ pub enum Verdict {
     /// flow's key in front ([`Pipeline::process_handed`] reads it); pass it on, even if
     /// it was handed over once already.
     HandoffKeyed(Owner),
+    /// A fragment that came before its datagram's first: keep it (the caller owns the
+    /// buffer, [`crate::fragment::HeldFragments`]) until [`Pipeline::take_released`]
+    /// names its datagram's tag, then process it again.
+    Hold(u32),
     /// A control segment for the slow path's ALG, translated and addressed, with an
     /// [`AlgMeta`](crate::alg::meta::AlgMeta) in front.
     Alg,
@@ -132,6 +136,11 @@ pub struct Pipeline {
     expected: ServerMap,
     /// Datagrams in fragments whose first fragment this worker has seen.
     frags: FragmentTable,
+    /// Tags of datagrams whose first fragment just came, for the caller to release what
+    /// it holds of them.
+    released: [u32; 8],
+    released_n: usize,
+    frag_hold_ms: u64,
     /// Each port's zone (`NO_ZONE` for none), read for every packet of a session.
     zone_of: [u8; MAX_PORTS],
     hooks: Hooks,
@@ -180,6 +189,9 @@ impl Pipeline {
             sessions,
             expected: ServerMap::with_capacity(limits.server_map_entries),
             frags: FragmentTable::new(limits.fragments, limits.fragment_timeout_ms),
+            released: [0; 8],
+            released_n: 0,
+            frag_hold_ms: limits.fragment_timeout_ms / 4,
             zone_of,
             hooks: Hooks { worker, slow_inbox: None, events: None },
             counters: SessionCounters::default(),
@@ -192,6 +204,22 @@ impl Pipeline {
         let public = self.shared.rules.nat.public_addrs(&self.shared.ifaces);
         let slice = self.shared.owners.slice(self.worker);
         self.ports = PortAllocator::new(&public, &NAT_SPACES, slice, seed ^ (u64::from(self.worker) << 48));
+    }
+
+    /// A datagram whose first fragment came since the last call: its held fragments
+    /// may go through now.
+    #[inline]
+    pub fn take_released(&mut self) -> Option<u32> {
+        if self.released_n == 0 {
+            return None;
+        }
+        self.released_n -= 1;
+        Some(self.released[self.released_n])
+    }
+
+    /// Until when a fragment that came before its first is held.
+    pub fn hold_until(&self, now: Millis) -> Millis {
+        Millis(now.0 + self.frag_hold_ms)
     }
 
     /// Connects the worker to the slow path's inbox, for ALG events.

@@ -350,3 +350,57 @@ fn fragmented_tunnel_gre_reaches_the_client() {
         }
     }
 }
+
+/// Fragments in any order: the last ones wait (bounded, briefly) for their datagram's
+/// first, then all go through; a fragment whose first never comes is dropped when its
+/// time is up, and with no room left to hold one it is dropped at once.
+#[test]
+fn fragments_in_reverse_order_wait_for_their_first() {
+    for workers in [1, 2] {
+        let mut sim = lab(Setup { workers, ..ONE });
+        let (_c, x) = one_tunnel(&mut sim);
+        let ppp: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+        let l3 = L3 { src: SERVER, dst: PUBLIC, ttl: 64 };
+        let whole = craft::gre_v1(L2 { src: SERVER_MAC, dst: OUT_MAC }, l3, x, 9, &ppp);
+        let frags = craft::fragments(&whole, 1000);
+        assert_eq!(frags.len(), 4);
+        for (n, f) in frags.iter().rev().enumerate() {
+            sim.receive(OUTSIDE, (n % 2) as u16 % workers, f);
+        }
+        let sent = sim.take_sent();
+        assert_eq!(sent.len(), 4, "{workers} worker(s): every fragment out, {:?}", sim.wire.stats);
+        assert!(sent.iter().all(|(port, _)| *port == INSIDE));
+        assert_eq!(sim.wire.stats.total_drops(), 0);
+
+        // A datagram whose first never comes: its fragment waits, then is dropped.
+        let lone =
+            craft::fragments(&craft::gre_v1(L2 { src: SERVER_MAC, dst: OUT_MAC }, l3, x, 10, &ppp), 1000);
+        sim.receive(OUTSIDE, 0, &with_ident(&lone[3], 77));
+        assert!(sim.take_sent().is_empty());
+        assert_eq!(sim.wire.stats.total_drops(), 0, "held, not dropped");
+        sim.advance_ms(499);
+        assert_eq!(sim.drops(DropReason::Ipv4Fragment), 0, "still held");
+        sim.advance_ms(1);
+        assert_eq!(sim.drops(DropReason::Ipv4Fragment), 1, "its time is up");
+    }
+    // No room: 64 held per worker, the 65th is dropped at once.
+    let mut sim = lab(ONE);
+    let (_c, x) = one_tunnel(&mut sim);
+    let l3 = L3 { src: SERVER, dst: PUBLIC, ttl: 64 };
+    for seq in 0..65 {
+        let d = craft::gre_v1(L2 { src: SERVER_MAC, dst: OUT_MAC }, l3, x, 100 + seq, &[7u8; 1200]);
+        let f = craft::fragments(&d, 1000).pop().unwrap();
+        sim.receive(OUTSIDE, 0, &with_ident(&f, 1000 + seq as u16));
+    }
+    assert_eq!(sim.drops(DropReason::FragmentHoldFull), 1);
+}
+
+/// A frame of another datagram: its IP identification changed, the checksum with it.
+fn with_ident(frame: &[u8], ident: u16) -> Vec<u8> {
+    let mut f = frame.to_vec();
+    f[18..20].copy_from_slice(&ident.to_be_bytes());
+    f[24..26].copy_from_slice(&[0, 0]);
+    let c = crate::packet::checksum::checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    f
+}
