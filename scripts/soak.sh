@@ -93,8 +93,11 @@ PIDS=()
 QUIET_END=$(( $(date +%s) + 75 ))
 while [ "$(date +%s)" -lt "$QUIET_END" ]; do sleep "$SAMPLE"; sample $(( $(date +%s) - START )) >>"$CSV"; done
 LAST=$(tail -1 "$CSV")
+DROPS=$(ns fw curl -sf http://127.0.0.1:9469/metrics |
+  awk -F'[{}" ]+' '/^ferrowall_dropped_packets_total\{/ && $NF > 0 {printf "%s %s, ", $3, $NF}')
 
 echo "soak: $DURATION s of load, then 75 s quiet; samples every $SAMPLE s in $CSV"
+echo "  drops by reason: ${DROPS:-none}"
 for n in tcp pptp udp; do
   echo "  $n: $(cut -d' ' -f1 "$WORK/$n.count") done, $(cut -d' ' -f2 "$WORK/$n.count") failed"
   [ -e "$WORK/$n.err" ] && sed 's/^/      last failure: /' "$WORK/$n.err" | tail -3
