@@ -107,8 +107,10 @@ for want in 'ferrowall_sessions{protocol="pptp-gre"} 2' 'ferrowall_server_map_en
   'ferrowall_pptp_call_ids_in_use{address="203.0.113.2"} 1'; do
   if grep -qxF "$want" "$WORK/metrics.txt"; then ok "metric: $want"; else fail "metric $want"; grep "${want%% *}" "$WORK/metrics.txt"; fi
 done
-gre=$(grep -F 'ferrowall_core_packets_total{core="worker0",outcome="forwarded"}' "$WORK/metrics.txt" | awk '{print $2}')
-if [ "${gre:-0}" -ge 40 ]; then ok "forwarded packets counted ($gre, 40 of them GRE)"; else fail "forwarded $gre"; fi
+fwd=$(grep -F 'ferrowall_core_packets_total{core="worker0",outcome="forwarded"}' "$WORK/metrics.txt" | awk '{print $2}')
+# The tunnel's own sessions count its GRE: 20 packets each way, one session a way.
+gre=$(fwctl --json display firewall session-table protocol pptp-gre | json 'sum(s["packets"]["original"] for s in d["sessions"])')
+if [ "${gre:-0}" = 40 ] && [ "${fwd:-0}" -ge 40 ]; then ok "forwarded packets counted ($fwd, 40 of them in the tunnel's two pptp-gre sessions)"; else fail "forwarded $fwd, pptp-gre sessions $gre"; fi
 
 # A real Prometheus server scraping the appliance, queried through its HTTP API.
 cat >"$WORK/prometheus.yml" <<EOF

@@ -27,12 +27,16 @@ fw_start() {
   return 1
 }
 
-# fw_stop: SIGTERM, wait; returns ferrowall's exit status. Output stays in $FW_LOG.
+# fw_stop: SIGTERM, wait (20 s at most: then a watchdog kills it, and the status is
+# 137); returns ferrowall's exit status. Output stays in $FW_LOG.
 fw_stop() {
   [ -n "$FW_PID" ] || return 0
   kill -TERM "$FW_PID" 2>/dev/null || true
-  local rc=0
+  (sleep 20; kill -KILL "$FW_PID" 2>/dev/null) &
+  local dog=$! rc=0
   wait "$FW_PID" || rc=$?
+  kill "$dog" 2>/dev/null; wait "$dog" 2>/dev/null
+  [ $rc != 137 ] || echo "ferrowall did not stop within 20 s of SIGTERM"
   FW_PID=""
   return $rc
 }

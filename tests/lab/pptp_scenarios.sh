@@ -82,7 +82,9 @@ EOF
 }
 router_stop() {
   if [ "$ROUTER" = ferrowall ]; then
-    fw_stop
+    local rc=0
+    fw_stop || rc=$?
+    [ $rc = 0 ] || fail "ferrowall stopped with status $rc"
   else
     ns fw nft delete table ip lab 2>/dev/null
     ns fw ip addr flush dev fwl-in

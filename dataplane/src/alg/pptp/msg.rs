@@ -305,6 +305,29 @@ mod tests {
         assert_eq!(check_header(&h), Err(PptpError::NotControl));
     }
 
+    /// RFC 2637 section 2, message by message, written out here rather than taken from
+    /// the table under test: type, length, and where the Call IDs are.
+    #[test]
+    fn the_table_is_rfc_2637s() {
+        #[rustfmt::skip]
+        let rfc: [(u16, usize, &[(usize, Field)]); 15] = [
+            (1, 156, &[]), (2, 156, &[]), (3, 16, &[]), (4, 16, &[]), (5, 16, &[]), (6, 20, &[]),
+            (7, 168, &[(12, Field::Own)]),
+            (8, 32, &[(12, Field::Own), (14, Field::Peer)]),
+            (9, 220, &[(12, Field::Own)]),
+            (10, 24, &[(12, Field::Own), (14, Field::Peer)]),
+            (11, 28, &[(12, Field::Peer)]),
+            (12, 16, &[(12, Field::Own)]),
+            (13, 148, &[(12, Field::Own)]),
+            (14, 40, &[(12, Field::Peer)]),
+            (15, 24, &[(12, Field::Peer)]),
+        ];
+        for (code, len, fields) in rfc {
+            let t = MsgType::from_u16(code).expect("every RFC type is known");
+            assert_eq!((t.length(), t.call_id_fields()), (len, fields), "{t:?}");
+        }
+    }
+
     #[test]
     fn table_is_consistent() {
         for t in MsgType::ALL {
