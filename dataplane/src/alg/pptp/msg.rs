@@ -309,8 +309,9 @@ mod tests {
     /// the table under test: type, length, and where the Call IDs are.
     #[test]
     fn the_table_is_rfc_2637s() {
+        type Row = (u16, usize, &'static [(usize, Field)]);
         #[rustfmt::skip]
-        let rfc: [(u16, usize, &[(usize, Field)]); 15] = [
+        let rfc: [Row; 15] = [
             (1, 156, &[]), (2, 156, &[]), (3, 16, &[]), (4, 16, &[]), (5, 16, &[]), (6, 20, &[]),
             (7, 168, &[(12, Field::Own)]),
             (8, 32, &[(12, Field::Own), (14, Field::Peer)]),
