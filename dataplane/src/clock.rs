@@ -64,6 +64,20 @@ impl TokenBucket {
     }
 }
 
+/// A seed that differs from run to run (and process to process), for what must not be
+/// predictable from outside: NAT ports, translated Call IDs, the session index's hash.
+/// Two calls never return the same seed (a count is mixed in with the time).
+pub fn run_seed() -> u64 {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let h =
+        (nanos ^ (u64::from(std::process::id()) << 40)).wrapping_add(n.wrapping_mul(0xd1b5_4a32_d192_ed03));
+    let h = h.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    h ^ (h >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,7 +47,14 @@ impl FlowKey {
     /// A well-mixed 32-bit hash (not 0) for the session table.
     #[inline]
     pub fn hash32(&self) -> u32 {
-        let a = (u64::from(self.src) << 32) | u64::from(self.dst);
+        self.hash32_keyed(0)
+    }
+
+    /// The same, keyed: with a key no one outside knows, no one can choose tuples that
+    /// fall into one probe run of the session index (a hash-flooding attack).
+    #[inline]
+    pub fn hash32_keyed(&self, secret: u64) -> u32 {
+        let a = ((u64::from(self.src) << 32) | u64::from(self.dst)) ^ secret;
         let b = (u64::from(self.sport) << 24) | (u64::from(self.dport) << 8) | u64::from(self.proto);
         let h = (a ^ b.rotate_left(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let h = (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

@@ -434,9 +434,7 @@ fn trim<F: Frame>(frame: &mut F, total_len: usize) {
 /// A different start for every run and worker, so NAT ports are not predictable across
 /// restarts either.
 fn port_seed(worker: Owner) -> u64 {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    nanos ^ (u64::from(worker) << 48) ^ 0x5eed
+    crate::clock::run_seed() ^ (u64::from(worker) << 48) ^ 0x5eed
 }
 
 fn quick_key(d: &[u8]) -> Option<FlowKey> {

@@ -9,7 +9,7 @@ use crate::flow::FlowKey;
 
 #[derive(Clone, Copy, Default)]
 struct Bucket {
-    /// `FlowKey::hash32()` (never 0); 0 marks an empty bucket.
+    /// The key's keyed hash (never 0); 0 marks an empty bucket.
     tag: u32,
     value: u32,
     key: FlowKey,
@@ -20,6 +20,8 @@ pub struct FlowIndex {
     mask: usize,
     len: usize,
     capacity: usize,
+    /// The hash's key, new every run (see `FlowKey::hash32_keyed`).
+    secret: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,15 +33,26 @@ pub enum InsertError {
 }
 
 impl FlowIndex {
-    /// An index for at most `capacity` keys.
+    /// An index for at most `capacity` keys, its hash keyed anew.
     pub fn with_capacity(capacity: usize) -> FlowIndex {
+        FlowIndex::with_secret(capacity, crate::clock::run_seed())
+    }
+
+    /// An index with a chosen hash key (tests).
+    pub fn with_secret(capacity: usize, secret: u64) -> FlowIndex {
         let size = (capacity.max(1) * 2).next_power_of_two();
         FlowIndex {
             buckets: vec![Bucket::default(); size].into_boxed_slice(),
             mask: size - 1,
             len: 0,
             capacity,
+            secret,
         }
+    }
+
+    #[inline]
+    fn hash(&self, key: &FlowKey) -> u32 {
+        key.hash32_keyed(self.secret)
     }
 
     pub fn len(&self) -> usize {
@@ -63,13 +76,13 @@ impl FlowIndex {
     /// a little ahead in the burst).
     #[inline]
     pub fn prefetch(&self, key: &FlowKey) {
-        let i = key.hash32() as usize & self.mask;
+        let i = self.hash(key) as usize & self.mask;
         crate::dpdk::prefetch(&self.buckets[i]);
     }
 
     #[inline]
     pub fn get(&self, key: &FlowKey) -> Option<u32> {
-        let tag = key.hash32();
+        let tag = self.hash(key);
         let mut i = tag as usize & self.mask;
         loop {
             let b = &self.buckets[i];
@@ -84,7 +97,7 @@ impl FlowIndex {
     }
 
     pub fn insert(&mut self, key: FlowKey, value: u32) -> Result<(), InsertError> {
-        let tag = key.hash32();
+        let tag = self.hash(&key);
         let mut i = tag as usize & self.mask;
         loop {
             let b = &self.buckets[i];
@@ -106,7 +119,7 @@ impl FlowIndex {
 
     /// Removes `key`; the entries after it in its probe run move back to fill the gap.
     pub fn remove(&mut self, key: &FlowKey) -> Option<u32> {
-        let tag = key.hash32();
+        let tag = self.hash(key);
         let mut i = tag as usize & self.mask;
         loop {
             let b = &self.buckets[i];
@@ -202,5 +215,26 @@ mod tests {
                 prop_assert_eq!(ix.get(&key(k)), model.get(&k).copied());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod keyed {
+    use super::*;
+
+    /// Tuples an attacker found to share one probe run (for a hash key it knew) land
+    /// all over an index keyed otherwise: every run has its own key.
+    #[test]
+    fn tuples_that_share_a_probe_run_under_one_key_spread_under_another() {
+        let (known, run) = (FlowIndex::with_secret(1024, 1), FlowIndex::with_secret(1024, 2));
+        let home = |ix: &FlowIndex, k: &FlowKey| ix.hash(k) as usize & ix.mask;
+        let crafted: Vec<FlowKey> = (0u32..)
+            .map(|i| FlowKey { src: i, dst: 1, sport: 2, dport: 3, proto: 17 })
+            .filter(|k| home(&known, k) == 0)
+            .take(64)
+            .collect();
+        let spread: std::collections::HashSet<usize> = crafted.iter().map(|k| home(&run, k)).collect();
+        assert!(spread.len() > 48, "{} buckets", spread.len());
+        assert_ne!(FlowIndex::with_capacity(8).secret, FlowIndex::with_capacity(8).secret);
     }
 }

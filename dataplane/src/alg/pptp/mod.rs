@@ -242,17 +242,10 @@ pub struct ServerMapView {
     pub left_secs: u64,
 }
 
-/// A seed that differs from run to run, so translated Call IDs are not predictable.
-pub fn run_seed() -> u64 {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    nanos ^ u64::from(std::process::id()) << 40
-}
-
 impl PptpAlg {
     /// An ALG whose translated Call IDs start somewhere new every run.
     pub fn new(owners: Arc<OwnerMap>, public: &[Ipv4Addr], limits: AlgLimits) -> PptpAlg {
-        PptpAlg::with_seed(owners, public, limits, run_seed())
+        PptpAlg::with_seed(owners, public, limits, crate::clock::run_seed())
     }
 
     /// An ALG with a chosen seed: the same IDs every time (benchmarks, tests).
