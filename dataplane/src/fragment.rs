@@ -10,11 +10,10 @@
 //! new datagrams' fragments are refused until entries age out. Fragments that arrive
 //! before their datagram's first wait in a small buffer the worker keeps
 //! ([`HeldFragments`]) until the first comes, for a quarter of that time at most.
-use crate::bounded::BoundedMap;
 use crate::clock::Millis;
 use crate::flow::FlowKey;
 use crate::stats::DropReason;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// What names a datagram's fragments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,7 +75,9 @@ pub struct Piece {
 }
 
 pub struct FragmentTable {
-    entries: BoundedMap<DatagramId, Entry>,
+    /// Keyed by what senders choose (addresses, identification): std's hash with its
+    /// per-process key, so no one can pick datagrams that collide in it.
+    entries: HashMap<DatagramId, Entry>,
     order: VecDeque<(DatagramId, Millis)>,
     capacity: usize,
     timeout_ms: u64,
@@ -85,7 +86,7 @@ pub struct FragmentTable {
 impl FragmentTable {
     pub fn new(capacity: usize, timeout_ms: u64) -> FragmentTable {
         FragmentTable {
-            entries: BoundedMap::with_capacity(capacity),
+            entries: HashMap::with_capacity(capacity),
             order: VecDeque::with_capacity(capacity),
             capacity,
             timeout_ms,
@@ -95,24 +96,19 @@ impl FragmentTable {
     /// The first fragment: its datagram's flow is `key`.
     pub fn first(&mut self, piece: Piece, key: FlowKey, now: Millis) -> Result<(), DropReason> {
         check_size(&piece)?;
-        if let Some(e) = self.entries.get(&piece.id).copied() {
+        if let Some(e) = self.entries.get_mut(&piece.id) {
             // A second first fragment: the same flow, or an attempt to change it.
-            let mut e = e;
             if e.key != key {
                 return Err(DropReason::Ipv4FragmentOverlap);
             }
-            e.cover(0, piece.len)?;
-            self.entries.insert(piece.id, e);
-            return Ok(());
+            return e.cover(0, piece.len);
         }
         if self.order.len() >= self.capacity {
             return Err(DropReason::FragmentTableFull);
         }
         let mut e = Entry { key, created: now, ranges: [(0, 0); RANGES], used: 0 };
         e.cover(0, piece.len)?;
-        if !self.entries.insert(piece.id, e) {
-            return Err(DropReason::FragmentTableFull);
-        }
+        self.entries.insert(piece.id, e);
         self.order.push_back((piece.id, now));
         Ok(())
     }
@@ -120,11 +116,10 @@ impl FragmentTable {
     /// A later fragment: the key its datagram's first fragment left.
     pub fn next(&mut self, piece: Piece) -> Result<FlowKey, DropReason> {
         check_size(&piece)?;
-        let Some(mut e) = self.entries.get(&piece.id).copied() else {
+        let Some(e) = self.entries.get_mut(&piece.id) else {
             return Err(DropReason::Ipv4Fragment);
         };
         e.cover(piece.offset, piece.offset + piece.len)?;
-        self.entries.insert(piece.id, e);
         Ok(e.key)
     }
 
