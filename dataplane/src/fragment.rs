@@ -167,6 +167,10 @@ impl<F> HeldFragments<F> {
     /// Keeps `frame` until its datagram's first fragment or `until`; gives it back if
     /// there is no room.
     pub fn hold(&mut self, frame: F, port: crate::dpdk::PortId, tag: u32, until: Millis) -> Result<(), F> {
+        // Full (a fragment flood keeps it so): refuse without a scan.
+        if self.held == self.slots.len() {
+            return Err(frame);
+        }
         match self.slots.iter_mut().find(|s| s.is_none()) {
             Some(slot) => {
                 *slot = Some(Held { frame, port, tag, until });
