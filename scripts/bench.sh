@@ -84,6 +84,15 @@ ferrowall_rate_loaded() { # CONFIG
   grep -a '^rate:' "$WORK/fw.log" | awk '{print $6}' | tail -n +3 | median
 }
 
+# From the last run's exit counters: a port's TX packets per second over the run, and
+# the drops per second by reason.
+port_tx_rate() { # PORT
+  awk -v p="$1" -v s="$SECS" '$1 == p {for (i=1;i<=NF;i++) if ($i == "tx") {print int($(i+1)/s); exit}}' "$WORK/fw.log"
+}
+drop_rates() {
+  awk '$1 == "drop" {n[$2] = $3} END {for (r in n) printf "%s %d/s, ", r, n[r] / s}' s="$SECS" "$WORK/fw.log"
+}
+
 ferrowall_rate() { # CONFIG
   timeout -s INT "$SECS" target/release/ferrowall --config "$1" --stats-interval 1 >"$WORK/fw.log" 2>&1 || true
   grep -a '^rate:' "$WORK/fw.log" | awk '{print $6}' | tail -n +3 | median
@@ -193,9 +202,9 @@ for sc in "${SCENARIOS[@]}"; do
       v_all=()
       for r in $(seq 1 "$ROUNDS"); do
         ferrowall_rate "$WORK/$variant.toml" >/dev/null
-        v=$(awk -v s="$SECS" '$1 == "inside" {for (i=1;i<=NF;i++) if ($i == "tx") {print int($(i+1)/s); exit}}' "$WORK/fw.log")
+        v=$(port_tx_rate inside)
         v_all+=("$v")
-        drops=$(awk '$1 == "drop" {n[$2] = $3} END {for (r in n) printf "%s %d/s, ", r, n[r] / s}' s="$SECS" "$WORK/fw.log")
+        drops=$(drop_rates)
         alg=$(awk '$1 == "slow" && $2 == "path:" {print $0}' "$WORK/fw.log" | tail -1)
         printf '%-10s round %d: tunnel %7s Mpps; drops: %s %s\n' "$variant" "$r" "$(mpps "$v")" "${drops:-none}" "$alg"
       done
@@ -211,9 +220,9 @@ for sc in "${SCENARIOS[@]}"; do
     for r in $(seq 1 "$ROUNDS"); do
       ferrowall_rate "$CONFIG" >/dev/null
       # The outside port's TX over the run: the established flows alone.
-      est=$(awk -v s="$SECS" '$1 == "outside" {for (i=1;i<=NF;i++) if ($i == "tx") {print int($(i+1)/s); exit}}' "$WORK/fw.log")
+      est=$(port_tx_rate outside)
       est_all+=("$est")
-      drops=$(awk '$1 == "drop" {n[$2] = $3} END {for (r in n) printf "%s %d/s, ", r, n[r] / s}' s="$SECS" "$WORK/fw.log")
+      drops=$(drop_rates)
       printf '%-10s round %d: established %7s Mpps; flood drops: %s\n' "$sc" "$r" "$(mpps "$est")" "${drops:-none}"
     done
     est=$(printf '%s\n' "${est_all[@]}" | median)
