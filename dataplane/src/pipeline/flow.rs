@@ -31,14 +31,15 @@ impl Pipeline {
         dir: Dir,
         now: Millis,
     ) -> Verdict {
-        if !self.arrives_from_its_zone(id, dir, in_port) {
+        let s = self.sessions.get(id);
+        if self.zone(in_port) != s.zones[dir.index()] {
             return Verdict::Drop(DropReason::SessionWrongZone);
         }
-        if !self.sessions.get(id).two_way && dir == Dir::Reply {
+        if !s.two_way && dir == Dir::Reply {
             // Only an ICMP error may find a one-way session (GRE) by its reply key.
             return Verdict::Drop(DropReason::GreNoSession);
         }
-        if pkt.fragment && self.sessions.get(id).app == App::Pptp {
+        if pkt.fragment && s.app == App::Pptp {
             return Verdict::Drop(DropReason::PptpFragment);
         }
         if let L4Info::IcmpEcho { request } = pkt.info {
@@ -79,9 +80,8 @@ impl Pipeline {
         if self.shared.ifaces.dst_kind(src) != DstKind::Other || self.shared.owners.is_public(pkt.key.src) {
             return Err(DropReason::SpoofedSource);
         }
-        let zone = self.shared.ifaces.get(in_port).map_or(0, |i| i.zone_id);
         let back = self.shared.routes.lookup(src);
-        let ok = match self.shared.rules.guards.of(zone).reverse_path {
+        let ok = match self.shared.rules.guards.of(self.zone(in_port)).reverse_path {
             ReversePath::Strict => back.is_some_and(|r| r.port == in_port),
             ReversePath::Loose => back.is_some(),
             ReversePath::Off => true,
@@ -103,12 +103,12 @@ impl Pipeline {
         }
     }
 
-    /// A session's packets come from the zones it was opened between: the same tuple
-    /// from elsewhere is someone spoofing one of its addresses.
+    /// The zone of a port (`NO_ZONE` without an interface). A session's packets come
+    /// from the zones it was opened between: the same tuple from elsewhere is someone
+    /// spoofing one of its addresses.
     #[inline]
-    pub(super) fn arrives_from_its_zone(&self, id: SessionId, dir: Dir, in_port: PortId) -> bool {
-        let zone = self.zone_of.get(usize::from(in_port)).copied().unwrap_or(super::NO_ZONE);
-        zone == self.sessions.get(id).zones[dir.index()]
+    pub(super) fn zone(&self, port: PortId) -> u8 {
+        self.zone_of.get(usize::from(port)).copied().unwrap_or(super::NO_ZONE)
     }
 
     /// Checks a segment against the connection's flags and windows and moves its state
@@ -307,7 +307,7 @@ impl Pipeline {
                 _ => Verdict::Drop(DropReason::IcmpNoSession),
             };
         };
-        if !self.arrives_from_its_zone(id, dir, in_port) {
+        if self.zone(in_port) != self.sessions.get(id).zones[dir.index()] {
             return Verdict::Drop(DropReason::SessionWrongZone);
         }
         if pkt.ttl <= 1 {
