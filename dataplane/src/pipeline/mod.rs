@@ -175,12 +175,12 @@ impl Pipeline {
         sessions: SessionTable,
         limits: PipelineLimits,
     ) -> Pipeline {
-        let public = shared.rules.nat.public_addrs(&shared.ifaces);
-        let slice = shared.owners.slice(worker);
         let zone_of = zones_by_port(&shared.ifaces);
         Pipeline {
             worker,
-            ports: PortAllocator::new(&public, &NAT_SPACES, slice, port_seed(worker)),
+            // A different start for every run, so NAT ports are not predictable across
+            // restarts either.
+            ports: nat_ports(&shared, worker, crate::clock::run_seed() ^ 0x5eed),
             shared,
             neigh,
             last_hop: None,
@@ -201,9 +201,7 @@ impl Pipeline {
     /// Makes the NAT numbers this worker hands out the same sequence every run, from
     /// `seed` (benchmarks that address replies in advance).
     pub fn fix_nat_seed(&mut self, seed: u64) {
-        let public = self.shared.rules.nat.public_addrs(&self.shared.ifaces);
-        let slice = self.shared.owners.slice(self.worker);
-        self.ports = PortAllocator::new(&public, &NAT_SPACES, slice, seed ^ (u64::from(self.worker) << 48));
+        self.ports = nat_ports(&self.shared, self.worker, seed);
     }
 
     /// A datagram whose first fragment came since the last call: its held fragments
@@ -431,10 +429,11 @@ fn trim<F: Frame>(frame: &mut F, total_len: usize) {
     }
 }
 
-/// A different start for every run and worker, so NAT ports are not predictable across
-/// restarts either.
-fn port_seed(worker: Owner) -> u64 {
-    crate::clock::run_seed() ^ (u64::from(worker) << 48) ^ 0x5eed
+/// A worker's NAT numbers: its slice of every public address, from `seed` (each worker
+/// its own start).
+fn nat_ports(shared: &Shared, worker: Owner, seed: u64) -> PortAllocator {
+    let public = shared.rules.nat.public_addrs(&shared.ifaces);
+    PortAllocator::new(&public, &NAT_SPACES, shared.owners.slice(worker), seed ^ (u64::from(worker) << 48))
 }
 
 fn quick_key(d: &[u8]) -> Option<FlowKey> {
