@@ -167,6 +167,11 @@ fn ports(m: &Metrics, a: &dataplane::Appliance) {
         "Packets the port dropped because its RX queues were full.",
         &["port"],
     );
+    let no_buffer = m.counter(
+        "ferrowall_port_rx_no_buffer_total",
+        "Packets the port could not receive because the mbuf pool was empty.",
+        &["port"],
+    );
     let errors =
         m.counter("ferrowall_port_errors_total", "Port errors by direction.", &["port", "direction"]);
     let q_p = m.counter(
@@ -188,6 +193,7 @@ fn ports(m: &Metrics, a: &dataplane::Appliance) {
         tx_p.with_label_values(&[&name]).inc_by(st.opackets);
         tx_b.with_label_values(&[&name]).inc_by(st.obytes);
         missed.with_label_values(&[&name]).inc_by(st.imissed);
+        no_buffer.with_label_values(&[&name]).inc_by(st.rx_nombuf);
         errors.with_label_values(&[&name, "rx"]).inc_by(st.ierrors);
         errors.with_label_values(&[&name, "tx"]).inc_by(st.oerrors);
         let rx_queues = usize::from(port.rx_queue_count());

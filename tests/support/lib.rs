@@ -144,3 +144,13 @@ pub fn collect_any(rings: &mut [RingRx], want: usize, timeout: Duration) -> Vec<
 pub fn drain(ring: &mut RingRx, quiet: Duration) -> Vec<Vec<u8>> {
     collect(ring, usize::MAX, quiet)
 }
+
+/// Polls `done` every millisecond until it holds; fails the test naming `what` if it
+/// does not within `timeout`. Tests wait for conditions, never for a fixed time.
+pub fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
