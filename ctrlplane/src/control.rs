@@ -49,8 +49,10 @@ impl Control {
             *running = new;
             return Ok("reload: no change".into());
         }
-        self.appliance.set_rules(Arc::new(rules.clone())).map_err(|e| format!("reload failed: {e}"))?;
-        self.appliance.set_alg_limits(alg).map_err(|e| format!("reload failed: {e}"))?;
+        // Two stores that cannot fail: the reload is in force on every core, or (refused
+        // above) on none.
+        self.appliance.set_alg_limits(alg);
+        self.appliance.set_rules(Arc::new(rules.clone()));
         let summary = format!(
             "reload: applied ({} security rule(s), {} NAT rule(s), PPTP ALG on {} zone pair(s))",
             rules.policy.rules().len(),

@@ -21,6 +21,7 @@ use crate::ifaces::{Interface, Interfaces};
 use crate::neigh::NeighbourCache;
 use crate::packet::MacAddr;
 use crate::pipeline::{Pipeline, PipelineLimits, Shared};
+use crate::published::Published;
 use crate::route::{Route, RouteTable};
 use crate::ruleset::Ruleset;
 use crate::session::display::SessionView;
@@ -103,6 +104,9 @@ pub struct Appliance {
     slow_stats: Arc<SharedStats>,
     inboxes: Vec<Inbox>,
     slow_inbox: SlowInbox,
+    /// What a reload changes, published to every core at once.
+    rules: Arc<Published<Ruleset>>,
+    alg_limits: Arc<Published<AlgLimits>>,
     events: Option<EventLog>,
 }
 
@@ -155,6 +159,8 @@ impl Appliance {
             None => PptpAlg::new(shared.owners.clone(), &public, cfg.alg),
         });
         let slow_inbox: SlowInbox = Arc::new(crossbeam_queue::ArrayQueue::new(cfg.inbox_size.max(1)));
+        let rules_board = Published::new(shared.rules.clone());
+        let alg_board = Published::new(Arc::new(cfg.alg));
 
         let events = cfg.events.map(|(size, sessions)| EventLog::new(size, sessions));
         let mut handoffs = handoff_rings(cfg.workers, cfg.ring_size)?;
@@ -196,6 +202,7 @@ impl Appliance {
                 handoff_tx,
                 handoff_rx,
                 inbox,
+                rules: rules_board.reader(),
                 stats: CoreStats::default(),
                 shared: shared_stats,
                 clock,
@@ -209,6 +216,7 @@ impl Appliance {
             from_workers,
             from_workers_alg,
             inbox: slow_inbox.clone(),
+            alg_limits: alg_board.reader(),
             events: events.clone(),
             tx: tx_table(ports.iter().map(|p| TxBuffer::new(p.tx_queue(cfg.workers as u16))).collect()),
             inboxes: inboxes.clone(),
@@ -235,6 +243,8 @@ impl Appliance {
             slow_stats,
             inboxes,
             slow_inbox,
+            rules: rules_board,
+            alg_limits: alg_board,
             events,
         })
     }
@@ -357,8 +367,8 @@ impl Appliance {
     }
 
     /// New ALG limits and server-map timeout (reload).
-    pub fn set_alg_limits(&self, limits: AlgLimits) -> Result<(), QueryError> {
-        self.slow_inbox.push(SlowCommand::AlgLimits(limits)).map_err(|_| QueryError::SlowInboxFull)
+    pub fn set_alg_limits(&self, limits: AlgLimits) {
+        self.alg_limits.publish(Arc::new(limits));
     }
 
     /// The event log the control plane drains, if the config turned it on.
@@ -370,10 +380,24 @@ impl Appliance {
         self.inboxes.len()
     }
 
-    /// Sends a new ruleset to every worker (reload).
-    pub fn set_rules(&self, rules: Arc<Ruleset>) -> Result<(), QueryError> {
+    /// A new ruleset for every worker (reload): one store, so no worker can be left on
+    /// the old rules while another runs the new; each takes it at its next poll loop.
+    pub fn set_rules(&self, rules: Arc<Ruleset>) {
+        self.rules.publish(rules);
+    }
+
+    /// Returns once every worker has applied every command queued to it, and every ruleset
+    /// published, before the call: neighbour and server-map updates the slow path sent
+    /// before something the caller saw it do, or a reload.
+    pub fn sync(&self, timeout: Duration) -> Result<(), QueryError> {
+        let mut waiting = Vec::new();
         for (w, inbox) in self.inboxes.iter().enumerate() {
-            inbox.push(Command::Rules(rules.clone())).map_err(|_| QueryError::InboxFull(w))?;
+            let (tx, rx) = mpsc::channel();
+            inbox.push(Command::Sync { reply: tx }).map_err(|_| QueryError::InboxFull(w))?;
+            waiting.push(rx);
+        }
+        for (w, rx) in waiting.into_iter().enumerate() {
+            rx.recv_timeout(timeout).map_err(|_| QueryError::Timeout(w, timeout))?;
         }
         Ok(())
     }

@@ -6,7 +6,6 @@
 //! design (see `slowpath::resolve`, and the ALG's aging).
 use crate::alg::pptp::ServerMapView;
 use crate::flow::FlowKey;
-use crate::ruleset::Ruleset;
 use crate::servermap::ServerMapChange;
 use crate::session::display::SessionView;
 use crate::session::SessionFilter;
@@ -18,8 +17,6 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub enum Command {
     Neighbour(NeighbourUpdate),
-    /// A new ruleset (reload).
-    Rules(Arc<Ruleset>),
     /// An expected flow announced or withdrawn by the ALG.
     ServerMap(ServerMapChange),
     /// Up to `max` sessions from slot `from` on; the answer says where to go on.
@@ -35,6 +32,10 @@ pub enum Command {
         from: u32,
         max: u32,
         reply: Sender<ResetChunk>,
+    },
+    /// Answered once everything queued before it is applied (`Appliance::sync`).
+    Sync {
+        reply: Sender<()>,
     },
     /// NAT numbers in use per public address and protocol.
     NatUsage {
@@ -80,8 +81,6 @@ pub enum SlowCommand {
     ServerMap { reply: Sender<Vec<ServerMapView>> },
     /// The ALG's counters and state sizes.
     AlgStatus { reply: Sender<AlgStatus> },
-    /// New ALG limits and server-map timeout (reload).
-    AlgLimits(crate::alg::pptp::AlgLimits),
 }
 
 /// What `display` shows of the PPTP ALG.

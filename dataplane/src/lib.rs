@@ -21,6 +21,7 @@ pub mod neigh;
 pub mod packet;
 pub mod pipeline;
 pub mod policy;
+pub mod published;
 pub mod route;
 pub mod ruleset;
 pub mod servermap;

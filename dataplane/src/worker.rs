@@ -10,6 +10,8 @@ use crate::dpdk::{tsc, Flushed, Mbuf, MbufBurst, PortId, RingRx, RingTx, RxQueue
 use crate::fragment::HeldFragments;
 use crate::ifaces::MAX_PORTS;
 use crate::pipeline::{Pipeline, Verdict};
+use crate::published::Reader;
+use crate::ruleset::Ruleset;
 use crate::session::display::SessionView;
 use crate::stats::{CoreStats, DropReason, SharedStats};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +35,8 @@ pub struct Worker {
     pub(crate) handoff_tx: Vec<Option<RingTx>>,
     pub(crate) handoff_rx: Vec<RingRx>,
     pub(crate) inbox: Inbox,
+    /// The ruleset as the control plane last published it (reload).
+    pub(crate) rules: Reader<Ruleset>,
     pub(crate) stats: CoreStats,
     pub(crate) shared: Arc<SharedStats>,
     pub(crate) clock: TscClock,
@@ -49,6 +53,7 @@ impl Worker {
         while running.load(Ordering::Relaxed) {
             let start = tsc();
             let now = self.clock.millis(start);
+            self.take_rules();
             self.drain_inbox();
             let mut received = 0;
             for q in 0..self.rx.len() {
@@ -213,6 +218,12 @@ impl Worker {
         SessionChunk { worker, sessions, next }
     }
 
+    fn take_rules(&mut self) {
+        if let Some(rules) = self.rules.changed() {
+            self.pipeline.set_rules(rules);
+        }
+    }
+
     fn drain_inbox(&mut self) {
         for _ in 0..INBOX_BATCH {
             let Some(cmd) = self.inbox.pop() else { break };
@@ -223,6 +234,12 @@ impl Worker {
                 }
                 Some(Command::Reset { filter, from, max, reply }) => {
                     let _ = reply.send(self.pipeline.reset(&filter, from, max));
+                }
+                Some(Command::Sync { reply }) => {
+                    // A ruleset published before the sync was asked for is in force
+                    // when it is answered.
+                    self.take_rules();
+                    let _ = reply.send(());
                 }
                 Some(Command::NatUsage { reply }) => {
                     let _ = reply.send(self.pipeline.nat_usage());

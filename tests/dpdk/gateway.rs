@@ -6,16 +6,18 @@ use dataplane::appliance::Appliance;
 use dataplane::craft::{self, L2, L3};
 use dataplane::dpdk::{ring_port, Mempool};
 use dataplane::packet::{ArpPacket, ArpRepr, EthernetFrame, Icmpv4Packet, Ipv4Packet, MacAddr, ParseError};
+use dataplane::policy::{Action, Policy, Rule};
 use dataplane::route::Route;
 use dataplane::stats::DropReason;
-use ferrowall_tests::{collect, collect_any, drain, inject, port_spec, start_eal, test_config};
+use ferrowall_tests::{collect, collect_any, drain, inject, port_spec, start_eal, test_config, wait_for};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::Duration;
 
 const WORKERS: usize = 2;
 const SLOW_Q: usize = WORKERS; // the slow path's TX queue
 const T: Duration = Duration::from_secs(5);
-const QUIET: Duration = Duration::from_millis(200);
+const QUIET: Duration = Duration::from_millis(5);
 
 const CLIENT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
 const GW_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0x99]);
@@ -100,7 +102,8 @@ fn gateway_on_ring_ports() {
     assert_eq!(released.len(), 1, "held packet released");
     assert_eq!(EthernetFrame::new_checked(&released[0][..]).unwrap().dst_addr(), GW_MAC);
     assert_eq!(ip(&released[0]).ttl(), 63);
-    std::thread::sleep(QUIET); // let the workers apply the neighbour update
+    // The slow path told the workers before it released the packet.
+    app.sync(T).expect("the workers answer");
 
     // Now the flow is forwarded by its owner, whichever queue it arrives on (the other
     // worker hands it over): TTL down, checksum right, MACs set.
@@ -164,14 +167,55 @@ fn gateway_on_ring_ports() {
         inject(&pool, &mut in_rx[1], bytes);
         injected += 1;
     }
-    std::thread::sleep(QUIET);
+    // Whatever these frames made the appliance send, it sent before counting them.
+    wait_for("every drop counted", T, || app.total_stats().total_drops() == drops.len() as u64 + 1);
     for q in 0..=SLOW_Q {
         assert!(drain(&mut out_tx[q], QUIET).is_empty(), "nothing else leaves outside queue {q}");
-        assert!(
-            drain(&mut in_tx[q], Duration::from_millis(1)).is_empty(),
-            "nothing else leaves inside queue {q}"
-        );
+        assert!(drain(&mut in_tx[q], QUIET).is_empty(), "nothing else leaves inside queue {q}");
     }
+
+    // A reload that denies trust to untrust reaches both workers at once: 32 new flows,
+    // half on each queue, all denied, by both owners; the established flow goes on. Then
+    // the old rules again, and a new flow passes.
+    let permit = ferrowall_tests::permit_all(&["trust", "untrust"]);
+    let mut deny = permit.clone();
+    let mut rules: Vec<Rule> = permit.policy.rules().to_vec();
+    rules.iter_mut().filter(|r| r.name == "trust-untrust").for_each(|r| r.action = Action::Deny);
+    deny.policy = Policy::new(&deny.zones, rules);
+    app.set_rules(Arc::new(deny));
+    app.sync(T).expect("the workers answer");
+    for port in 0..32u16 {
+        let f = craft::udp(
+            L2 { src: CLIENT_MAC, dst: in_mac },
+            L3 { src: CLIENT, dst: REMOTE, ttl: 64 },
+            41000 + port,
+            53,
+            b"new",
+        );
+        inject(&pool, &mut in_rx[usize::from(port) % WORKERS], &f);
+        injected += 1;
+    }
+    let denied = |w: usize| app.worker_stats()[w].drops[DropReason::PolicyDeny.index()];
+    wait_for("32 new flows denied", T, || denied(0) + denied(1) == 32);
+    assert!(denied(0) > 0 && denied(1) > 0, "each worker owns some of the flows and denies them");
+    inject(&pool, &mut in_rx[0], &to_remote(REMOTE, 64));
+    injected += 1;
+    assert_eq!(collect_any(&mut out_tx[..WORKERS], 1, T).len(), 1, "the established flow goes on");
+    app.set_rules(Arc::new(permit));
+    app.sync(T).expect("the workers answer");
+    inject(
+        &pool,
+        &mut in_rx[1],
+        &craft::udp(
+            L2 { src: CLIENT_MAC, dst: in_mac },
+            L3 { src: CLIENT, dst: REMOTE, ttl: 64 },
+            41000,
+            53,
+            b"new",
+        ),
+    );
+    injected += 1;
+    assert_eq!(collect_any(&mut out_tx[..WORKERS], 1, T).len(), 1, "permitted again after the second reload");
 
     let total = app.stop().expect("stop");
     assert_eq!(total.rx_packets, injected, "every injected packet received once by a worker");
@@ -180,9 +224,10 @@ fn gateway_on_ring_ports() {
     }
     // The gateway's ARP reply is taken in, not forwarded: counted, like every frame.
     assert_eq!(total.drops[DropReason::ArpReplyConsumed.index()], 1, "ARP reply counted");
-    assert_eq!(total.total_drops(), drops.len() as u64 + 1, "no other drops");
+    assert_eq!(total.drops[DropReason::PolicyDeny.index()], 32);
+    assert_eq!(total.total_drops(), drops.len() as u64 + 1 + 32, "no other drops");
     assert_eq!(total.handoffs_out, total.handoffs_in, "every hand-off arrived");
-    assert_eq!(total.forwarded, 10 * WORKERS as u64);
+    assert_eq!(total.forwarded, 10 * WORKERS as u64 + 2);
     assert!(total.handoffs_in >= 10, "one worker's packets were handed to the owner");
     assert_eq!(total.local_replies, 1, "time exceeded");
 }

@@ -11,9 +11,9 @@ use dataplane::policy::{Action, AddrSet, Rule};
 use dataplane::ruleset::Ruleset;
 use dataplane::session::Kind;
 use dataplane::sim;
-use ferrowall_tests::{collect_any, inject, port_spec, start_eal, test_config};
+use ferrowall_tests::{collect_any, inject, port_spec, start_eal, test_config, wait_for};
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const WORKERS: usize = 2;
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
@@ -90,14 +90,11 @@ impl Wires {
     }
 }
 
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    // The entries travel on to the workers' inboxes after the slow path records them.
-    std::thread::sleep(Duration::from_millis(20));
+/// Waits until the slow path shows `done`, then until the workers have applied what it
+/// sent them on the way (server-map entries travel on to the workers' inboxes).
+fn settle(app: &Appliance, what: &str, mut done: impl FnMut() -> bool) {
+    wait_for(what, WAIT, &mut done);
+    app.sync(WAIT).expect("the workers answer");
 }
 
 #[test]
@@ -151,7 +148,7 @@ fn pptp_tunnel_across_two_workers() {
     sseq += 32;
     assert_eq!((ocrp.1, be16(&ocrp.4, 12), be16(&ocrp.4, 14)), (CLIENT, CCCC, AAAA));
 
-    wait_for("two server-map entries", || app.server_map(WAIT).unwrap().len() == 2);
+    settle(&app, "two server-map entries", || app.server_map(WAIT).unwrap().len() == 2);
     let mut lines: Vec<String> =
         app.server_map(WAIT).unwrap().iter().map(|v| v.entry.line(v.left_secs)).collect();
     lines.sort();
@@ -185,7 +182,7 @@ fn pptp_tunnel_across_two_workers() {
 
     // The server resets the connection: the call, its entries and tunnel sessions go.
     tcp_of(&w.down(0, down(sseq, cseq, RST | ACK, vec![])));
-    wait_for("the server map to empty", || app.server_map(WAIT).unwrap().is_empty());
+    settle(&app, "the server map to empty", || app.server_map(WAIT).unwrap().is_empty());
     let status = app.alg_status(WAIT).unwrap();
     assert_eq!((status.connections, status.calls), (0, 0));
     let sessions = app.sessions(WAIT).unwrap();

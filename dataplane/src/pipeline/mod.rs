@@ -282,7 +282,6 @@ impl Pipeline {
             Command::Neighbour(NeighbourUpdate::Remove { ip }) => {
                 self.neighbours_mut().remove(&ip);
             }
-            Command::Rules(rules) => self.set_rules(rules),
             Command::ServerMap(change) => self.server_map_change(change),
             query => return Some(query),
         }

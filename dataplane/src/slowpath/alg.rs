@@ -158,6 +158,13 @@ impl<F: Frame> SlowPath<F> {
         }
     }
 
+    /// New ALG limits and server-map timeout (reload).
+    pub fn set_alg_limits(&mut self, limits: crate::alg::pptp::AlgLimits) {
+        if let Some(alg) = self.pptp.as_mut() {
+            alg.set_limits(limits);
+        }
+    }
+
     /// A message from a worker or the control plane.
     pub fn command(&mut self, cmd: SlowCommand, now: Millis, out: &mut impl SlowOutput<F>) {
         match cmd {
@@ -168,11 +175,6 @@ impl<F: Frame> SlowPath<F> {
             }
             SlowCommand::ServerMap { reply } => {
                 let _ = reply.send(self.server_map(now));
-            }
-            SlowCommand::AlgLimits(limits) => {
-                if let Some(alg) = self.pptp.as_mut() {
-                    alg.set_limits(limits);
-                }
             }
             SlowCommand::AlgStatus { reply } => {
                 let status = self.pptp.as_ref().map_or_else(AlgStatus::default, |a| AlgStatus {

@@ -2,10 +2,12 @@
 //! into [`SlowPath`], transmits on its own TX queue of every port, and tells the workers
 //! about neighbour and server-map changes.
 use super::{NeighbourUpdate, SlowOutput, SlowPath};
+use crate::alg::pptp::AlgLimits;
 use crate::clock::{Millis, TscClock};
 use crate::command::{Command, Inbox, SlowInbox, INBOX_BATCH};
 use crate::dpdk::{tsc, Mbuf, MbufBurst, Mempool, PortId, RingRx, TxBuffer};
 use crate::events::EventLog;
+use crate::published::Reader;
 use crate::servermap::ServerMapChange;
 use crate::stats::{CoreStats, DropReason, SharedStats};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +26,8 @@ pub struct SlowPathCore {
     /// Control segments for the ALG, one ring per worker.
     pub(crate) from_workers_alg: Vec<RingRx>,
     pub(crate) inbox: SlowInbox,
+    /// The ALG limits as the control plane last published them (reload).
+    pub(crate) alg_limits: Reader<AlgLimits>,
     pub(crate) events: Option<EventLog>,
     pub(crate) tx: Vec<Option<TxBuffer>>,
     pub(crate) inboxes: Vec<Inbox>,
@@ -101,6 +105,9 @@ impl SlowPathCore {
         while running.load(Ordering::Relaxed) {
             let start = tsc();
             let now = self.clock.millis(start);
+            if let Some(limits) = self.alg_limits.changed() {
+                self.logic.set_alg_limits(*limits);
+            }
             let mut received = 0;
             for r in 0..self.from_workers.len() {
                 received += self.from_workers[r].recv_burst(&mut burst);
