@@ -4,7 +4,11 @@
 //! The test plays each capture's server as a real one behind the translation would
 //! behave: it answers to the public address and port, and names the Call IDs the
 //! server actually received (the translated ones) in its messages and GRE keys. Each
-//! capture runs as recorded, with every packet duplicated, and from its middle on. The
+//! capture runs as recorded, with every packet duplicated, from its middle on, and played
+//! by two clients at once with the same Call IDs to one server. Every packet must be
+//! forwarded or counted, and nothing dropped once the capture's first connection opens;
+//! when the last packet has passed, what the capture left open (and only that) must be
+//! open: teardown by CDN, FIN or RST is seen before any timeout could explain it. The
 //! two sides' views are then decoded by tshark, an independent dissector, and checked:
 //! - outside, nothing shows an inside address, every client Call ID is replaced by one
 //!   translated ID (the same in every message of the call, distinct between calls), GRE
@@ -39,6 +43,7 @@ const OUTSIDE: u16 = 1;
 /// on purpose rather than taken from the ALG under test.
 const OCRQ: u16 = 7;
 const OCRP: u16 = 8;
+const ICRQ: u16 = 9;
 const ICRP: u16 = 10;
 const ICCN: u16 = 11;
 const CCRQ: u16 = 12;
@@ -57,6 +62,30 @@ fn pac_peer_field(kind: u16) -> Option<usize> {
         OCRP => Some(14),
         ICCN | WEN | SLI => Some(12),
         _ => None,
+    }
+}
+
+/// The PAC's own Call ID in a PAC -> PNS message.
+fn pac_own_field(kind: u16) -> Option<usize> {
+    matches!(kind, OCRP | ICRQ | CDN).then_some(12)
+}
+
+/// The PAC's Call ID in a PNS -> PAC message (the peer's, from the PNS's side).
+fn pns_peer_field(kind: u16) -> Option<usize> {
+    match kind {
+        ICRP => Some(14),
+        SLI => Some(12),
+        _ => None,
+    }
+}
+
+/// The PAC's Call ID for the `copy`th client replaying a conversation: a real PAC gives
+/// every call its own. Zero means "none" in some messages and stays.
+fn pac_id(copy: usize, id: u16) -> u16 {
+    if id == 0 {
+        0
+    } else {
+        id ^ ((copy as u16) << 11)
     }
 }
 
@@ -244,6 +273,9 @@ enum Expect {
 struct Player {
     sim: Sim,
     convs: Vec<(Ipv4Addr, Ipv4Addr)>,
+    /// Clients playing each conversation's client side, all with the capture's Call IDs,
+    /// all talking to the conversation's one server.
+    copies: usize,
     /// The public port of each client connection, learned from what left.
     public_port: HashMap<(usize, u16), u16>,
     /// Each client's Call IDs as the server received them.
@@ -254,11 +286,12 @@ struct Player {
 }
 
 impl Player {
-    fn new(convs: Vec<(Ipv4Addr, Ipv4Addr)>) -> Player {
+    fn new(convs: Vec<(Ipv4Addr, Ipv4Addr)>, copies: usize) -> Player {
         let servers: Vec<_> = (0..convs.len()).map(server_addr).collect();
         Player {
             sim: lab(&servers),
             convs,
+            copies,
             public_port: HashMap::new(),
             call_ids: HashMap::new(),
             outside: Vec::new(),
@@ -277,64 +310,81 @@ impl Player {
         if p.proto() == 6 && p.ports().0 != 1723 && p.ports().1 != 1723 {
             return;
         }
-        if from_client {
-            self.play_client(i, p);
-        } else {
-            self.play_server(i, p);
+        for copy in 0..self.copies {
+            let client = i * self.copies + copy;
+            if from_client {
+                self.play_client(client, i, copy, p);
+            } else {
+                self.play_server(client, i, copy, p);
+            }
         }
     }
 
-    fn play_client(&mut self, i: usize, p: &Ip) {
+    fn play_client(&mut self, c: usize, i: usize, copy: usize, p: &Ip) {
         let mut ip = p.bytes.clone();
-        ip[12..16].copy_from_slice(&client_addr(i).octets());
+        ip[12..16].copy_from_slice(&client_addr(c).octets());
         ip[16..20].copy_from_slice(&server_addr(i).octets());
         let mut expect = Vec::new();
         if p.proto() == 6 {
-            for (at, kind) in messages(&ip[p.tcp_payload_at()..]) {
+            let base = p.tcp_payload_at();
+            for (at, kind) in messages(&ip[base..]) {
                 if let Some(f) = pns_own_field(kind) {
-                    let at = p.tcp_payload_at() + at + f;
-                    expect.push((at, Expect::ClientCallId { client: i, orig: be16(&ip, at) }));
+                    let at = base + at + f;
+                    expect.push((at, Expect::ClientCallId { client: c, orig: be16(&ip, at) }));
+                }
+                if let Some(f) = pns_peer_field(kind) {
+                    let at = base + at + f;
+                    let id = pac_id(copy, be16(&ip, at));
+                    ip[at..at + 2].copy_from_slice(&id.to_be_bytes());
                 }
             }
         }
-        let gre = p.gre_call_id().map(|(_, key)| Expect::GreToServer { key });
+        if let Some((at, key)) = p.gre_call_id() {
+            ip[at..at + 2].copy_from_slice(&pac_id(copy, key).to_be_bytes());
+        }
+        let gre = p.gre_call_id().map(|(_, key)| Expect::GreToServer { key: pac_id(copy, key) });
         let Some(out) = self.send(INSIDE, ip) else { return };
         if p.proto() == 6 {
             let (sport, _) = Ip { bytes: out.clone() }.ports();
-            self.public_port.insert((i, p.ports().0), sport);
+            self.public_port.insert((c, p.ports().0), sport);
         }
         for &(at, e) in &expect {
             if let Expect::ClientCallId { orig, .. } = e {
-                self.call_ids.insert((i, orig), be16(&out, at));
+                self.call_ids.insert((c, orig), be16(&out, at));
             }
         }
         let e = expect.first().map(|e| e.1).or(gre).unwrap_or(Expect::Other);
         self.outside.push((out, e));
     }
 
-    fn play_server(&mut self, i: usize, p: &Ip) {
+    fn play_server(&mut self, c: usize, i: usize, copy: usize, p: &Ip) {
         let mut ip = p.bytes.clone();
         ip[12..16].copy_from_slice(&server_addr(i).octets());
         ip[16..20].copy_from_slice(&PUBLIC.octets());
         let mut expect = Expect::Other;
         if p.proto() == 6 {
             // The server talks to the public port of the connection.
-            let Some(&port) = self.public_port.get(&(i, p.ports().1)) else { return };
+            let Some(&port) = self.public_port.get(&(c, p.ports().1)) else { return };
             let ihl = p.ihl();
             ip[ihl + 2..ihl + 4].copy_from_slice(&port.to_be_bytes());
             let base = p.tcp_payload_at();
             for (at, kind) in messages(&ip[base..]) {
+                if let Some(f) = pac_own_field(kind) {
+                    let at = base + at + f;
+                    let id = pac_id(copy, be16(&ip, at));
+                    ip[at..at + 2].copy_from_slice(&id.to_be_bytes());
+                }
                 if let Some(f) = pac_peer_field(kind) {
                     let at = base + at + f;
                     let orig = be16(&ip, at);
-                    if let Some(&x) = self.call_ids.get(&(i, orig)) {
+                    if let Some(&x) = self.call_ids.get(&(c, orig)) {
                         ip[at..at + 2].copy_from_slice(&x.to_be_bytes());
                         expect = Expect::PeerCallId { orig };
                     }
                 }
             }
         } else if let Some((at, orig)) = p.gre_call_id() {
-            let x = self.call_ids.get(&(i, orig)).copied().unwrap_or(orig);
+            let x = self.call_ids.get(&(c, orig)).copied().unwrap_or(orig);
             ip[at..at + 2].copy_from_slice(&x.to_be_bytes());
             expect = Expect::GreToClient { orig };
         }
@@ -529,89 +579,164 @@ fn assert_nothing_left(sim: &mut Sim, name: &str) {
     assert_eq!(alg.call_ids_in_use(PUBLIC), 0, "{name}: translated Call IDs left");
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Variant {
     AsRecorded,
+    /// Every packet twice.
     Duplicated,
+    /// From the capture's middle on: connections the ALG never saw open.
     FromTheMiddle,
+    /// Two clients replay each conversation at once with the same Call IDs, to one server
+    /// (which gives each call its own ID, as a PAC does): an ALG that does not translate
+    /// sends the server the same Call ID twice, which the checks refuse.
+    TwoClients,
 }
 
-fn replay(name: &str, variant: Variant) -> (Report, Player) {
+/// What a capture leaves open when its last packet has passed, before any timeout: what
+/// it set up and did not tear down (CDN, StopCCRQ, FIN, RST), as tshark reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Open {
+    connections: usize,
+    calls: usize,
+}
+
+fn is_syn_to_pptp(p: &Ip) -> bool {
+    p.proto() == 6 && p.ports().1 == 1723 && p.l4()[13] & 0x12 == 0x02
+}
+
+fn replay(name: &str, variant: Variant) -> (Report, Player, Open) {
     let packets = read_capture(&pcaps().join(name));
     let convs = conversations(&packets);
     assert!(!convs.is_empty(), "{name}: no PPTP in it");
-    let mut player = Player::new(convs);
+    let copies = if variant == Variant::TwoClients { 2 } else { 1 };
+    let mut player = Player::new(convs, copies);
     let start = match variant {
         Variant::FromTheMiddle => packets.len() / 2,
         _ => 0,
     };
+    // Drops are allowed only before the capture's first connection opens (some start
+    // in the middle of an earlier one).
+    let mut drops_before_first_syn = None;
     for p in &packets[start..] {
+        if drops_before_first_syn.is_none() && is_syn_to_pptp(p) {
+            drops_before_first_syn = Some(player.sim.wire.stats.total_drops());
+        }
         player.play(p);
         if let Variant::Duplicated = variant {
             player.play(p);
         }
         player.sim.advance_ms(1);
     }
+    let stats = &player.sim.wire.stats;
+    assert!(stats.rx_packets > 0, "{name} {variant:?}: the capture fed no packet");
+    assert_eq!(
+        stats.rx_packets,
+        (player.outside.len() + player.inside.len()) as u64 + stats.total_drops(),
+        "{name} {variant:?}: every packet forwarded or counted"
+    );
+    if variant != Variant::FromTheMiddle {
+        let drops: Vec<String> = DropReason::all()
+            .filter(|r| player.sim.drops(*r) > 0)
+            .map(|r| format!("{}={}", r.name(), player.sim.drops(r)))
+            .collect();
+        assert_eq!(
+            Some(stats.total_drops()),
+            drops_before_first_syn,
+            "{name} {variant:?}: dropped after the first connection opened: {drops:?}"
+        );
+    }
+    let alg = player.sim.slow.pptp().unwrap();
+    let open = Open { connections: alg.connections(), calls: alg.calls() };
+    let tunnels = player.sim.sessions().iter().filter(|s| s.line().starts_with("pptp-gre ")).count();
+    assert_eq!(
+        player.sim.server_map().len(),
+        2 * open.calls,
+        "{name} {variant:?}: two entries per open call"
+    );
+    assert_eq!(tunnels, 2 * open.calls, "{name} {variant:?}: two pptp-gre sessions per open call");
     let dir =
         std::env::temp_dir().join(format!("ferrowall-replay-{}-{name}-{variant:?}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let report = check(&player, &dir);
     let _ = std::fs::remove_dir_all(&dir);
     assert_nothing_left(&mut player.sim, name);
-    (report, player)
+    (report, player, open)
 }
 
-fn replay_all_ways(name: &str) -> Report {
-    let (report, player) = replay(name, Variant::AsRecorded);
-    let drops: Vec<String> = DropReason::all()
-        .filter(|r| player.sim.drops(*r) > 0)
-        .map(|r| format!("{}={}", r.name(), player.sim.drops(r)))
-        .collect();
-    println!("{name}: {report:?} drops: {}", drops.join(" "));
+/// Replays a capture every way; `open` is what it leaves open as recorded.
+fn replay_all_ways(name: &str, open: Open) -> Report {
+    let (report, player, left) = replay(name, Variant::AsRecorded);
+    println!(
+        "{name}: {report:?}, {} dropped before its first connection",
+        player.sim.wire.stats.total_drops()
+    );
     assert!(report.outside > 0 && report.inside > 0, "{name}: traffic both ways");
-    let (dup, _) = replay(name, Variant::Duplicated);
+    assert_eq!(left, open, "{name}: open when the capture ends");
+    let (dup, _, left) = replay(name, Variant::Duplicated);
     assert_eq!(dup.translated_calls, report.translated_calls, "{name}: duplicates change nothing");
-    replay(name, Variant::FromTheMiddle);
+    assert_eq!(left, open, "{name}: duplicated, open when the capture ends");
+    let (_, _, left) = replay(name, Variant::FromTheMiddle);
+    assert_eq!(
+        left,
+        Open { connections: 0, calls: 0 },
+        "{name}: connections opened before the middle stay unknown"
+    );
+    let (two, _, left) = replay(name, Variant::TwoClients);
+    assert_eq!(two.translated_calls, 2 * report.translated_calls, "{name}: two clients, twice the calls");
+    assert_eq!(
+        left,
+        Open { connections: 2 * open.connections, calls: 2 * open.calls },
+        "{name}: two clients, open when the capture ends"
+    );
     report
 }
 
+/// The capture ends with the call up (its last messages are Set-Link-Info, GRE flows).
+const ONE_CALL_UP: Open = Open { connections: 1, calls: 1 };
+/// The client sends Call-Clear-Request, closes with FIN, the server's Call-Disconnect-
+/// Notify and the client's RST follow: nothing left, before any timeout.
+const CLOSED_BY_CCRQ_AND_RST: Open = Open { connections: 0, calls: 0 };
+/// Both sides close the control connection with FIN while the call is up: the call goes
+/// with its connection.
+const CLOSED_BY_FIN: Open = Open { connections: 0, calls: 0 };
+
 #[test]
 fn tcpdump_pptp_windows_nt_and_poptop() {
-    let r = replay_all_ways("tcpdump_pptp.pcap");
+    let r = replay_all_ways("tcpdump_pptp.pcap", CLOSED_BY_FIN);
     assert_eq!(r.translated_calls, 1, "{r:?}");
     assert!(r.pptp_checked >= 2 && r.gre_checked >= 1, "{r:?}");
 }
 
 #[test]
 fn ndpi_pptp_linux_client_cdn_with_call_id_0() {
-    let r = replay_all_ways("ndpi_pptp.pcap");
+    let r = replay_all_ways("ndpi_pptp.pcap", CLOSED_BY_CCRQ_AND_RST);
     assert!(r.translated_calls >= 1, "{r:?}");
 }
 
 #[test]
 fn packetlife_negotiation_with_data_in_the_tunnel() {
-    let r = replay_all_ways("packetlife_PPTP_negotiation.pcap");
+    let r = replay_all_ways("packetlife_PPTP_negotiation.pcap", ONE_CALL_UP);
     assert_eq!(r.translated_calls, 1, "{r:?}");
     assert!(r.gre_checked >= 10, "GRE both ways: {r:?}");
 }
 
 #[test]
 fn pptpcrack_starts_mid_session_then_a_full_one() {
-    let r = replay_all_ways("pptpcrack_test.pcap");
+    let r = replay_all_ways("pptpcrack_test.pcap", ONE_CALL_UP);
     assert!(r.translated_calls >= 1, "{r:?}");
     assert!(r.gre_checked >= 100, "{r:?}");
 }
 
 #[test]
 fn sniffer_windows_10_and_pptpd_pcapng() {
-    let r = replay_all_ways("sniffer_connect.pcapng");
+    let r = replay_all_ways("sniffer_connect.pcapng", ONE_CALL_UP);
     assert_eq!(r.translated_calls, 1, "{r:?}");
     assert!(r.gre_checked >= 100, "{r:?}");
 }
 
 #[test]
 fn asleap_802_11_with_duplicates() {
-    let r = replay_all_ways("asleap_pptp.dump");
+    let r = replay_all_ways("asleap_pptp.dump", ONE_CALL_UP);
     assert_eq!(r.translated_calls, 1, "{r:?}");
     assert!(r.gre_checked >= 10, "{r:?}");
 }
@@ -621,7 +746,7 @@ fn asleap_802_11_with_duplicates() {
 fn gre_without_a_control_connection_is_dropped() {
     for name in ["flowcontainer_pptp.pcap", "chapcrack_pptp.cap", "zeek_gre-pptp.pcap", "ndpi_gre.pcapng"] {
         let packets = read_capture(&pcaps().join(name));
-        let mut player = Player::new(conversations(&packets));
+        let mut player = Player::new(conversations(&packets), 1);
         for p in &packets {
             player.play(p);
         }
