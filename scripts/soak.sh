@@ -18,7 +18,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${1:-600}
 SAMPLE=${2:-10}
 CSV=${SOAK_CSV:-/tmp/ferrowall-soak.csv}
-export LAB_PREFIX=fwsoak
+export LAB_PREFIX=fwsoak$$
 . "$ROOT/tests/lab/lib.sh"
 WORK=$(mktemp -d /tmp/ferrowall-soak.XXXXXX)
 PIDS=()
@@ -35,8 +35,7 @@ cargo build --release -q -p ctrlplane
 "$ROOT/scripts/lab.sh" up 3 >/dev/null
 ip netns exec "$LAB_PREFIX-srv" ip addr add 203.0.113.3/24 dev eth0
 # The control-plane lab's config with short timeouts, so the quiet period is short.
-sed -e 's|"fwt-ctl"|"fwt-soak"|' -e 's|/run/ferrowall-test/api.sock|'"$WORK"'/api.sock|' \
-  "$ROOT/tests/lab/control.toml" >"$WORK/ferrowall.toml"
+lab_config "$ROOT/tests/lab/control.toml" >"$WORK/ferrowall.toml"
 cat >>"$WORK/ferrowall.toml" <<'CONF'
 
 [timeouts]

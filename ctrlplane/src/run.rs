@@ -72,9 +72,12 @@ pub fn run_until_signal(
 
     let appliance = Arc::new(appliance);
     let control = Arc::new(Control::new(appliance.clone(), source, v.clone()));
+    // On an error here the control's hold on the appliance goes first, so the appliance
+    // stops and the error that stopped it is the one reported.
     let api = match ApiServer::start(control.clone(), &v.management) {
         Ok(api) => api,
         Err(e) => {
+            drop(control);
             stop_appliance(appliance)?;
             return Err(e);
         }
@@ -83,6 +86,7 @@ pub fn run_until_signal(
         Ok(m) => m,
         Err(e) => {
             api.stop();
+            drop(control);
             stop_appliance(appliance)?;
             return Err(e);
         }
@@ -172,19 +176,31 @@ const WARN_ON: [DropReason; 13] = [
     DropReason::PptpCallLimit,
 ];
 
+/// The least time between two warnings for one reason.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
 impl DropWarnings {
     fn check(&mut self, total: &CoreStats) {
+        for (reason, dropped) in self.due(total, Instant::now()) {
+            tracing::warn!(reason = reason.name(), dropped, "{}", reason.help());
+        }
+    }
+
+    /// The reasons to warn of at `now`, with the drops since each one's last warning.
+    fn due(&mut self, total: &CoreStats, now: Instant) -> Vec<(DropReason, u64)> {
         if self.seen.is_empty() {
             self.seen = WARN_ON.iter().map(|r| (*r, total.drops[r.index()], None)).collect();
         }
+        let mut due = Vec::new();
         for (reason, count, last) in &mut self.seen {
-            let now = total.drops[reason.index()];
-            if now > *count && last.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
-                tracing::warn!(reason = reason.name(), dropped = now - *count, "{}", reason.help());
-                *count = now;
-                *last = Some(Instant::now());
+            let dropped = total.drops[reason.index()];
+            if dropped > *count && last.is_none_or(|t| now.duration_since(t) >= WARN_EVERY) {
+                due.push((*reason, dropped - *count));
+                *count = dropped;
+                *last = Some(now);
             }
         }
+        due
     }
 }
 
@@ -203,4 +219,30 @@ fn print_displays(a: &Appliance) {
 
 fn print_counters(a: &Appliance) {
     print!("{}", report::counters(&a.total_stats(), &a.worker_stats(), &a.slow_path_stats()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dropped(reason: DropReason, n: u64) -> CoreStats {
+        let mut s = CoreStats::default();
+        s.drops[reason.index()] = n;
+        s
+    }
+
+    #[test]
+    fn a_reason_is_warned_of_at_most_once_every_10_s_with_what_it_missed() {
+        let t0 = Instant::now();
+        let at = |secs: u64| t0 + Duration::from_secs(secs);
+        let mut w = DropWarnings::default();
+        let full = DropReason::SessionTableFull;
+        assert_eq!(w.due(&dropped(full, 5), at(0)), [], "what was dropped before start is not news");
+        assert_eq!(w.due(&dropped(full, 6), at(1)), [(full, 1)]);
+        assert_eq!(w.due(&dropped(full, 50), at(5)), [], "within 10 s of the last warning: quiet");
+        assert_eq!(w.due(&dropped(full, 90), at(10)), [], "still within 10 s");
+        assert_eq!(w.due(&dropped(full, 100), at(11)), [(full, 94)], "then everything since, at once");
+        assert_eq!(w.due(&dropped(full, 100), at(30)), [], "no new drops, no warning");
+        assert_eq!(w.due(&dropped(DropReason::PolicyDeny, 1000), at(40)), [], "policy denies are not trouble");
+    }
 }

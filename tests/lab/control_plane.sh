@@ -5,7 +5,7 @@
 # invalid; fwctl's errors when ferrowall is not running.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export LAB_PREFIX=${LAB_PREFIX:-fwt}
+export LAB_PREFIX=${LAB_PREFIX:-fwt$$}
 . "$ROOT/tests/lab/lib.sh"
 WORK=$(mktemp -d /tmp/ferrowall-ctl.XXXXXX)
 PIDS=()
@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SOCK=/run/ferrowall-test/api.sock
+SOCK=$RUN_DIR/api.sock
 FWCTL=("$ROOT/target/release/fwctl" --socket "$SOCK")
 fwctl() { "${FWCTL[@]}" "$@"; }
 c1() { ip netns exec "$LAB_PREFIX-c1" "$@"; }
@@ -34,10 +34,25 @@ if [ "$rc" = 3 ] && echo "$out" | grep -q "is ferrowall running"; then ok "fwctl
 
 LAB_SERVER_ROUTE=1 "$ROOT/scripts/lab.sh" up 1
 CONFIG=$WORK/ferrowall.toml
-cp "$ROOT/tests/lab/control.toml" "$CONFIG"
-fw_start "$CONFIG" || { fail "ferrowall starts"; summary control_plane; exit 1; }
+lab_config "$ROOT/tests/lab/control.toml" >"$CONFIG"
+fw_start "$CONFIG" --stats-interval 1 || { fail "ferrowall starts"; summary control_plane; exit 1; }
 ok "ferrowall starts with the API on $SOCK and metrics on 127.0.0.1:9469"
 if [ "$(stat -c %a "$SOCK")" = 600 ]; then ok "the API socket is root-only (0600)"; else fail "socket mode $(stat -c %a "$SOCK")"; fi
+reports() { grep -c "^rate: rx " "$FW_LOG"; }
+at_least_2_reports() { [ "$(reports)" -ge 2 ]; }
+if wait_until 10 at_least_2_reports; then ok "--stats-interval 1: counters and rates printed every second"; else fail "--stats-interval: $(reports) reports"; fi
+# A second ferrowall on the same API socket (its own EAL files, null ports) must stop
+# with that reason, and leave the first one serving.
+sed -e 's|"--file-prefix", "[^"]*"|"--file-prefix", "'"$LAB_PREFIX"'-second"|' \
+  -e 's|^device = "net_af_packet0.*|device = "net_null0"|' -e 's|^device = "net_af_packet1.*|device = "net_null1"|' \
+  "$CONFIG" >"$WORK/second.toml"
+out=$(fwns timeout 60 "$FW_BIN" --config "$WORK/second.toml" 2>&1); rc=$?
+if [ $rc = 1 ] && echo "$out" | grep -q "is in use: is another ferrowall running?"; then
+  ok "a second ferrowall on the same socket stops and says why"
+else
+  fail "second ferrowall (rc $rc): $(echo "$out" | tail -2)"
+fi
+check "the first ferrowall still answers on its socket" fwctl display statistics
 
 # Traffic: ICMP, UDP, TCP and a PPTP tunnel held open.
 check "ICMP to the server" c1 ping -c 3 -i 0.2 -W 2 203.0.113.1
@@ -212,20 +227,43 @@ fi
 cp "$CONFIG" "$WORK/good.toml"
 echo 'action = "allow"' >>"$CONFIG"
 r=$(fwctl reload 2>&1); rc=$?
-if [ $rc != 0 ] && echo "$r" | grep -q "reload refused: .*ferrowall.toml:[0-9]*:[0-9]*: "; then ok "invalid reload refused: $r"; else fail "invalid reload (rc $rc): $r"; fi
+if [ $rc = 1 ] && echo "$r" | grep -q "reload refused: .*ferrowall.toml:[0-9]*:[0-9]*: "; then ok "invalid reload refused, fwctl exits 1: $r"; else fail "invalid reload (rc $rc): $r"; fi
 cp "$WORK/good.toml" "$CONFIG"
 sed -i 's/^workers = \[1\]/workers = [0]/' "$CONFIG"
 r=$(fwctl reload 2>&1); rc=$?
-if [ $rc != 0 ] && echo "$r" | grep -q "needs a restart"; then ok "a change of cores is refused: $r"; else fail "restart-needing reload (rc $rc): $r"; fi
+if [ $rc = 1 ] && echo "$r" | grep -q "needs a restart"; then ok "a change of cores is refused: $r"; else fail "restart-needing reload (rc $rc): $r"; fi
 cp "$WORK/good.toml" "$CONFIG"
 if [ "$(fwctl --json display firewall session-table protocol pptp-gre | json 'd["total"]')" = 2 ]; then
   ok "after the refused reloads the tunnel's sessions are still there"
 else
   fail "state after refused reloads"
 fi
+# SIGUSR1 prints both displays, the tunnel's sessions and server-map entries among them.
+kill -USR1 "$FW_PID"
+usr1_map() { sed -n '/^display firewall server-map/,$p' "$FW_LOG" | grep -c 'Appro: pptp-gre'; }
+usr1_shown() { [ "$(usr1_map)" -ge 2 ] && [ "$(grep -c '^ pptp-gre VPN' "$FW_LOG")" -ge 2 ]; }
+if wait_until 5 usr1_shown; then
+  ok "SIGUSR1 prints the session table and the server map with the tunnel's entries"
+else
+  fail "SIGUSR1 displays"; grep -A4 "^display firewall" "$FW_LOG"
+fi
+
+# SIGHUP applies a change: the no-telnet rule goes, and TCP 23 is reachable again.
+python3 - "$CONFIG" <<'EOF'
+import re, sys
+path = sys.argv[1]
+text = open(path).read()
+open(path, "w").write(re.sub(r'\[\[policy\]\]\nname = "no-telnet"\n(?:[^\[\n][^\n]*\n)*\n', "", text, count=1))
+EOF
 kill -HUP "$FW_PID"
-wait_until 5 grep -q "SIGHUP reload: " "$FW_LOG"
-if grep -q "SIGHUP reload: no change" "$FW_LOG"; then ok "SIGHUP reloads (no change)"; else fail "SIGHUP reload"; grep -i reload "$FW_LOG"; fi
+if wait_until 5 grep -q "SIGHUP reload: applied (1 security rule(s)" "$FW_LOG"; then
+  ok "SIGHUP applies a changed config: $(grep -o 'SIGHUP reload: applied.*' "$FW_LOG" | tail -1)"
+else
+  fail "SIGHUP reload applied"; grep -i reload "$FW_LOG"
+fi
+check "TCP 23 reachable again after the SIGHUP reload" c1 timeout 5 python3 "$PEER" tcp-send 203.0.113.1 23 10
+kill -HUP "$FW_PID"
+if wait_until 5 grep -q "SIGHUP reload: no change" "$FW_LOG"; then ok "SIGHUP with nothing changed: no change"; else fail "SIGHUP reload"; grep -i reload "$FW_LOG"; fi
 
 if fw_stop; then ok "ferrowall exits 0 on SIGTERM"; else fail "ferrowall exits 0 on SIGTERM"; fi
 if grep -Eq "pptp call up: 192\.168\.1\.1\[203\.0\.113\.2\] --> 203\.0\.113\.1, client Call ID 4660 as [0-9]+, server Call ID 128" "$FW_LOG"; then

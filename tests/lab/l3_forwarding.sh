@@ -3,18 +3,14 @@
 # Ping through and to the appliance, a TCP transfer, TTL expiry, clean exit on SIGTERM.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export LAB_PREFIX=${LAB_PREFIX:-fwt}
+export LAB_PREFIX=${LAB_PREFIX:-fwt$$}
 . "$ROOT/tests/lab/lib.sh"
 trap lab_cleanup EXIT
 
 echo "lab l3_forwarding"
 LAB_SERVER_ROUTE=1 "$ROOT/scripts/lab.sh" up 1
-fw_start "$ROOT/tests/lab/l3.toml" || { fail "ferrowall starts"; conflicts=$(awk '$1 == "drop" && $2 == "arp_address_conflict" {print $3}' "$FW_LOG" | tail -1)
-if [ "${conflicts:-0}" = 2 ]; then ok "the 2 conflicting ARPs counted as arp_address_conflict"; else fail "arp_address_conflict ${conflicts:-missing}, expected 2"; fi
-denied=$(awk '$1 == "drop" && $2 == "to_self_denied" {print $3}' "$FW_LOG" | tail -1)
-if [ "${denied:-0}" = 2 ]; then ok "the server's 2 pings to the inside address counted as to_self_denied"; else fail "to_self_denied ${denied:-missing}, expected 2"; fi
-
-summary l3_forwarding; exit 1; }
+lab_config "$ROOT/tests/lab/l3.toml" >"$RUN_DIR/l3.toml"
+fw_start "$RUN_DIR/l3.toml" || { fail "ferrowall starts"; summary l3_forwarding; exit 1; }
 ok "ferrowall starts on af_packet ports"
 
 c1() { ip netns exec "$LAB_PREFIX-c1" "$@"; }

@@ -2,6 +2,17 @@
 # Sourced; expects $ROOT (repository root) and $LAB_PREFIX.
 
 FW_BIN=${FW_BIN:-$ROOT/target/release/ferrowall}
+# Everything a run names is its own, so two runs on one machine never meet: namespaces
+# ($LAB_PREFIX-*, the scripts default it to one with their PID), the EAL's file prefix
+# and the API socket (under $RUN_DIR).
+RUN_DIR=/run/ferrowall-$LAB_PREFIX
+mkdir -p "$RUN_DIR"
+
+# lab_config CONFIG: the lab config on stdout with this run's EAL file prefix and socket.
+lab_config() {
+  sed -e "s|\"--file-prefix\", \"fwt-|\"--file-prefix\", \"$LAB_PREFIX-|" \
+    -e "s|/run/ferrowall-test/|$RUN_DIR/|" "$1"
+}
 FW_PID=""
 FW_LOG=""
 PASSED=0
@@ -11,12 +22,13 @@ ok()   { PASSED=$((PASSED + 1)); echo "  ok   $*"; }
 fail() { FAILED=$((FAILED + 1)); echo "  FAIL $*"; }
 check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else fail "$what"; fi; }
 
-# fw_start CONFIG: starts ferrowall in $LAB_PREFIX-fw; waits until it reports running.
+# fw_start CONFIG [OPTION...]: starts ferrowall in $LAB_PREFIX-fw; waits until it
+# reports running.
 fw_start() {
   # One log at a time: a test that restarts ferrowall keeps only the current run's.
   [ -z "$FW_LOG" ] || rm -f "$FW_LOG"
   FW_LOG=$(mktemp /tmp/ferrowall-lab.XXXXXX.log)
-  ip netns exec "$LAB_PREFIX-fw" "$FW_BIN" --config "$1" >"$FW_LOG" 2>&1 &
+  ip netns exec "$LAB_PREFIX-fw" "$FW_BIN" --config "$1" "${@:2}" >"$FW_LOG" 2>&1 &
   FW_PID=$!
   for _ in $(seq 1 100); do
     grep -q "ferrowall running" "$FW_LOG" && return 0
@@ -45,8 +57,8 @@ lab_cleanup() {
   if [ -n "$FW_PID" ]; then kill -KILL "$FW_PID" 2>/dev/null || true; wait "$FW_PID" 2>/dev/null || true; fi
   "$ROOT/scripts/lab.sh" down
   [ -z "$FW_LOG" ] || rm -f "$FW_LOG"
-  # The test API socket's directory (ferrowall removes the socket itself).
-  rmdir /run/ferrowall-test 2>/dev/null || true
+  # This run's directory: configs, the API socket (ferrowall removes the socket itself).
+  rm -rf "$RUN_DIR"
 }
 
 summary() { echo "$1: $PASSED passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; }

@@ -5,13 +5,14 @@
 # translations.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export LAB_PREFIX=${LAB_PREFIX:-fwt}
+export LAB_PREFIX=${LAB_PREFIX:-fwt$$}
 . "$ROOT/tests/lab/lib.sh"
 trap lab_cleanup EXIT
 
 echo "lab nat_policy"
 LAB_SERVER_ROUTE=1 "$ROOT/scripts/lab.sh" up 1
-fw_start "$ROOT/tests/lab/nat.toml" || { fail "ferrowall starts"; summary nat_policy; exit 1; }
+lab_config "$ROOT/tests/lab/nat.toml" >"$RUN_DIR/nat.toml"
+fw_start "$RUN_DIR/nat.toml" || { fail "ferrowall starts"; summary nat_policy; exit 1; }
 ok "ferrowall starts with a policy and easy-IP NAT"
 
 c1() { ip netns exec "$LAB_PREFIX-c1" "$@"; }

@@ -10,7 +10,7 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 ROUTER=${ROUTER:-ferrowall}
-export LAB_PREFIX=${LAB_PREFIX:-fwt}
+export LAB_PREFIX=${LAB_PREFIX:-fwt$$}
 . "$ROOT/tests/lab/lib.sh"
 WORK=$(mktemp -d /tmp/ferrowall-pptp.XXXXXX)
 RESULTS=${RESULTS:-$WORK/results}
@@ -24,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SOCK=/run/ferrowall-test/api.sock
+SOCK=$RUN_DIR/api.sock
 fwctl() { "$ROOT/target/release/fwctl" --socket "$SOCK" "$@"; }
 ns() { ip netns exec "$LAB_PREFIX-$1" "${@:2}"; }
 CLIENT="$ROOT/tests/lab/pptp_client.py"
@@ -37,7 +37,7 @@ router_start() {
   local alg=$1 policy=$2
   if [ "$ROUTER" = ferrowall ]; then
     local cfg="$WORK/ferrowall.toml"
-    sed -e '/^\[\[policy\]\]/,$d' "$ROOT/tests/lab/control.toml" >"$cfg"
+    lab_config "$ROOT/tests/lab/control.toml" | sed -e '/^\[\[policy\]\]/,$d' >"$cfg"
     if [ "$policy" = refined ]; then
       printf '[[policy]]\nname = "pptp-only"\nfrom = "trust"\nto = "untrust"\nprotocol = "tcp"\nports = ["1723"]\ndestination = ["%s"]\naction = "permit"\n\n' "$SERVER" >>"$cfg"
     else
