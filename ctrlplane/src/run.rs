@@ -243,6 +243,10 @@ mod tests {
         assert_eq!(w.due(&dropped(full, 90), at(10)), [], "still within 10 s");
         assert_eq!(w.due(&dropped(full, 100), at(11)), [(full, 94)], "then everything since, at once");
         assert_eq!(w.due(&dropped(full, 100), at(30)), [], "no new drops, no warning");
-        assert_eq!(w.due(&dropped(DropReason::PolicyDeny, 1000), at(40)), [], "policy denies are not trouble");
+        assert_eq!(
+            w.due(&dropped(DropReason::PolicyDeny, 1000), at(40)),
+            [],
+            "policy denies are not trouble"
+        );
     }
 }
