@@ -9,6 +9,8 @@ tcp-stream ADDR PORT STOP    send random bytes until the file STOP exists, print
 udp-serve ADDR PORT [COUNT]  answer COUNT datagrams (default 1) with "seen ADDR:PORT"
 udp-send ADDR PORT [TRIES]   send a datagram, print the answer; up to TRIES sends (default
                              1) if none comes within a second (exit 1 without an answer)
+syn ADDR PORT COUNT          send exactly COUNT TCP SYNs (a raw socket: the kernel's TCP,
+                             which retransmits as it sees fit, is not involved)
 """
 import hashlib
 import os
@@ -96,6 +98,26 @@ def udp_send(addr, port, tries=1):
     return 1
 
 
+def syn(addr, port, count):
+    import random
+    import struct
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((addr, int(port)))
+        src = probe.getsockname()[0]
+    sport = random.randint(20000, 60000)
+    header = struct.pack("!HHIIBBHHH", sport, int(port), random.getrandbits(32), 0, 5 << 4, 0x02, 64240, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(addr) + struct.pack("!BBH", 0, 6, len(header))
+    total = sum(struct.unpack("!%dH" % ((len(pseudo) + len(header)) // 2), pseudo + header))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    segment = header[:16] + struct.pack("!H", ~total & 0xFFFF) + header[18:]
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP) as s:
+        for _ in range(int(count)):
+            s.sendto(segment, (addr, 0))
+    print(f"sent {count} SYNs from {src}:{sport}")
+    return 0
+
+
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
     commands = {
@@ -104,5 +126,6 @@ if __name__ == "__main__":
         "tcp-stream": tcp_stream,
         "udp-serve": udp_serve,
         "udp-send": udp_send,
+        "syn": syn,
     }
     sys.exit(commands[cmd](*args))
