@@ -358,3 +358,99 @@ impl Sim {
         self.wire.stats.drops[reason.index()]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::craft::{self, L2, L3};
+    use crate::frame::Frame;
+    use crate::packet::{ArpOperation, ArpPacket, ArpRepr, EthernetFrame};
+    use crate::policy::Action;
+
+    const IN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xa0]);
+    const OUT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xb0]);
+    const HOST_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
+    const SERVER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0x99]);
+    const PUBLIC: Ipv4Addr = Ipv4Addr::new(1, 1, 1, 2);
+    const SERVER: Ipv4Addr = Ipv4Addr::new(1, 1, 1, 1);
+    const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
+
+    fn lab(workers: u16) -> Sim {
+        let shared = nat_lab(PUBLIC, (IN_MAC, OUT_MAC), workers, false, |trust, untrust| {
+            vec![Rule {
+                name: "out".into(),
+                from: trust,
+                to: untrust,
+                source: AddrSet::any(),
+                destination: AddrSet::any(),
+                protocol: None,
+                ports: vec![],
+                action: Action::Permit,
+            }]
+        });
+        // The client is known; the server is on the outside link, learned by ARP.
+        Sim::new(shared, &[(CLIENT, HOST_MAC)], SimLimits::default())
+    }
+
+    fn out(sim: &mut Sim, sport: u16) {
+        let f = craft::udp(
+            L2 { src: HOST_MAC, dst: IN_MAC },
+            L3 { src: CLIENT, dst: SERVER, ttl: 64 },
+            sport,
+            53,
+            b"q",
+        );
+        sim.receive(0, 0, &f);
+    }
+
+    /// (ARP requests for the server, UDP frames to it) among what left.
+    fn seen(sim: &mut Sim) -> (usize, usize) {
+        let sent = sim.take_sent();
+        let arp = sent
+            .iter()
+            .filter(|(_, f)| {
+                let eth = EthernetFrame::new_checked(f.data()).unwrap();
+                ArpPacket::new_checked(eth.payload())
+                    .ok()
+                    .and_then(|a| ArpRepr::parse(&a).ok())
+                    .is_some_and(|a| a.operation == ArpOperation::Request && a.target_ip == SERVER)
+            })
+            .count();
+        (arp, sent.len() - arp)
+    }
+
+    fn answer(sim: &mut Sim) {
+        sim.receive(1, 0, &craft::arp(false, (SERVER_MAC, SERVER), (OUT_MAC, PUBLIC)));
+    }
+
+    #[test]
+    fn a_neighbour_that_stops_answering_is_forgotten_by_every_worker() {
+        let mut sim = lab(2);
+        out(&mut sim, 1);
+        assert_eq!(seen(&mut sim), (1, 0), "asked for, the packet held");
+        answer(&mut sim);
+        assert_eq!(seen(&mut sim), (0, 1), "released");
+        // Learned: both workers now forward to it themselves, no ARP.
+        for sport in 2..40 {
+            out(&mut sim, sport);
+        }
+        assert_eq!(seen(&mut sim), (0, 38));
+        assert_eq!(sim.slow.neighbours(sim.now).len(), 2);
+        // Five minutes without an answer (probes every second from three quarters of the
+        // timeout on go unanswered): the slow path forgets it, and so does every worker.
+        for _ in 0..300 {
+            sim.advance_secs(1);
+        }
+        assert_eq!(seen(&mut sim), (75, 0), "a probe a second in the last quarter");
+        assert!(sim.slow.neighbours(sim.now).iter().all(|n| n.ip != SERVER));
+        // Flows of both workers now go to the slow path again, which asks once and holds
+        // eight packets; the rest are counted, and the answer releases exactly eight.
+        for sport in 2..40 {
+            out(&mut sim, sport);
+        }
+        assert_eq!(seen(&mut sim), (1, 0), "asked again, nothing forwarded without an address");
+        assert_eq!(sim.drops(DropReason::NeighbourUnresolved), 38 - 8, "the hold queue keeps 8");
+        answer(&mut sim);
+        assert_eq!(seen(&mut sim), (0, 8));
+    }
+}

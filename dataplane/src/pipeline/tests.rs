@@ -507,3 +507,37 @@ fn unresolved_next_hop_goes_to_slow_path_translated() {
 mod hostile;
 
 mod fragments;
+
+/// GRE v0 (plain GRE: a tunnel with nothing port-like) as an inside host runs it.
+fn gre_v0(l2: L2, l3: L3) -> Vec<u8> {
+    // Key present (0x2000), protocol IPv4, key 0x00000007, then a stand-in payload.
+    craft::ethernet_ipv4(l2, l3, 47, &[0x20, 0x00, 0x08, 0x00, 0, 0, 0, 7, 0x45, 0, 0, 20])
+}
+
+#[test]
+fn gre_v0_is_tracked_through_nat_and_a_second_host_collides() {
+    let mut e = env(DEFAULT);
+    let (v, f) = e.out(CLIENT, gre_v0);
+    assert_eq!(v, Verdict::Forward(1));
+    assert_eq!((ip(&f).src_addr(), ip(&f).dst_addr()), (PUBLIC, SERVER), "the address is translated");
+    assert!(ip(&f).verify_checksum());
+    assert_eq!(&f.data()[14 + 20..14 + 28], &[0x20, 0x00, 0x08, 0x00, 0, 0, 0, 7], "GRE as sent");
+    let (_, s) = e.p.sessions.iter_from(0).next().unwrap();
+    assert_eq!(crate::session::Kind::of(s), crate::session::Kind::Gre);
+
+    // The server's GRE back to the public address reaches the host, as its session's reply.
+    let (v, f) = e.back(PUBLIC, gre_v0);
+    assert_eq!(v, Verdict::Forward(0));
+    assert_eq!((ip(&f).src_addr(), ip(&f).dst_addr()), (SERVER, CLIENT));
+    assert!(ip(&f).verify_checksum());
+
+    // A second inside host, same protocol, same server, one public address: its
+    // translated tuple is the first one's, so its flow is refused and the first goes on.
+    assert_eq!(e.out(CLIENT2, gre_v0).0, Verdict::Drop(DropReason::SessionConflict));
+    assert_eq!(e.p.sessions.len(), 1);
+    assert_eq!(e.back(PUBLIC, gre_v0).1.data()[14 + 16..14 + 20], CLIENT.octets(), "still the first host's");
+    // Once the first host's tunnel ages out (600 s), the second's may open.
+    e.advance(600);
+    assert_eq!(e.out(CLIENT2, gre_v0).0, Verdict::Forward(1));
+    assert_eq!(e.back(PUBLIC, gre_v0).1.data()[14 + 16..14 + 20], CLIENT2.octets());
+}
