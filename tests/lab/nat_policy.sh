@@ -79,5 +79,34 @@ fi
 if fw_stop; then ok "ferrowall exits 0 on SIGTERM"; else fail "ferrowall exits 0 on SIGTERM"; fi
 deny=$(awk '$1=="drop" && $2=="policy_deny" {print $3}' "$FW_LOG" | tail -1)
 if [ "${deny:-0}" = "$deny_live" ]; then ok "the exit report counts the $deny unsolicited packets under policy_deny, as the API did"; else fail "policy_deny at exit: ${deny:-none}, $deny_live expected"; cat "$FW_LOG"; fi
-rm -f "$OUT"
+
+# A NAT pool and two workers. An inside host's flows all leave from one pool address,
+# whichever worker owns each; with queues on both workers, packets that reach the worker
+# not owning their flow are handed over, and every exchange is still answered (three
+# queue pairs per port: a TX queue each for the two workers and the slow path).
+lab_config "$ROOT/tests/lab/nat.toml" | sed -e 's/^workers = \[1\]/workers = [0, 1]/' -e 's/qpairs=2/qpairs=3/' \
+  -e '/^name = "lan-out"$/a pool = "public"' >"$RUN_DIR/pool.toml"
+printf '\n[[nat_pool]]\nname = "public"\naddresses = ["203.0.113.10-203.0.113.13"]\n' >>"$RUN_DIR/pool.toml"
+fw_start "$RUN_DIR/pool.toml" || { fail "ferrowall starts with a pool and two workers"; summary nat_policy; exit 1; }
+srv python3 "$PEER" udp-serve 203.0.113.1 5353 20 >"$OUT" 2>&1 &
+SRV=$!
+srv python3 "$PEER" tcp-serve 203.0.113.1 5001 >"$OUT.tcp" 2>&1 &
+SRV_TCP=$!
+wait_until 10 listening srv udp 5353 && wait_until 10 listening srv tcp 5001 || fail "servers listen"
+answered=0
+for _ in $(seq 1 20); do c1 python3 "$PEER" udp-send 203.0.113.1 5353 >/dev/null 2>&1 && answered=$((answered + 1)); done
+check "TCP through the pool (1 MiB, digest verified)" c1 python3 "$PEER" tcp-send 203.0.113.1 5001 1048576
+wait "$SRV" "$SRV_TCP" 2>/dev/null
+sources=$(cat "$OUT" "$OUT.tcp" | awk '/^peer/ {split($2, a, ":"); print a[1]}' | sort | uniq -c)
+if [ "$answered" = 20 ] && [ "$(echo "$sources" | grep -c .)" = 1 ] && echo "$sources" | grep -Eq " 21 203\.0\.113\.1[0-3]$"; then
+  ok "20 UDP flows and a TCP connection all answered, all from one pool address:$sources"
+else
+  fail "pool: $answered/20 answered, sources: $sources"
+fi
+handoffs=$("$ROOT/target/release/fwctl" --socket "$RUN_DIR/api.sock" --json display statistics |
+  python3 -c 'import json,sys; h=json.load(sys.stdin)["handoffs"]; print(h["out"], h["in"])')
+read -r h_out h_in <<<"$handoffs"
+if [ "${h_in:-0}" -gt 0 ] && [ "$h_in" = "$h_out" ]; then ok "two workers: $h_in packets handed to their flow's owner, none lost"; else fail "hand-offs out/in: $handoffs"; fi
+if fw_stop; then ok "ferrowall exits 0 on SIGTERM"; else fail "ferrowall exits 0 on SIGTERM"; fi
+rm -f "$OUT" "$OUT.tcp"
 summary nat_policy
