@@ -110,6 +110,48 @@ if metrics >"$WORK/metrics.txt" && promtool check metrics <"$WORK/metrics.txt" >
 else
   fail "promtool check metrics"; cat "$WORK/promtool.txt"
 fi
+# Port and core metrics agree with the API: each port counter between the API's reading
+# before and after the scrape, the queues summing to their port (one scrape reads a port
+# once), busy ratios between 0 and 1.
+fwctl --json display interface >"$WORK/if0.json"
+metrics >"$WORK/ports.txt"
+fwctl --json display interface >"$WORK/if1.json"
+bad=$(python3 - "$WORK/if0.json" "$WORK/ports.txt" "$WORK/if1.json" <<'PY'
+import json, re, sys
+before, after = (json.load(open(f))["interfaces"] for f in (sys.argv[1], sys.argv[3]))
+m = {}
+for line in open(sys.argv[2]):
+    if line.startswith("ferrowall_"):
+        name, value = line.rsplit(" ", 1)
+        m[name] = float(value)
+bad, checked = [], 0
+fields = [("received_packets", "rx", "packets"), ("received_bytes", "rx", "bytes"),
+          ("missed_packets", "rx", "missed"), ("rx_no_buffer", "rx", "no_buffer"),
+          ("transmitted_packets", "tx", "packets"), ("transmitted_bytes", "tx", "bytes")]
+for b, a in zip(before, after):
+    port = b["name"]
+    for metric, side, key in fields:
+        v = m.get(f'ferrowall_port_{metric}_total{{port="{port}"}}')
+        checked += 1
+        if v is None or not b[side][key] <= v <= a[side][key]:
+            bad.append(f"{port} {metric}: {v}, API {b[side][key]}..{a[side][key]}")
+    for direction, total in (("rx", "received_packets"), ("tx", "transmitted_packets")):
+        q = [v for k, v in m.items() if k.startswith("ferrowall_port_queue_packets_total{")
+             and dict(re.findall(r'(\w+)="([^"]*)"', k)).items() >= {("port", port), ("direction", direction)}]
+        whole = m.get(f'ferrowall_port_{total}_total{{port="{port}"}}')
+        checked += 1
+        if not q or sum(q) != whole:
+            bad.append(f"{port} {direction} queues sum to {sum(q)}, port says {whole}")
+    if b["rx"]["packets"] == 0 or b["tx"]["packets"] == 0:
+        bad.append(f"{port}: no traffic counted")
+busy = {k: v for k, v in m.items() if k.startswith("ferrowall_core_busy_ratio")}
+checked += len(busy)
+if len(busy) < 2 or not all(0 <= v <= 1 for v in busy.values()):
+    bad.append(f"busy ratios {busy}")
+print("\n".join(bad) if bad else f"checked {checked}")
+PY
+); rc=$?
+if [ $rc = 0 ] && echo "$bad" | grep -qx "checked [1-9][0-9]*"; then ok "port and core metrics agree with display interface ($bad values)"; else fail "port metrics (rc $rc): $bad"; fi
 deny0=$(metric 'ferrowall_dropped_packets_total{reason="policy_deny"}')
 srv ping -c 5 -i 0.2 -W 1 192.168.1.1 >/dev/null 2>&1
 # Counters reach the metrics within 10 ms; wait for the five, but no longer than 5 s.
