@@ -8,7 +8,7 @@ use dataplane::craft::{self, L2, L3};
 use dataplane::frame::{Frame, TestFrame};
 use dataplane::packet::MacAddr;
 use dataplane::pipeline::{Pipeline, PipelineLimits, Verdict};
-use dataplane::policy::{Action, AddrSet, Rule};
+use dataplane::policy::Rule;
 use dataplane::session::SessionTable;
 use dataplane::sim;
 use std::hint::black_box;
@@ -25,16 +25,7 @@ fn main() {
     let passes = args.get(1).copied().unwrap_or(2000);
     let public = Ipv4Addr::new(203, 0, 113, 2);
     let shared = sim::nat_lab(public, (IN_MAC, OUT_MAC), 1, false, |trust, untrust| {
-        vec![Rule {
-            name: "out".into(),
-            from: trust,
-            to: untrust,
-            source: AddrSet::any(),
-            destination: AddrSet::any(),
-            protocol: None,
-            ports: vec![],
-            action: Action::Permit,
-        }]
+        vec![Rule::permit_all("out", trust, untrust)]
     });
     let server = Ipv4Addr::new(203, 0, 113, 1);
     let mut neigh = dataplane::neigh::NeighbourCache::with_capacity(16);

@@ -365,7 +365,6 @@ mod tests {
     use crate::craft::{self, L2, L3};
     use crate::frame::Frame;
     use crate::packet::{ArpOperation, ArpPacket, ArpRepr, EthernetFrame};
-    use crate::policy::Action;
 
     const IN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xa0]);
     const OUT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xb0]);
@@ -377,16 +376,7 @@ mod tests {
 
     fn lab(workers: u16) -> Sim {
         let shared = nat_lab(PUBLIC, (IN_MAC, OUT_MAC), workers, false, |trust, untrust| {
-            vec![Rule {
-                name: "out".into(),
-                from: trust,
-                to: untrust,
-                source: AddrSet::any(),
-                destination: AddrSet::any(),
-                protocol: None,
-                ports: vec![],
-                action: Action::Permit,
-            }]
+            vec![Rule::permit_all("out", trust, untrust)]
         });
         // The client is known; the server is on the outside link, learned by ARP.
         Sim::new(shared, &[(CLIENT, HOST_MAC)], SimLimits::default())

@@ -13,7 +13,7 @@ use dataplane::alg::pptp::MsgType;
 use dataplane::craft::{self, L2, L3};
 use dataplane::frame::Frame;
 use dataplane::packet::MacAddr;
-use dataplane::policy::{Action, AddrSet, Rule};
+use dataplane::policy::Rule;
 use dataplane::sim::{self, Sim, SimLimits};
 use std::net::Ipv4Addr;
 
@@ -40,16 +40,7 @@ const ADDRS: [Ipv4Addr; 8] = [
 
 fn lab(workers: u16) -> Sim {
     let shared = sim::nat_lab(PUBLIC, (IN_MAC, OUT_MAC), workers, true, |trust, untrust| {
-        let permit = |from, to| Rule {
-            name: "any".into(),
-            from,
-            to,
-            source: AddrSet::any(),
-            destination: AddrSet::any(),
-            protocol: None,
-            ports: vec![],
-            action: Action::Permit,
-        };
+        let permit = |from, to| Rule::permit_all("any", from, to);
         vec![permit(trust, untrust), permit(untrust, trust)]
     });
     let neighbours = [(CLIENT, HOST_MAC), (CLIENT2, HOST_MAC), (SERVER, HOST_MAC)];

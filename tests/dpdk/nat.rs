@@ -6,7 +6,7 @@ use dataplane::craft::{self, L2, L3};
 use dataplane::dpdk::{ring_port, Mempool};
 use dataplane::nat::{NatPolicy, NatRules, Target};
 use dataplane::packet::{EthernetFrame, Ipv4Packet, MacAddr, UdpPacket};
-use dataplane::policy::{Action, AddrSet, Policy, Rule, Zones};
+use dataplane::policy::{AddrSet, Policy, Rule, Zones};
 use dataplane::route::Route;
 use dataplane::ruleset::Ruleset;
 use dataplane::stats::DropReason;
@@ -27,16 +27,7 @@ const SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
 fn rules() -> Ruleset {
     let zones = Zones::new(["trust", "untrust"]);
     let (trust, untrust) = (zones.id("trust").unwrap(), zones.id("untrust").unwrap());
-    let out = Rule {
-        name: "out".into(),
-        from: trust,
-        to: untrust,
-        source: AddrSet::any(),
-        destination: AddrSet::any(),
-        protocol: None,
-        ports: vec![],
-        action: Action::Permit,
-    };
+    let out = Rule::permit_all("out", trust, untrust);
     let nat = NatRules {
         policies: vec![NatPolicy {
             name: "lan".into(),

@@ -1,7 +1,7 @@
 //! Helpers shared by the DPDK integration tests: EAL start for tests, injecting frames
 //! into ring ports and collecting what comes out.
 use dataplane::dpdk::{Eal, EalArgs, Mbuf, MbufBurst, Mempool, RingRx, RingTx};
-use dataplane::policy::{Action, AddrSet, Policy, Rule, Zones};
+use dataplane::policy::{Policy, Rule, Zones};
 use dataplane::ruleset::Ruleset;
 use std::time::{Duration, Instant};
 
@@ -59,16 +59,7 @@ pub fn permit_all(zones: &[&str]) -> Ruleset {
     let mut rules = Vec::new();
     for from in zones {
         for to in zones {
-            rules.push(Rule {
-                name: format!("{from}-{to}"),
-                from: z.id(from).unwrap(),
-                to: z.id(to).unwrap(),
-                source: AddrSet::any(),
-                destination: AddrSet::any(),
-                protocol: None,
-                ports: vec![],
-                action: Action::Permit,
-            });
+            rules.push(Rule::permit_all(&format!("{from}-{to}"), z.id(from).unwrap(), z.id(to).unwrap()));
         }
     }
     Ruleset { policy: Policy::new(&z, rules), zones: z, ..Ruleset::default() }

@@ -82,6 +82,20 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// A rule that lets every flow from zone `from` to zone `to` through.
+    pub fn permit_all(name: &str, from: ZoneId, to: ZoneId) -> Rule {
+        Rule {
+            name: name.into(),
+            from,
+            to,
+            source: AddrSet::any(),
+            destination: AddrSet::any(),
+            protocol: None,
+            ports: vec![],
+            action: Action::Permit,
+        }
+    }
+
     fn matches(&self, key: &FlowKey) -> bool {
         self.source.contains(key.src)
             && self.destination.contains(key.dst)
