@@ -101,6 +101,15 @@ fn fwctl_exit_codes_socket_from_the_environment_and_tcp() {
         assert!(shown.contains("answer"), "status {status}: {shown}");
     }
 
+    // --json after the command words as well as before them.
+    let server = {
+        let listener = listener.try_clone().unwrap();
+        std::thread::spawn(move || answer_once(listener.accept().unwrap().0, 200, "{}\n"))
+    };
+    let out = fwctl(&["display", "firewall", "server-map", "--json"], Some(&sock));
+    assert_eq!(server.join().unwrap(), "GET /v1/firewall/server-map?format=json HTTP/1.1");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
     // --tcp instead of the socket.
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = tcp.local_addr().unwrap().to_string();

@@ -23,8 +23,12 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let req = match fwctl::parse(&args.words, args.json) {
+    let mut args = Args::parse();
+    // The command words swallow whatever follows them: `--json` may come last too.
+    let before = args.words.len();
+    args.words.retain(|w| w != "--json");
+    let json = args.json || args.words.len() != before;
+    let req = match fwctl::parse(&args.words, json) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("fwctl: {e}");
