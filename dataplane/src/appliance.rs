@@ -12,7 +12,7 @@ use crate::clock::TscClock;
 use crate::command::{inbox, AlgStatus, Command, Inbox, NatUsage, SlowCommand, SlowInbox};
 use crate::dpdk::{
     launch_on, spsc_ring, tsc, tsc_hz, wait_lcore, DpdkError, Eal, LcoreId, Mempool, Port, PortConfig,
-    PortId, RingRx, RingTx, RxQueue, TxBuffer,
+    PortId, Queues, RingRx, RingTx, RxQueue, TxBuffer,
 };
 use crate::events::EventLog;
 use crate::flow::OwnerMap;
@@ -91,6 +91,8 @@ pub enum StartError {
     NotEnoughLcores { needed: usize, workers: usize, have: usize },
     #[error("port {0} appears twice")]
     DuplicatePort(PortId),
+    #[error("port {port}'s {side} queue {queue} is missing or already taken")]
+    QueueUnavailable { port: PortId, side: &'static str, queue: u16 },
 }
 
 /// A running appliance. Dropping it without `stop` leaves the lcores running.
@@ -136,7 +138,7 @@ impl Appliance {
             return Err(StartError::NotEnoughLcores { needed, workers: cfg.workers, have: lcores.len() });
         }
         let pool = Arc::new(Mempool::new("ferrowall_mbufs", cfg.mbufs, cfg.mbuf_cache, -1)?);
-        let ports = start_ports(cfg, &pool)?;
+        let (ports, mut queues): (Vec<Port>, Vec<Queues>) = start_ports(cfg, &pool)?.into_iter().unzip();
         let ifaces = Arc::new(interfaces(cfg, &ports));
         let routes = Arc::new(RouteTable::new(&ifaces, &cfg.routes));
         let clock = TscClock::new(tsc(), tsc_hz());
@@ -194,8 +196,8 @@ impl Appliance {
             worker_stats.push(shared_stats.clone());
             let (handoff_tx, handoff_rx) = handoffs.remove(0);
             workers.push(Worker {
-                rx: rx_queues_of(&ports, w, cfg.workers),
-                tx: tx_table(ports.iter().map(|p| TxBuffer::new(p.tx_queue(w as u16))).collect()),
+                rx: rx_queues_of(&ports, &mut queues, w, cfg.workers)?,
+                tx: tx_table(tx_buffers(&ports, &mut queues, w as u16)?),
                 pipeline,
                 to_slow,
                 to_alg,
@@ -218,7 +220,7 @@ impl Appliance {
             inbox: slow_inbox.clone(),
             alg_limits: alg_board.reader(),
             events: events.clone(),
-            tx: tx_table(ports.iter().map(|p| TxBuffer::new(p.tx_queue(cfg.workers as u16))).collect()),
+            tx: tx_table(tx_buffers(&ports, &mut queues, cfg.workers as u16)?),
             inboxes: inboxes.clone(),
             pool: pool.clone(),
             stats: CoreStats::default(),
@@ -419,7 +421,7 @@ impl Appliance {
     }
 }
 
-fn start_ports(cfg: &ApplianceConfig, pool: &Mempool) -> Result<Vec<Port>, StartError> {
+fn start_ports(cfg: &ApplianceConfig, pool: &Mempool) -> Result<Vec<(Port, Queues)>, StartError> {
     let mut ports = Vec::new();
     for (i, spec) in cfg.ports.iter().enumerate() {
         if cfg.ports[..i].iter().any(|p| p.port_id == spec.port_id) {
@@ -460,10 +462,36 @@ fn handoff_rings(workers: usize, size: u32) -> Result<Vec<(Vec<Option<RingTx>>, 
 
 /// Worker `w` polls RX queues w, w + workers, ... of every port: one each, unless a driver
 /// insists on more queues than workers.
-fn rx_queues_of(ports: &[Port], w: usize, workers: usize) -> Vec<RxQueue> {
+fn rx_queues_of(
+    ports: &[Port],
+    queues: &mut [Queues],
+    w: usize,
+    workers: usize,
+) -> Result<Vec<RxQueue>, StartError> {
+    let mut rx = Vec::new();
+    for (p, qs) in ports.iter().zip(queues.iter_mut()) {
+        for q in (w..usize::from(p.rx_queue_count())).step_by(workers) {
+            let q = q as u16;
+            rx.push(qs.take_rx(q).ok_or(StartError::QueueUnavailable {
+                port: p.id(),
+                side: "RX",
+                queue: q,
+            })?);
+        }
+    }
+    Ok(rx)
+}
+
+/// TX queue `q` of every port, for the core that transmits on it.
+fn tx_buffers(ports: &[Port], queues: &mut [Queues], q: u16) -> Result<Vec<TxBuffer>, StartError> {
     ports
         .iter()
-        .flat_map(|p| (w..p.rx_queue_count() as usize).step_by(workers).map(move |q| p.rx_queue(q as u16)))
+        .zip(queues.iter_mut())
+        .map(|(p, qs)| {
+            let queue =
+                qs.take_tx(q).ok_or(StartError::QueueUnavailable { port: p.id(), side: "TX", queue: q })?;
+            Ok(TxBuffer::new(queue))
+        })
         .collect()
 }
 

@@ -24,7 +24,7 @@ pub use lcore::{launch_on, lcore_id, pause, prefetch, tsc, tsc_hz, wait_lcore, L
 pub use mbuf::{Mbuf, MbufBurst, BURST_SIZE};
 pub use mempool::Mempool;
 pub use port::{
-    port_by_name, ring_port, EthStats, Flushed, Port, PortConfig, PortId, RxQueue, TxBuffer, TxQueue,
+    port_by_name, ring_port, EthStats, Flushed, Port, PortConfig, PortId, Queues, RxQueue, TxBuffer, TxQueue,
     QUEUE_STATS,
 };
 pub use ring::{spsc_ring, RingRx, RingTx};

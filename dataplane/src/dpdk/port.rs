@@ -49,12 +49,40 @@ impl PortInfo {
     }
 }
 
-/// A configured, started port. Queue handles are taken out once each.
+/// A configured, started port. Its queue handles come with it from [`Port::start`], in
+/// [`Queues`], made there once each.
 pub struct Port {
     id: PortId,
     info: PortInfo,
     rss: bool,
     rx_queues: u16,
+}
+
+/// Every queue handle of a started port, each made once (in [`Port::start`], the only
+/// place that makes them): whoever takes one out is the only one who polls or transmits
+/// on that queue, which is what the burst calls' safety rests on.
+pub struct Queues {
+    rx: Vec<Option<RxQueue>>,
+    tx: Vec<Option<TxQueue>>,
+}
+
+impl Queues {
+    fn new(port: PortId, rx: u16, tx: u16) -> Queues {
+        Queues {
+            rx: (0..rx).map(|queue| Some(RxQueue { port, queue, _not_sync: PhantomData })).collect(),
+            tx: (0..tx).map(|queue| Some(TxQueue { port, queue, _not_sync: PhantomData })).collect(),
+        }
+    }
+
+    /// RX queue `queue`'s handle, unless it was taken (or the port has no such queue).
+    pub fn take_rx(&mut self, queue: u16) -> Option<RxQueue> {
+        self.rx.get_mut(usize::from(queue))?.take()
+    }
+
+    /// TX queue `queue`'s handle, unless it was taken (or the port has no such queue).
+    pub fn take_tx(&mut self, queue: u16) -> Option<TxQueue> {
+        self.tx.get_mut(usize::from(queue))?.take()
+    }
 }
 
 /// The RX side of one queue. Not `Clone`, not `Sync`: one lcore polls it.
@@ -141,7 +169,7 @@ impl Port {
 
     /// Configures queues (RSS over IP/TCP/UDP when the device hashes and more than one RX
     /// queue is wanted), sets the MAC and promiscuous mode, and starts the port.
-    pub fn start(id: PortId, cfg: &PortConfig, pool: &Mempool) -> Result<Port, DpdkError> {
+    pub fn start(id: PortId, cfg: &PortConfig, pool: &Mempool) -> Result<(Port, Queues), DpdkError> {
         let info = Port::info(id)?;
         if cfg.rx_queues > info.max_rx_queues || cfg.tx_queues > info.max_tx_queues {
             return Err(DpdkError {
@@ -203,7 +231,7 @@ impl Port {
         }
         // SAFETY: all queues are set up.
         check("rte_eth_dev_start", unsafe { dpdk_sys::rte_eth_dev_start(id) })?;
-        Ok(Port { id, info, rss, rx_queues: cfg.rx_queues })
+        Ok((Port { id, info, rss, rx_queues: cfg.rx_queues }, Queues::new(id, cfg.rx_queues, cfg.tx_queues)))
     }
 
     pub fn id(&self) -> PortId {
@@ -225,16 +253,6 @@ impl Port {
 
     pub fn mac(&self) -> [u8; 6] {
         mac_of(self.id)
-    }
-
-    /// The handle for RX queue `q`; the caller must take each queue once.
-    pub fn rx_queue(&self, queue: u16) -> RxQueue {
-        RxQueue { port: self.id, queue, _not_sync: PhantomData }
-    }
-
-    /// The handle for TX queue `q`; the caller must take each queue once.
-    pub fn tx_queue(&self, queue: u16) -> TxQueue {
-        TxQueue { port: self.id, queue, _not_sync: PhantomData }
     }
 
     pub fn stats(&self) -> EthStats {
@@ -286,8 +304,9 @@ impl RxQueue {
     #[inline]
     pub fn rx_burst(&mut self, burst: &mut MbufBurst) -> usize {
         let (port, queue) = (self.port, self.queue);
-        // SAFETY: this handle is the only poller of (port, queue) (not Clone/Sync); the
-        // PMD writes at most n valid, exclusively owned mbufs into the burst's array.
+        // SAFETY: this handle is the only poller of (port, queue): Port::start made one
+        // handle per queue and Queues hands each out once; it is neither Clone nor Sync.
+        // The PMD writes at most n valid, exclusively owned mbufs into the burst's array.
         burst.fill_with(|pkts, n| unsafe { dpdk_sys::shim_rte_eth_rx_burst(port, queue, pkts, n) });
         burst.len()
     }
@@ -337,7 +356,7 @@ impl TxBuffer {
         let (port, queue) = (self.queue.port, self.queue.queue);
         let (pkts, n) = (self.pkts.as_mut_ptr(), self.len as u16);
         // SAFETY: pkts[..len] are valid mbufs we own; the PMD takes ownership of the first
-        // `sent`; this handle is the only user of (port, queue).
+        // `sent`; this buffer's handle is the only user of (port, queue) (see Queues).
         let sent = unsafe { dpdk_sys::shim_rte_eth_tx_burst(port, queue, pkts, n) } as usize;
         for &raw in &self.pkts[sent..self.len] {
             // SAFETY: the PMD did not take these; we still own them and free each once.
@@ -404,4 +423,21 @@ pub fn ring_port(
 
 fn first_queues(raw: &[u64]) -> [u64; QUEUE_STATS] {
     std::array::from_fn(|i| raw.get(i).copied().unwrap_or(0))
+}
+
+#[cfg(test)]
+mod queue_tests {
+    use super::*;
+
+    #[test]
+    fn each_queue_handle_is_handed_out_once() {
+        let mut q = Queues::new(3, 2, 3);
+        let rx = q.take_rx(1).expect("RX queue 1");
+        assert_eq!((rx.port(), rx.queue), (3, 1));
+        assert!(q.take_rx(1).is_none(), "a second handle to RX queue 1");
+        assert!(q.take_rx(2).is_none(), "the port has two RX queues");
+        assert!(q.take_tx(2).is_some());
+        assert!(q.take_tx(2).is_none(), "a second handle to TX queue 2");
+        assert!(q.take_tx(0).is_some() && q.take_rx(0).is_some());
+    }
 }
