@@ -11,8 +11,8 @@ use crate::alg::pptp::{AlgLimits, PptpAlg, ServerMapView};
 use crate::clock::TscClock;
 use crate::command::{inbox, AlgStatus, Command, Inbox, NatUsage, SlowCommand, SlowInbox};
 use crate::dpdk::{
-    launch_on, spsc_ring, tsc, tsc_hz, wait_lcore, DpdkError, Eal, LcoreId, Mempool, Port, PortConfig,
-    PortId, Queues, RingRx, RingTx, RxQueue, TxBuffer,
+    launch_on, spsc_ring, tsc, tsc_hz, wait_lcore, DpdkError, Eal, EalToken, LcoreId, Mempool, Port,
+    PortConfig, PortId, Queues, RingRx, RingTx, RxQueue, TxBuffer,
 };
 use crate::events::EventLog;
 use crate::flow::OwnerMap;
@@ -97,6 +97,7 @@ pub enum StartError {
 
 /// A running appliance. Dropping it without `stop` leaves the lcores running.
 pub struct Appliance {
+    eal: EalToken,
     running: Arc<AtomicBool>,
     lcores: Vec<LcoreId>,
     ports: Vec<Port>,
@@ -141,7 +142,7 @@ impl Appliance {
         let (ports, mut queues): (Vec<Port>, Vec<Queues>) = start_ports(cfg, &pool)?.into_iter().unzip();
         let ifaces = Arc::new(interfaces(cfg, &ports));
         let routes = Arc::new(RouteTable::new(&ifaces, &cfg.routes));
-        let clock = TscClock::new(tsc(), tsc_hz());
+        let clock = TscClock::new(tsc(), tsc_hz(eal.token()));
         let running = Arc::new(AtomicBool::new(true));
 
         let rules = Arc::new(cfg.rules.clone());
@@ -230,12 +231,13 @@ impl Appliance {
 
         let used: Vec<LcoreId> = lcores[..needed].to_vec();
         let flag = running.clone();
-        launch_on(used[0], move || slow_core.run(&flag))?;
+        launch_on(eal.token(), used[0], move || slow_core.run(&flag))?;
         for (i, worker) in workers.into_iter().enumerate() {
             let flag = running.clone();
-            launch_on(used[i + 1], move || worker.run(&flag))?;
+            launch_on(eal.token(), used[i + 1], move || worker.run(&flag))?;
         }
         Ok(Appliance {
+            eal: eal.token(),
             running,
             lcores: used,
             ports,
@@ -412,7 +414,7 @@ impl Appliance {
     pub fn stop(self) -> Result<CoreStats, DpdkError> {
         self.running.store(false, Ordering::SeqCst);
         for &l in &self.lcores {
-            wait_lcore(l);
+            wait_lcore(self.eal, l);
         }
         for p in &self.ports {
             p.stop()?;

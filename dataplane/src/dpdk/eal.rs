@@ -14,9 +14,21 @@ pub struct Eal {
     _private: (),
 }
 
+/// A copy of that proof, for the calls that need an initialised EAL (launching and
+/// waiting for lcores, the TSC frequency) made by whoever outlives the borrow of [`Eal`]:
+/// made only by [`Eal::token`], and the EAL is never torn down, so it stays true.
+#[derive(Debug, Clone, Copy)]
+pub struct EalToken {
+    _private: (),
+}
+
 static STARTED: AtomicBool = AtomicBool::new(false);
 
 impl Eal {
+    pub fn token(&self) -> EalToken {
+        EalToken { _private: () }
+    }
+
     /// Initialises the EAL. The calling thread becomes the main lcore.
     pub fn init(args: &EalArgs) -> Result<Eal, DpdkError> {
         if STARTED.swap(true, Ordering::SeqCst) {

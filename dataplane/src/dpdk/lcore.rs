@@ -1,5 +1,5 @@
 //! Lcore launch and the per-lcore clock.
-use super::DpdkError;
+use super::{DpdkError, EalToken};
 use std::os::raw::{c_int, c_void};
 
 pub type LcoreId = u32;
@@ -18,8 +18,8 @@ pub fn tsc() -> u64 {
 }
 
 /// TSC ticks per second, measured by the EAL at start-up.
-pub fn tsc_hz() -> u64 {
-    // SAFETY: plain query, valid after rte_eal_init.
+pub fn tsc_hz(_eal: EalToken) -> u64 {
+    // SAFETY: a plain query, valid once rte_eal_init has succeeded, which the token proves.
     unsafe { dpdk_sys::rte_get_tsc_hz() }
 }
 
@@ -51,10 +51,15 @@ extern "C" fn trampoline(arg: *mut c_void) -> c_int {
 }
 
 /// Runs `f` on the given worker lcore; its return value comes back from [`wait_lcore`].
-pub fn launch_on(lcore: LcoreId, f: impl FnOnce() -> i32 + Send + 'static) -> Result<(), DpdkError> {
+pub fn launch_on(
+    _eal: EalToken,
+    lcore: LcoreId,
+    f: impl FnOnce() -> i32 + Send + 'static,
+) -> Result<(), DpdkError> {
     let job: Box<Job> = Box::new(Box::new(f));
     let arg = Box::into_raw(job) as *mut c_void;
-    // SAFETY: trampoline matches lcore_function_t and takes ownership of `arg` exactly
+    // SAFETY: the EAL is initialised (the token); DPDK checks the lcore id and that it is
+    // idle. trampoline matches lcore_function_t and takes ownership of `arg` exactly
     // once; if the launch fails, ownership is reclaimed below instead.
     let rc = unsafe { dpdk_sys::rte_eal_remote_launch(Some(trampoline), arg, lcore) };
     if rc != 0 {
@@ -66,7 +71,8 @@ pub fn launch_on(lcore: LcoreId, f: impl FnOnce() -> i32 + Send + 'static) -> Re
 }
 
 /// Waits for the job on `lcore` to finish and returns its value.
-pub fn wait_lcore(lcore: LcoreId) -> i32 {
-    // SAFETY: waiting on a launched lcore from the main lcore is what this call is for.
+pub fn wait_lcore(_eal: EalToken, lcore: LcoreId) -> i32 {
+    // SAFETY: the EAL is initialised (the token); DPDK checks the lcore id and returns at
+    // once for an lcore that runs nothing.
     unsafe { dpdk_sys::rte_eal_wait_lcore(lcore) }
 }

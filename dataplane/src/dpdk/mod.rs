@@ -19,7 +19,7 @@ mod port;
 mod ring;
 mod rss;
 
-pub use eal::{Eal, EalArgs};
+pub use eal::{Eal, EalArgs, EalToken};
 pub use lcore::{launch_on, lcore_id, pause, prefetch, tsc, tsc_hz, wait_lcore, LcoreId};
 pub use mbuf::{Mbuf, MbufBurst, BURST_SIZE};
 pub use mempool::Mempool;

@@ -156,7 +156,8 @@ impl Port {
             // SAFETY: driver_name is a static NUL-terminated string owned by the driver.
             unsafe { CStr::from_ptr(raw.driver_name) }.to_string_lossy().into_owned()
         };
-        // SAFETY: plain query for a valid port id.
+        // SAFETY: a plain query; rte_eth_dev_info_get just succeeded, so the id is a port
+        // (it fails with ENODEV otherwise).
         let socket = unsafe { dpdk_sys::rte_eth_dev_socket_id(id) };
         Ok(PortInfo {
             driver,
@@ -197,7 +198,7 @@ impl Port {
             dpdk_sys::rte_eth_dev_configure(id, cfg.rx_queues, cfg.tx_queues, &conf)
         })?;
         let (mut rx_desc, mut tx_desc) = (cfg.rx_desc, cfg.tx_desc);
-        // SAFETY: valid port and writable descriptor counts.
+        // SAFETY: the port was checked by Port::info above; the counts are writable.
         check("rte_eth_dev_adjust_nb_rx_tx_desc", unsafe {
             dpdk_sys::rte_eth_dev_adjust_nb_rx_tx_desc(id, &mut rx_desc, &mut tx_desc)
         })?;
@@ -223,7 +224,8 @@ impl Port {
             })?;
         }
         if cfg.promiscuous {
-            // SAFETY: valid port id. Some vdevs are always promiscuous and say ENOTSUP.
+            // SAFETY: the port was checked by Port::info above. Some vdevs are always
+            // promiscuous and say ENOTSUP.
             let rc = unsafe { dpdk_sys::rte_eth_promiscuous_enable(id) };
             if rc < 0 && rc != -95 {
                 return Err(DpdkError::from_code("rte_eth_promiscuous_enable", rc));
@@ -260,8 +262,11 @@ impl Port {
     }
 
     /// Stops the port; queues must no longer be polled.
-    pub fn stop(&self) -> Result<(), DpdkError> {
-        // SAFETY: valid port id; the caller has joined every lcore using its queues.
+    pub(crate) fn stop(&self) -> Result<(), DpdkError> {
+        // SAFETY: a Port exists only for an id Port::start checked and started. No lcore
+        // may poll its queues any more: Appliance::stop, the only caller (this function is
+        // crate-private), joins every lcore first. (That rests on the caller: a stop that
+        // consumed the queue handles would make it the type's, but they live on the lcores.)
         check("rte_eth_dev_stop", unsafe { dpdk_sys::rte_eth_dev_stop(self.id) })
     }
 }
