@@ -24,6 +24,7 @@ scripts/setup.sh
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets -q -- -D warnings
+python3 scripts/module_cycles.py dataplane ctrlplane
 
 step "unit, property, DPDK and config tests"
 CARGO_LOG=$(mktemp /tmp/ferrowall-cargo-test.XXXXXX.log)

@@ -6,10 +6,10 @@
 //! design (see `slowpath::resolve`, and the ALG's aging).
 use crate::alg::pptp::ServerMapView;
 use crate::flow::FlowKey;
+use crate::neigh::NeighbourUpdate;
 use crate::servermap::ServerMapChange;
 use crate::session::display::SessionView;
 use crate::session::SessionFilter;
-use crate::slowpath::NeighbourUpdate;
 use crossbeam_queue::ArrayQueue;
 use std::sync::mpsc::Sender;
 use std::sync::Arc;

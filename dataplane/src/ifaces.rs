@@ -1,5 +1,6 @@
 //! The appliance's interfaces: one per port, each in a zone with one IPv4 address.
 use crate::dpdk::PortId;
+use crate::packet::ipv4::prefix_mask;
 use crate::packet::MacAddr;
 use std::net::Ipv4Addr;
 
@@ -31,15 +32,6 @@ impl Interface {
     /// The subnet's directed broadcast address.
     pub fn broadcast(&self) -> Ipv4Addr {
         Ipv4Addr::from(u32::from(self.addr) | !self.netmask())
-    }
-}
-
-/// Network mask of a prefix length (0..=32).
-pub fn prefix_mask(len: u8) -> u32 {
-    match len {
-        0 => 0,
-        l if l >= 32 => u32::MAX,
-        l => u32::MAX << (32 - l),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod frame;
 pub mod ifaces;
 pub mod nat;
 pub mod neigh;
+pub mod nexthop;
 pub mod packet;
 pub mod pipeline;
 pub mod policy;

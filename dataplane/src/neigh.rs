@@ -9,3 +9,10 @@ use crate::packet::MacAddr;
 use std::net::Ipv4Addr;
 
 pub type NeighbourCache = BoundedMap<Ipv4Addr, MacAddr>;
+
+/// A change the workers' neighbour caches must apply, sent by the slow path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeighbourUpdate {
+    Set { ip: Ipv4Addr, mac: MacAddr },
+    Remove { ip: Ipv4Addr },
+}

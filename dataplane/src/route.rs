@@ -7,7 +7,8 @@
 //! 256 KiB. Routes are inserted shortest prefix first, so a longer prefix always
 //! overwrites what a shorter one filled in.
 use crate::dpdk::PortId;
-use crate::ifaces::{prefix_mask, Interfaces};
+use crate::ifaces::Interfaces;
+use crate::packet::ipv4::prefix_mask;
 use std::net::Ipv4Addr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,8 @@ use super::load::{at, at_key, FieldPath};
 use super::validate::{is_name, parse_ip, parse_prefix, Check};
 use super::Config;
 use dataplane::appliance::PortSpec;
-use dataplane::ifaces::prefix_mask;
 use dataplane::nat::{NatPolicy, NatRules, Pool, Target};
+use dataplane::packet::ipv4::prefix_mask;
 use dataplane::policy::{
     Action, AddrSet, Guards, PingAccess, Policy, ReversePath, Rule, ZoneGuard, ZoneId, Zones,
 };

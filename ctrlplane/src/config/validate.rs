@@ -4,7 +4,7 @@ use super::{Config, ConfigError, PortConf};
 use dataplane::alg::pptp::AlgLimits;
 use dataplane::appliance::{ApplianceConfig, PortSpec};
 use dataplane::dpdk::PortId;
-use dataplane::ifaces::prefix_mask;
+use dataplane::packet::ipv4::prefix_mask;
 use dataplane::packet::MacAddr;
 use dataplane::pipeline::PipelineLimits;
 use dataplane::route::Route;

@@ -70,6 +70,31 @@ impl AlgMeta {
     }
 }
 
+/// Marks a frame sent to the slow path as an ICMP error about GRE that no worker's
+/// session matched (see `SlowPath::gre_icmp_error`). The mark's first byte is odd, so no
+/// frame a worker passes on (they start with the appliance's unicast MAC) carries it.
+const GRE_ERROR_MARK: [u8; 4] = [0xff, 0xf7, 0xa7, 0x47];
+
+/// Puts the mark in front of `frame`; false if there is no headroom.
+pub fn mark_gre_error(frame: &mut impl Frame) -> bool {
+    if !frame.prepend(GRE_ERROR_MARK.len() as u16) {
+        return false;
+    }
+    match frame.data_mut().get_mut(..GRE_ERROR_MARK.len()) {
+        Some(b) => {
+            b.copy_from_slice(&GRE_ERROR_MARK);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Takes the mark off `frame` if it carries one; says whether it did.
+pub fn take_gre_error_mark(frame: &mut impl Frame) -> bool {
+    frame.data().get(..GRE_ERROR_MARK.len()) == Some(&GRE_ERROR_MARK[..])
+        && frame.adj(GRE_ERROR_MARK.len() as u16)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -297,7 +297,7 @@ impl Pipeline {
             // tunnel's session (the quoted packet cannot tell which does): the ALG knows
             // every tunnel, and translates it on the slow path.
             if quoted.proto == GRE && self.hooks.slow_inbox.is_some() {
-                return match crate::slowpath::mark_gre_error(frame) {
+                return match crate::alg::meta::mark_gre_error(frame) {
                     true => Verdict::SlowPath,
                     false => Verdict::Drop(DropReason::IcmpNoSession),
                 };

@@ -1,9 +1,10 @@
 //! The last steps of a forwarded packet: TTL, route, neighbour, MAC and TTL rewrite.
-use super::{Pipeline, Verdict, ETH_LEN};
+use super::{Pipeline, Verdict};
 use crate::clock::Millis;
 use crate::dpdk::PortId;
 use crate::frame::Frame;
-use crate::packet::{checksum, EthernetFrame, Ipv4Packet, MacAddr};
+use crate::nexthop::rewrite_for_next_hop;
+use crate::packet::MacAddr;
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
 
@@ -50,19 +51,4 @@ impl Pipeline {
             Verdict::Drop(DropReason::TtlExceeded)
         }
     }
-}
-
-/// Decrements the TTL with an RFC 1624 checksum update and sets the MAC addresses.
-/// The caller has checked the frame (Ethernet + IPv4 header present, TTL > 1).
-pub fn rewrite_for_next_hop(data: &mut [u8], src_mac: MacAddr, dst_mac: MacAddr) {
-    let mut eth = EthernetFrame::new_unchecked(&mut *data);
-    eth.set_dst_addr(dst_mac);
-    eth.set_src_addr(src_mac);
-    let mut ip = Ipv4Packet::new_unchecked(&mut data[ETH_LEN..]);
-    let ttl = ip.ttl();
-    let old_word = u16::from_be_bytes([ttl, u8::from(ip.next_header())]);
-    let new_word = u16::from_be_bytes([ttl.saturating_sub(1), u8::from(ip.next_header())]);
-    ip.set_ttl(ttl.saturating_sub(1));
-    let csum = ip.checksum();
-    ip.set_checksum(checksum::update16(csum, old_word, new_word));
 }

@@ -24,7 +24,6 @@ mod fragment;
 mod time_exceeded;
 
 pub use alg::PPTP_PORT;
-pub use forward::rewrite_for_next_hop;
 pub use time_exceeded::build_time_exceeded;
 
 use crate::clock::{Millis, TokenBucket};
@@ -37,12 +36,12 @@ use crate::frame::Frame;
 use crate::ifaces::{Interfaces, MAX_PORTS};
 use crate::nat::{PortAllocator, NAT_SPACES};
 use crate::neigh::NeighbourCache;
+use crate::neigh::NeighbourUpdate;
 use crate::packet::{EtherType, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
 use crate::route::RouteTable;
 use crate::ruleset::Ruleset;
 use crate::servermap::ServerMap;
 use crate::session::{Session, SessionFilter, SessionTable};
-use crate::slowpath::NeighbourUpdate;
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
 use std::sync::Arc;

@@ -10,7 +10,7 @@ mod guard;
 pub use guard::{Guards, PingAccess, ReversePath, ZoneGuard};
 
 use crate::flow::FlowKey;
-use crate::ifaces::prefix_mask;
+use crate::packet::ipv4::prefix_mask;
 use std::net::Ipv4Addr;
 
 pub type ZoneId = u8;

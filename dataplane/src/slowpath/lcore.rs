@@ -1,12 +1,13 @@
 //! The slow-path lcore: drains the workers' rings (packets, ALG segments) and its inbox
 //! into [`SlowPath`], transmits on its own TX queue of every port, and tells the workers
 //! about neighbour and server-map changes.
-use super::{NeighbourUpdate, SlowOutput, SlowPath};
+use super::{SlowOutput, SlowPath};
 use crate::alg::pptp::AlgLimits;
 use crate::clock::{Millis, TscClock};
 use crate::command::{Command, Inbox, SlowInbox, INBOX_BATCH};
 use crate::dpdk::{tsc, Mbuf, MbufBurst, Mempool, PortId, RingRx, TxBuffer};
 use crate::events::EventLog;
+use crate::neigh::NeighbourUpdate;
 use crate::published::Reader;
 use crate::servermap::ServerMapChange;
 use crate::stats::{CoreStats, DropReason, SharedStats};

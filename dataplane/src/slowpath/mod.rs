@@ -13,11 +13,13 @@ mod resolve;
 
 pub use resolve::{NeighbourLimits, NeighbourState, NeighbourView};
 
+use crate::alg::meta::take_gre_error_mark;
 use crate::alg::pptp::PptpAlg;
 use crate::clock::Millis;
 use crate::dpdk::PortId;
 use crate::frame::Frame;
 use crate::ifaces::Interfaces;
+use crate::neigh::NeighbourUpdate;
 use crate::packet::{EtherType, EthernetFrame, Ipv4Packet, MacAddr};
 use crate::route::RouteTable;
 use crate::servermap::ServerMapChange;
@@ -25,37 +27,6 @@ use crate::stats::DropReason;
 use resolve::{Egress, NeighbourTable};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-
-/// A change the workers' neighbour caches must apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NeighbourUpdate {
-    Set { ip: Ipv4Addr, mac: MacAddr },
-    Remove { ip: Ipv4Addr },
-}
-
-/// Marks a frame sent to the slow path as an ICMP error about GRE that no worker's
-/// session matched (see `SlowPath::gre_icmp_error`). The mark's first byte is odd, so no
-/// frame a worker passes on (they start with the appliance's unicast MAC) carries it.
-const GRE_ERROR_MARK: [u8; 4] = [0xff, 0xf7, 0xa7, 0x47];
-
-/// Puts the mark in front of `frame`; false if there is no headroom.
-pub fn mark_gre_error(frame: &mut impl Frame) -> bool {
-    if !frame.prepend(GRE_ERROR_MARK.len() as u16) {
-        return false;
-    }
-    match frame.data_mut().get_mut(..GRE_ERROR_MARK.len()) {
-        Some(b) => {
-            b.copy_from_slice(&GRE_ERROR_MARK);
-            true
-        }
-        None => false,
-    }
-}
-
-fn take_gre_error_mark(frame: &mut impl Frame) -> bool {
-    frame.data().get(..GRE_ERROR_MARK.len()) == Some(&GRE_ERROR_MARK[..])
-        && frame.adj(GRE_ERROR_MARK.len() as u16)
-}
 
 /// Where the slow path's effects go: TX queues, counters, worker inboxes, the mbuf pool.
 pub trait SlowOutput<F: Frame> {

@@ -4,12 +4,13 @@
 //! up to `hold_packets`; retried every second, given up after `retries`), `Reachable`
 //! (probed again when three quarters of `timeout` have passed without news, removed at
 //! `timeout`). Every change reaches the workers as a [`NeighbourUpdate`].
-use super::{arp, NeighbourUpdate, SlowOutput};
+use super::{arp, SlowOutput};
 use crate::clock::Millis;
 use crate::dpdk::PortId;
 use crate::frame::Frame;
+use crate::neigh::NeighbourUpdate;
+use crate::nexthop::rewrite_for_next_hop;
 use crate::packet::MacAddr;
-use crate::pipeline::rewrite_for_next_hop;
 use crate::stats::DropReason;
 use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
