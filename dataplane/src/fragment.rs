@@ -154,7 +154,7 @@ pub struct HeldFragments<F> {
 
 struct Held<F> {
     frame: F,
-    port: crate::dpdk::PortId,
+    port: crate::ifaces::PortId,
     tag: u32,
     until: Millis,
 }
@@ -166,7 +166,7 @@ impl<F> HeldFragments<F> {
 
     /// Keeps `frame` until its datagram's first fragment or `until`; gives it back if
     /// there is no room.
-    pub fn hold(&mut self, frame: F, port: crate::dpdk::PortId, tag: u32, until: Millis) -> Result<(), F> {
+    pub fn hold(&mut self, frame: F, port: crate::ifaces::PortId, tag: u32, until: Millis) -> Result<(), F> {
         // Full (a fragment flood keeps it so): refuse without a scan.
         if self.held == self.slots.len() {
             return Err(frame);
@@ -182,7 +182,7 @@ impl<F> HeldFragments<F> {
     }
 
     /// One fragment held for the datagram `tag`, if any.
-    pub fn take(&mut self, tag: u32) -> Option<(F, crate::dpdk::PortId)> {
+    pub fn take(&mut self, tag: u32) -> Option<(F, crate::ifaces::PortId)> {
         if self.held == 0 {
             return None;
         }

@@ -1,8 +1,11 @@
 //! The appliance's interfaces: one per port, each in a zone with one IPv4 address.
-use crate::dpdk::PortId;
 use crate::packet::ipv4::prefix_mask;
 use crate::packet::MacAddr;
 use std::net::Ipv4Addr;
+
+/// A port's number, as the NIC layer numbers it (DPDK's port id): what routes, sessions
+/// and verdicts name a port by, without depending on the NIC layer for a `u16`.
+pub type PortId = u16;
 
 /// Largest port id ferrowall handles; DPDK's default `RTE_MAX_ETHPORTS` is 32.
 pub const MAX_PORTS: usize = 32;

@@ -6,8 +6,8 @@
 //! A lookup is one to three array reads, no hashing and no tree walk; the first level is
 //! 256 KiB. Routes are inserted shortest prefix first, so a longer prefix always
 //! overwrites what a shorter one filled in.
-use crate::dpdk::PortId;
 use crate::ifaces::Interfaces;
+use crate::ifaces::PortId;
 use crate::packet::ipv4::prefix_mask;
 use std::net::Ipv4Addr;
 

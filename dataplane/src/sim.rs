@@ -9,11 +9,11 @@
 use crate::alg::pptp::{AlgLimits, PptpAlg, ServerMapView};
 use crate::clock::Millis;
 use crate::command::{inbox, Command, Inbox, SlowInbox};
-use crate::dpdk::PortId;
 use crate::events::EventLog;
 use crate::flow::OwnerMap;
 use crate::fragment::HeldFragments;
 use crate::frame::TestFrame;
+use crate::ifaces::PortId;
 use crate::ifaces::{Interface, Interfaces};
 use crate::nat::{NatPolicy, NatRules, Target};
 use crate::neigh::NeighbourCache;

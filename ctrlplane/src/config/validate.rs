@@ -3,7 +3,7 @@ use super::load::{at, at_key, FieldPath, Locator};
 use super::{Config, ConfigError, PortConf};
 use dataplane::alg::pptp::AlgLimits;
 use dataplane::appliance::{ApplianceConfig, PortSpec};
-use dataplane::dpdk::PortId;
+use dataplane::ifaces::PortId;
 use dataplane::packet::ipv4::prefix_mask;
 use dataplane::packet::MacAddr;
 use dataplane::pipeline::PipelineLimits;

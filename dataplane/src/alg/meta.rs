@@ -3,9 +3,9 @@
 //! It travels in the frame itself, in the headroom just before the Ethernet header: the
 //! segment and its facts cross the ring as one mbuf, so they can never be paired wrongly,
 //! and nothing is allocated. The slow path strips it before touching the frame.
-use crate::dpdk::PortId;
 use crate::flow::FlowKey;
 use crate::frame::Frame;
+use crate::ifaces::PortId;
 use crate::session::Dir;
 use std::net::Ipv4Addr;
 

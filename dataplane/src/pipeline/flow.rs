@@ -2,10 +2,10 @@
 //! flow (policy, NAT, session), and ICMP errors about either.
 use super::{Packet, Pipeline, Verdict, ETH_LEN};
 use crate::clock::Millis;
-use crate::dpdk::PortId;
 use crate::flow::{FlowKey, L4Info};
 use crate::frame::Frame;
 use crate::ifaces::DstKind;
+use crate::ifaces::PortId;
 use crate::nat::{icmp_error, PortError};
 use crate::policy::{Decision, PingAccess, ReversePath};
 use crate::session::tcp;

@@ -1,8 +1,8 @@
 //! The last steps of a forwarded packet: TTL, route, neighbour, MAC and TTL rewrite.
 use super::{Pipeline, Verdict};
 use crate::clock::Millis;
-use crate::dpdk::PortId;
 use crate::frame::Frame;
+use crate::ifaces::PortId;
 use crate::nexthop::rewrite_for_next_hop;
 use crate::packet::MacAddr;
 use crate::stats::DropReason;

@@ -10,10 +10,10 @@
 //!    addresses translated (they carry no transport header).
 use super::{Packet, Pipeline, Verdict, ETH_LEN};
 use crate::clock::Millis;
-use crate::dpdk::PortId;
 use crate::flow::{key, FlowKey, L4Info, Owner};
 use crate::fragment::{DatagramId, Piece};
 use crate::frame::Frame;
+use crate::ifaces::PortId;
 use crate::packet::{Ipv4Packet, ParseError};
 use crate::stats::DropReason;
 

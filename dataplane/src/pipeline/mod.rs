@@ -28,11 +28,11 @@ pub use time_exceeded::build_time_exceeded;
 
 use crate::clock::{Millis, TokenBucket};
 use crate::command::{Command, NatUsage, ResetChunk, SlowInbox};
-use crate::dpdk::PortId;
 use crate::events::EventLog;
 use crate::flow::{key, FlowKey, L4Info, Owner, OwnerMap};
 use crate::fragment::FragmentTable;
 use crate::frame::Frame;
+use crate::ifaces::PortId;
 use crate::ifaces::{Interfaces, MAX_PORTS};
 use crate::nat::{PortAllocator, NAT_SPACES};
 use crate::neigh::NeighbourCache;

@@ -7,8 +7,8 @@
 use super::resolve::Egress;
 use super::{SlowOutput, SlowPath};
 use crate::clock::Millis;
-use crate::dpdk::PortId;
 use crate::frame::Frame;
+use crate::ifaces::PortId;
 use crate::packet::{ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, MacAddr};
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;

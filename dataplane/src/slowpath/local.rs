@@ -1,8 +1,8 @@
 //! Traffic addressed to the appliance itself: ICMP echo is answered, the rest dropped.
 use super::SlowOutput;
-use crate::dpdk::PortId;
 use crate::frame::Frame;
 use crate::ifaces::Interfaces;
+use crate::ifaces::PortId;
 use crate::packet::{checksum, EthernetFrame, Icmpv4Packet, IpProtocol, Ipv4Packet};
 use crate::stats::DropReason;
 

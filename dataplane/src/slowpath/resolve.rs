@@ -6,8 +6,8 @@
 //! `timeout`). Every change reaches the workers as a [`NeighbourUpdate`].
 use super::{arp, SlowOutput};
 use crate::clock::Millis;
-use crate::dpdk::PortId;
 use crate::frame::Frame;
+use crate::ifaces::PortId;
 use crate::neigh::NeighbourUpdate;
 use crate::nexthop::rewrite_for_next_hop;
 use crate::packet::MacAddr;
