@@ -11,6 +11,9 @@ mod validate;
 pub use load::{load_file, load_str, ConfigError, DEFAULT_CONFIG};
 pub use validate::{available_cpus, parse_prefix, validate, EalPlan, Management, Validated};
 
+use dataplane::alg::pptp::AlgLimits;
+use dataplane::pipeline::PipelineLimits;
+use dataplane::slowpath::NeighbourLimits;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -196,17 +199,19 @@ pub struct PptpConf {
     pub server_map_per_worker: usize,
 }
 
+// Defaults that size or time something in the dataplane are the dataplane's own (its
+// `Default`s), so the config and the code that runs without a config never disagree.
 fn d_server_map_timeout() -> u64 {
-    600
+    AlgLimits::default().server_map_secs
 }
 fn d_calls() -> usize {
-    64
+    AlgLimits::default().calls_per_connection
 }
 fn d_connections() -> usize {
-    4096
+    AlgLimits::default().connections
 }
 fn d_server_map_per_worker() -> usize {
-    16_384
+    PipelineLimits::default().server_map_entries
 }
 
 impl Default for PptpConf {
@@ -257,11 +262,11 @@ pub struct FragmentsConf {
 }
 
 fn d_frag_datagrams() -> usize {
-    4096
+    PipelineLimits::default().fragments
 }
 
 fn d_frag_timeout() -> u64 {
-    2000
+    PipelineLimits::default().fragment_timeout_ms
 }
 
 impl Default for FragmentsConf {
@@ -500,16 +505,16 @@ pub struct Arp {
 }
 
 fn default_arp_timeout() -> u64 {
-    300
+    NeighbourLimits::default().timeout_secs
 }
 fn default_hold() -> usize {
-    8
+    NeighbourLimits::default().hold_packets
 }
 fn default_retries() -> u8 {
-    3
+    NeighbourLimits::default().retries
 }
 fn default_arp_capacity() -> usize {
-    4096
+    NeighbourLimits::default().capacity
 }
 
 impl Default for Arp {
@@ -534,10 +539,10 @@ pub struct Icmp {
 }
 
 fn default_icmp_rate() -> u64 {
-    100
+    PipelineLimits::default().icmp_errors_per_sec
 }
 fn default_icmp_burst() -> u64 {
-    20
+    PipelineLimits::default().icmp_errors_burst
 }
 
 impl Default for Icmp {

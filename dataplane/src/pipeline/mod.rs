@@ -93,7 +93,7 @@ impl Default for PipelineLimits {
         PipelineLimits {
             icmp_errors_per_sec: 100,
             icmp_errors_burst: 20,
-            server_map_entries: 4096,
+            server_map_entries: 16_384,
             fragments: 4096,
             fragment_timeout_ms: 2000,
             half_open_sessions: usize::MAX,
