@@ -16,7 +16,7 @@ use crate::dpdk::{
 };
 use crate::events::EventLog;
 use crate::flow::OwnerMap;
-use crate::fragment::HeldFragments;
+use crate::fragment::{HeldFragments, HELD_PER_WORKER};
 use crate::ifaces::{Interface, Interfaces};
 use crate::neigh::NeighbourCache;
 use crate::packet::MacAddr;
@@ -77,9 +77,6 @@ pub struct ApplianceConfig {
     /// logged besides PPTP calls.
     pub events: Option<(usize, bool)>,
 }
-
-/// Fragments a worker holds at most while they wait for their datagram's first.
-const HELD_FRAGMENTS: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -210,7 +207,7 @@ impl Appliance {
                 shared: shared_stats,
                 clock,
                 idle_sleep: cfg.worker_idle_sleep,
-                held: HeldFragments::new(HELD_FRAGMENTS),
+                held: HeldFragments::new(HELD_PER_WORKER),
             });
         }
         let slow_stats = Arc::new(SharedStats::default());

@@ -145,6 +145,9 @@ impl FragmentTable {
     }
 }
 
+/// Fragments a worker holds at most while they wait for their datagram's first.
+pub const HELD_PER_WORKER: usize = 64;
+
 /// Fragments that came before their datagram's first, kept by the worker (which owns the
 /// buffers) until the first arrives or their time is up. Fixed room, taken at start.
 pub struct HeldFragments<F> {

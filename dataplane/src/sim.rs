@@ -11,7 +11,7 @@ use crate::clock::Millis;
 use crate::command::{inbox, Command, Inbox, SlowInbox};
 use crate::events::EventLog;
 use crate::flow::OwnerMap;
-use crate::fragment::HeldFragments;
+use crate::fragment::{HeldFragments, HELD_PER_WORKER};
 use crate::frame::TestFrame;
 use crate::ifaces::PortId;
 use crate::ifaces::{Interface, Interfaces};
@@ -206,7 +206,7 @@ impl Sim {
             .collect();
         Sim {
             workers: pipelines,
-            held: (0..workers).map(|_| HeldFragments::new(64)).collect(),
+            held: (0..workers).map(|_| HeldFragments::new(HELD_PER_WORKER)).collect(),
             slow,
             inboxes: (0..workers).map(|_| inbox(limits.inbox)).collect(),
             slow_inbox,

@@ -153,7 +153,6 @@ impl Worker {
                 }
             }
             Verdict::Hold(tag) => {
-                m.set_port(port);
                 if self.held.hold(m, port, tag, self.pipeline.hold_until(now)).is_err() {
                     self.stats.drop(DropReason::FragmentHoldFull);
                 }
