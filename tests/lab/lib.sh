@@ -61,6 +61,12 @@ lab_cleanup() {
   rm -rf "$RUN_DIR"
 }
 
+# fw_drops REASON: the running ferrowall's count of drops for REASON, from its API.
+fw_drops() {
+  "$ROOT/target/release/fwctl" --socket "$RUN_DIR/api.sock" --json display statistics |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["drops"][sys.argv[1]])' "$1"
+}
+
 summary() { echo "$1: $PASSED passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; }
 
 # listening HOST tcp|udp PORT: whether something in the lab host HOST listens there.

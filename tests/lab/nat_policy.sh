@@ -19,8 +19,6 @@ c1() { ip netns exec "$LAB_PREFIX-c1" "$@"; }
 srv() { ip netns exec "$LAB_PREFIX-srv" "$@"; }
 PEER="$ROOT/tests/lab/peer.py"
 OUT=$(mktemp)
-denied() { "$ROOT/target/release/fwctl" --socket "$RUN_DIR/api.sock" --json display statistics |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["drops"]["policy_deny"])'; }
 # The server's connect attempt gives up after one SYN retransmission (3 s).
 srv sysctl -qw net.ipv4.tcp_syn_retries=1
 
@@ -40,21 +38,21 @@ if echo "$answer" | grep -q "^seen 203.0.113.2:"; then ok "UDP from inside reach
 
 check "ping from inside reaches the server" c1 ping -c 3 -i 0.2 -W 2 203.0.113.1
 
-d0=$(denied)
+d0=$(fw_drops policy_deny)
 if srv ping -c 2 -i 0.2 -W 1 192.168.1.1 >/dev/null 2>&1; then fail "unsolicited ping from outside is dropped"; else ok "unsolicited ping from outside is dropped"; fi
-d1=$(denied)
+d1=$(fw_drops policy_deny)
 if [ $((d1 - d0)) = 2 ]; then ok "both pings counted as policy_deny"; else fail "policy_deny $d0 -> $d1 for 2 pings"; fi
 c1 python3 "$PEER" tcp-serve 192.168.1.1 2222 >/dev/null 2>&1 &
 INSIDE=$!
 wait_until 10 listening c1 tcp 2222
 if srv timeout 10 python3 "$PEER" tcp-send 192.168.1.1 2222 10 >/dev/null 2>&1; then fail "unsolicited TCP from outside is dropped"; else ok "unsolicited TCP from outside is dropped"; fi
-d2=$(denied)
+d2=$(fw_drops policy_deny)
 if [ "$d2" -gt "$d1" ]; then ok "its SYNs counted as policy_deny ($((d2 - d1)))"; else fail "policy_deny $d1 -> $d2 for the TCP attempt"; fi
 # Exactly three SYNs, written by hand: exactly three denied.
 srv python3 "$PEER" syn 192.168.1.1 2222 3 >/dev/null
-three_more() { [ "$(denied)" = $((d2 + 3)) ]; }
-if wait_until 5 three_more; then ok "3 crafted SYNs, 3 more policy_deny"; else fail "policy_deny $d2 -> $(denied) for 3 SYNs"; fi
-deny_live=$(denied)
+three_more() { [ "$(fw_drops policy_deny)" = $((d2 + 3)) ]; }
+if wait_until 5 three_more; then ok "3 crafted SYNs, 3 more policy_deny"; else fail "policy_deny $d2 -> $(fw_drops policy_deny) for 3 SYNs"; fi
+deny_live=$(fw_drops policy_deny)
 kill "$INSIDE" 2>/dev/null; wait "$INSIDE" 2>/dev/null
 
 # A long-lived flow to show in the session table.

@@ -250,11 +250,6 @@ p = json.load(sys.stdin)["pptp"]; print(p["connections"] + p["calls"] + p["serve
   router_stop
 }
 
-# drops_of REASON: ferrowall's count of drops for REASON.
-drops_of() {
-  fwctl --json display statistics | python3 -c 'import json,sys; print(json.load(sys.stdin)["drops"][sys.argv[1]])' "$1"
-}
-
 s4_refined_policy() {
   router_start on refined || { fail "router starts"; return; }
   clients 1 1234 0
@@ -269,14 +264,14 @@ s4_refined_policy() {
   wait_until 5 listening srv tcp 5001 && wait_until 5 listening srv udp 5353 || fail "servers listen"
   if [ "$ROUTER" = ferrowall ]; then
     local before after
-    before=$(drops_of policy_deny)
+    before=$(fw_drops policy_deny)
     ns c1 timeout 3 python3 "$PEER" tcp-send "$SERVER" 5001 1000 >/dev/null 2>&1 &
     local tcp=$!
     ns c1 python3 "$PEER" udp-send "$SERVER" 5353 >"$WORK/refused-udp.out" 2>&1 &
     local udp=$!
-    policy_denied_more() { [ "$(drops_of policy_deny)" -ge $((before + 2)) ]; }
+    policy_denied_more() { [ "$(fw_drops policy_deny)" -ge $((before + 2)) ]; }
     wait_until 5 policy_denied_more
-    after=$(drops_of policy_deny)
+    after=$(fw_drops policy_deny)
     if wait "$tcp"; then fail "refined policy: TCP to port 5001 crossed"
     else ok "refined policy: TCP to port 5001 refused"; fi
     if wait "$udp"; then fail "refined policy: UDP crossed: $(cat "$WORK/refused-udp.out")"
@@ -300,7 +295,7 @@ s5_alg_off() {
   else
     if [ "$ROUTER" = ferrowall ]; then
       local drops
-      drops=$(fwctl --json display statistics | python3 -c 'import json,sys; print(json.load(sys.stdin)["drops"]["gre_no_session"])')
+      drops=$(fw_drops gre_no_session)
       if [ "${drops:-0}" -gt 0 ]; then ok "ALG off: the tunnel fails as under plain NAPT, $drops server GRE packets dropped (gre_no_session)"; else fail "ALG off: no gre_no_session drops"; fi
       NOTE="fails as plain NAPT: server GRE dropped ($drops)"
     else
