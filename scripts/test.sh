@@ -24,7 +24,10 @@ scripts/setup.sh
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets -q -- -D warnings
-python3 scripts/module_cycles.py dataplane ctrlplane
+python3 scripts/module_cycles.py wire dpdk dataplane ctrlplane
+
+step "wire without DPDK"
+scripts/wire_alone.sh
 
 step "unit, property, DPDK and config tests"
 CARGO_LOG=$(mktemp /tmp/ferrowall-cargo-test.XXXXXX.log)

@@ -197,7 +197,7 @@ fn ports(m: &Metrics, a: &dataplane::Appliance) {
         errors.with_label_values(&[&name, "rx"]).inc_by(st.ierrors);
         errors.with_label_values(&[&name, "tx"]).inc_by(st.oerrors);
         let rx_queues = usize::from(port.rx_queue_count());
-        for q in 0..dataplane::dpdk::QUEUE_STATS {
+        for q in 0..dpdk::QUEUE_STATS {
             let qs = q.to_string();
             if q < rx_queues {
                 q_p.with_label_values(&[&name, &qs, "rx"]).inc_by(st.q_ipackets[q]);

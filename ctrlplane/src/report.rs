@@ -1,7 +1,7 @@
 //! Human-readable counters: what the appliance prints on request and at exit.
-use dataplane::dpdk::EthStats;
 use dataplane::ifaces::Interfaces;
 use dataplane::stats::{CoreStats, DropReason};
+use dpdk::EthStats;
 use std::fmt::Write;
 
 /// Totals, drops by reason (non-zero only), per-core busy ratio.

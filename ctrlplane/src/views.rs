@@ -3,13 +3,13 @@
 use dataplane::alg::pptp::ServerMapView;
 use dataplane::appliance::QueryError;
 use dataplane::command::{AlgStatus, NatUsage};
-use dataplane::dpdk::EthStats;
 use dataplane::nat::Target;
 use dataplane::ruleset::Ruleset;
 use dataplane::session::display::SessionView;
 use dataplane::session::SessionFilter;
 use dataplane::stats::{CoreStats, DropReason};
 use dataplane::Appliance;
+use dpdk::EthStats;
 use serde_json::{json, Value};
 use std::fmt::Write;
 use std::net::Ipv4Addr;
@@ -51,7 +51,7 @@ pub fn session_table(a: &Appliance, filter: &SessionFilter, verbose: bool) -> Re
 }
 
 fn session_json(s: &SessionView) -> Value {
-    let key = |k: &dataplane::flow::FlowKey| json!({ "src": k.src_addr().to_string(), "sport": k.sport, "dst": k.dst_addr().to_string(), "dport": k.dport });
+    let key = |k: &wire::FlowKey| json!({ "src": k.src_addr().to_string(), "sport": k.sport, "dst": k.dst_addr().to_string(), "dport": k.dport });
     json!({
         "protocol": s.kind.name(),
         "original": key(&s.original),

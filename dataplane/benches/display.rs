@@ -2,12 +2,12 @@
 //! at a time as the inbox asks, over a table of 100,000 sessions (as in bench.sh's
 //! ctl-cost). Usage: cargo bench -p dataplane --bench display
 use dataplane::clock::Millis;
-use dataplane::flow::FlowKey;
 use dataplane::session::display::SessionView;
 use dataplane::session::{App, NewSession, SessionTable, TimeoutClass, Timeouts};
 use std::hint::black_box;
 use std::net::Ipv4Addr;
 use std::time::Instant;
+use wire::FlowKey;
 
 const SESSIONS: u32 = 100_000;
 const CHUNK: usize = 256;

@@ -4,9 +4,6 @@
 //! count per packet is repeatable, so two builds compare exactly.
 //! Usage: cargo bench -p dataplane --bench per_packet [-- FLOWS PASSES]
 use dataplane::clock::Millis;
-use dataplane::craft::{self, L2, L3};
-use dataplane::frame::{Frame, TestFrame};
-use dataplane::packet::MacAddr;
 use dataplane::pipeline::{Pipeline, PipelineLimits, Verdict};
 use dataplane::policy::Rule;
 use dataplane::session::SessionTable;
@@ -14,6 +11,9 @@ use dataplane::sim;
 use std::hint::black_box;
 use std::net::Ipv4Addr;
 use std::time::Instant;
+use wire::craft::{self, L2, L3};
+use wire::frame::{Frame, TestFrame};
+use wire::MacAddr;
 
 const IN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xa0]);
 const OUT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xb0]);

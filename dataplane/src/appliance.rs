@@ -10,16 +10,11 @@
 use crate::alg::pptp::{AlgLimits, PptpAlg, ServerMapView};
 use crate::clock::TscClock;
 use crate::command::{inbox, AlgStatus, Command, Inbox, NatUsage, SlowCommand, SlowInbox};
-use crate::dpdk::{
-    launch_on, spsc_ring, tsc, tsc_hz, wait_lcore, DpdkError, Eal, EalToken, LcoreId, Mempool, Port,
-    PortConfig, PortId, Queues, RingRx, RingTx, RxQueue, TxBuffer,
-};
 use crate::events::EventLog;
-use crate::flow::OwnerMap;
 use crate::fragment::{HeldFragments, HELD_PER_WORKER};
 use crate::ifaces::{Interface, Interfaces};
 use crate::neigh::NeighbourCache;
-use crate::packet::MacAddr;
+use crate::owner::OwnerMap;
 use crate::pipeline::{Pipeline, PipelineLimits, Shared};
 use crate::published::Published;
 use crate::route::{Route, RouteTable};
@@ -30,11 +25,16 @@ use crate::slowpath::lcore::SlowPathCore;
 use crate::slowpath::{NeighbourLimits, SlowPath};
 use crate::stats::{CoreStats, SharedStats};
 use crate::worker::{tx_table, Worker};
+use dpdk::{
+    launch_on, spsc_ring, tsc, tsc_hz, wait_lcore, DpdkError, Eal, EalToken, LcoreId, Mempool, Port,
+    PortConfig, PortId, Queues, RingRx, RingTx, RxQueue, TxBuffer,
+};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
+use wire::MacAddr;
 
 /// One port as the dataplane needs it (the control plane resolved names to ids).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,6 @@
 //! the control plane (queries). Nothing here is per packet; a full inbox is tolerated by
 //! design (see `slowpath::resolve`, and the ALG's aging).
 use crate::alg::pptp::ServerMapView;
-use crate::flow::FlowKey;
 use crate::neigh::NeighbourUpdate;
 use crate::servermap::ServerMapChange;
 use crate::session::display::SessionView;
@@ -13,6 +12,7 @@ use crate::session::SessionFilter;
 use crossbeam_queue::ArrayQueue;
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
+use wire::FlowKey;
 
 #[derive(Debug, Clone)]
 pub enum Command {

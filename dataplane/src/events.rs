@@ -4,12 +4,12 @@
 //! records into a bounded lock-free queue (one push per session opened or closed, per
 //! call set up or torn down, never per packet); the control plane drains it and writes
 //! the log. A full queue loses the event and counts it: logging never slows forwarding.
-use crate::flow::FlowKey;
 use crate::session::{Kind, Session};
 use crossbeam_queue::ArrayQueue;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use wire::FlowKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {

@@ -11,9 +11,9 @@
 //! before their datagram's first wait in a small buffer the worker keeps
 //! ([`HeldFragments`]) until the first comes, for a quarter of that time at most.
 use crate::clock::Millis;
-use crate::flow::FlowKey;
 use crate::stats::DropReason;
 use std::collections::{HashMap, VecDeque};
+use wire::FlowKey;
 
 /// What names a datagram's fragments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,7 +1,7 @@
 //! The appliance's interfaces: one per port, each in a zone with one IPv4 address.
-use crate::packet::ipv4::prefix_mask;
-use crate::packet::MacAddr;
 use std::net::Ipv4Addr;
+use wire::ipv4::prefix_mask;
+use wire::MacAddr;
 
 /// A port's number, as the NIC layer numbers it (DPDK's port id): what routes, sessions
 /// and verdicts name a port by, without depending on the NIC layer for a `u16`.

@@ -5,8 +5,8 @@
 //! applies changes between bursts, so a lookup is a plain read of memory it owns. The map
 //! is sized at start; inserts beyond the capacity are refused rather than reallocating.
 use crate::bounded::BoundedMap;
-use crate::packet::MacAddr;
 use std::net::Ipv4Addr;
+use wire::MacAddr;
 
 pub type NeighbourCache = BoundedMap<Ipv4Addr, MacAddr>;
 

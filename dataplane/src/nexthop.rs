@@ -1,7 +1,7 @@
 //! What sending a packet on to its next hop does to it: the TTL down by one (with an
 //! RFC 1624 checksum update) and the Ethernet addresses set. Workers do it to what they
 //! forward; the slow path to packets it held until their next hop answered.
-use crate::packet::{checksum, ethernet, EthernetFrame, Ipv4Packet, MacAddr};
+use wire::{checksum, ethernet, EthernetFrame, Ipv4Packet, MacAddr};
 
 /// Decrements the TTL with an RFC 1624 checksum update and sets the MAC addresses.
 /// The caller has checked the frame (Ethernet + IPv4 header present, TTL > 1).

@@ -8,8 +8,8 @@
 //! overwrites what a shorter one filled in.
 use crate::ifaces::Interfaces;
 use crate::ifaces::PortId;
-use crate::packet::ipv4::prefix_mask;
 use std::net::Ipv4Addr;
+use wire::ipv4::prefix_mask;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
@@ -155,7 +155,7 @@ fn fill(slot: &mut Slot, l2: &mut [Slot], l3: &mut [Slot], value: Slot, level: u
 mod tests {
     use super::*;
     use crate::ifaces::Interface;
-    use crate::packet::MacAddr;
+    use wire::MacAddr;
 
     fn table() -> RouteTable {
         let ifs = Interfaces::new(vec![

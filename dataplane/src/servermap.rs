@@ -6,10 +6,10 @@
 //! authoritative list with ages (for display and expiry) and installs each entry in the
 //! worker that owns its flow; a worker's copy is a bounded map it alone reads.
 use crate::bounded::BoundedMap;
-use crate::flow::FlowKey;
 use crate::session::display::hms;
 use crate::session::App;
 use std::net::Ipv4Addr;
+use wire::FlowKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerMapEntry {

@@ -10,15 +10,13 @@ use crate::alg::pptp::{AlgLimits, PptpAlg, ServerMapView};
 use crate::clock::Millis;
 use crate::command::{inbox, Command, Inbox, SlowInbox};
 use crate::events::EventLog;
-use crate::flow::OwnerMap;
 use crate::fragment::{HeldFragments, HELD_PER_WORKER};
-use crate::frame::TestFrame;
 use crate::ifaces::PortId;
 use crate::ifaces::{Interface, Interfaces};
 use crate::nat::{NatPolicy, NatRules, Target};
 use crate::neigh::NeighbourCache;
 use crate::neigh::NeighbourUpdate;
-use crate::packet::MacAddr;
+use crate::owner::OwnerMap;
 use crate::pipeline::{Pipeline, PipelineLimits, Shared, Verdict};
 use crate::policy::{AddrSet, Policy, Rule, ZoneId, Zones};
 use crate::route::RouteTable;
@@ -31,6 +29,8 @@ use crate::slowpath::{NeighbourLimits, SlowOutput, SlowPath};
 use crate::stats::{CoreStats, DropReason};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+use wire::frame::TestFrame;
+use wire::MacAddr;
 
 /// What left the appliance, and what it dropped.
 #[derive(Default)]
@@ -177,11 +177,7 @@ impl Default for SimLimits {
 
 impl Sim {
     /// One pipeline per worker of `shared.owners`, neighbours known up front.
-    pub fn new(
-        shared: Shared,
-        neighbours: &[(std::net::Ipv4Addr, crate::packet::MacAddr)],
-        limits: SimLimits,
-    ) -> Sim {
+    pub fn new(shared: Shared, neighbours: &[(std::net::Ipv4Addr, wire::MacAddr)], limits: SimLimits) -> Sim {
         let workers = usize::from(shared.owners.workers());
         let mut slow = SlowPath::new(
             shared.ifaces.clone(),
@@ -363,9 +359,9 @@ impl Sim {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::craft::{self, L2, L3};
-    use crate::frame::Frame;
-    use crate::packet::{ArpOperation, ArpPacket, ArpRepr, EthernetFrame};
+    use wire::craft::{self, L2, L3};
+    use wire::frame::Frame;
+    use wire::{ArpOperation, ArpPacket, ArpRepr, EthernetFrame};
 
     const IN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xa0]);
     const OUT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xb0]);

@@ -3,8 +3,8 @@
 //! Cores count in plain integers they own, and publish a copy into [`SharedStats`]
 //! (relaxed atomic stores) every few milliseconds, so the control plane reads them without
 //! the per-packet path ever touching an atomic.
-use crate::packet::ParseError;
 use std::sync::atomic::{AtomicU64, Ordering};
+use wire::ParseError;
 
 /// Session kinds counted (`session::Kind::ALL.len()`).
 pub const KINDS: usize = crate::session::Kind::ALL.len();

@@ -6,7 +6,6 @@
 //! struct; the only shared reads are the immutable topology behind `Arc`s.
 use crate::clock::TscClock;
 use crate::command::{Command, Inbox, SessionChunk, INBOX_BATCH};
-use crate::dpdk::{tsc, Flushed, Mbuf, MbufBurst, PortId, RingRx, RingTx, RxQueue, TxBuffer};
 use crate::fragment::HeldFragments;
 use crate::ifaces::MAX_PORTS;
 use crate::pipeline::{Pipeline, Verdict};
@@ -14,6 +13,7 @@ use crate::published::Reader;
 use crate::ruleset::Ruleset;
 use crate::session::display::SessionView;
 use crate::stats::{CoreStats, DropReason, SharedStats};
+use dpdk::{tsc, Flushed, Mbuf, MbufBurst, PortId, RingRx, RingTx, RxQueue, TxBuffer};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

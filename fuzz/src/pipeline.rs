@@ -10,12 +10,12 @@
 //! session, server-map entry, call, translated Call ID or NAT port is left.
 use crate::input::Input;
 use dataplane::alg::pptp::MsgType;
-use dataplane::craft::{self, L2, L3};
-use dataplane::frame::Frame;
-use dataplane::packet::MacAddr;
 use dataplane::policy::Rule;
 use dataplane::sim::{self, Sim, SimLimits};
 use std::net::Ipv4Addr;
+use wire::craft::{self, L2, L3};
+use wire::frame::Frame;
+use wire::MacAddr;
 
 const PUBLIC: Ipv4Addr = Ipv4Addr::new(1, 1, 1, 2);
 const SERVER: Ipv4Addr = Ipv4Addr::new(1, 1, 1, 1);
@@ -70,7 +70,7 @@ fn frame(input: &mut Input, outside: bool) -> Vec<u8> {
             let inner = frame(input, !outside);
             let mut err = vec![3, input.u8() % 5, 0, 0, 0, 0, 0, 0];
             err.extend_from_slice(inner.get(14..14 + 28).unwrap_or_default());
-            let c = dataplane::packet::checksum::checksum(&err);
+            let c = wire::checksum::checksum(&err);
             err[2..4].copy_from_slice(&c.to_be_bytes());
             craft::ethernet_ipv4(l2, l3, 1, &err)
         }

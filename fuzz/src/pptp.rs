@@ -14,13 +14,14 @@
 use crate::input::Input;
 use dataplane::alg::pptp::{AlgLimits, AlgOutput, MsgType, PptpAlg, Segment};
 use dataplane::clock::Millis;
-use dataplane::craft;
-use dataplane::flow::{FlowKey, OwnerMap};
+use dataplane::owner::OwnerMap;
 use dataplane::servermap::ServerMapEntry;
 use dataplane::session::Dir;
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+use wire::craft;
+use wire::FlowKey;
 
 const PUBLIC: Ipv4Addr = Ipv4Addr::new(1, 1, 1, 2);
 const SERVER: Ipv4Addr = Ipv4Addr::new(1, 1, 1, 1);

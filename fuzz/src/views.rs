@@ -1,7 +1,7 @@
 //! Every packet view on arbitrary bytes (an Ethernet frame).
-use dataplane::flow::key;
 use dataplane::nat::icmp_error;
-use dataplane::packet::{
+use wire::flow;
+use wire::{
     ArpPacket, ArpRepr, EthernetFrame, GrePacket, Icmpv4Packet, Ipv4Packet, Ipv4Repr, TcpPacket, UdpPacket,
 };
 
@@ -44,6 +44,6 @@ pub fn packet_views(data: &[u8]) {
         }
     }
     if !ip.is_fragment() {
-        let _ = key::extract(&ip);
+        let _ = flow::extract(&ip);
     }
 }

@@ -3,16 +3,16 @@
 //! One test function, because DPDK allows one EAL per process; the steps run in order
 //! and each checks what came out of which TX queue, then the counters at the end.
 use dataplane::appliance::Appliance;
-use dataplane::craft::{self, L2, L3};
-use dataplane::dpdk::{ring_port, Mempool};
-use dataplane::packet::{ArpPacket, ArpRepr, EthernetFrame, Icmpv4Packet, Ipv4Packet, MacAddr, ParseError};
 use dataplane::policy::{Action, Policy, Rule};
 use dataplane::route::Route;
 use dataplane::stats::DropReason;
+use dpdk::{ring_port, Mempool};
 use ferrowall_tests::{collect, collect_any, drain, inject, port_spec, start_eal, test_config, wait_for};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
+use wire::craft::{self, L2, L3};
+use wire::{ArpPacket, ArpRepr, EthernetFrame, Icmpv4Packet, Ipv4Packet, MacAddr, ParseError};
 
 const WORKERS: usize = 2;
 const SLOW_Q: usize = WORKERS; // the slow path's TX queue

@@ -2,18 +2,18 @@
 //! queue, the owner translates them, every packet is counted once, and the session
 //! table reads back in the reference format.
 use dataplane::appliance::Appliance;
-use dataplane::craft::{self, L2, L3};
-use dataplane::dpdk::{ring_port, Mempool};
 use dataplane::nat::{NatPolicy, NatRules, Target};
-use dataplane::packet::{EthernetFrame, Ipv4Packet, MacAddr, UdpPacket};
 use dataplane::policy::{AddrSet, Policy, Rule, Zones};
 use dataplane::route::Route;
 use dataplane::ruleset::Ruleset;
 use dataplane::stats::DropReason;
+use dpdk::{ring_port, Mempool};
 use ferrowall_tests::{collect_any, drain, inject, port_spec, start_eal, test_config, wait_for};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
+use wire::craft::{self, L2, L3};
+use wire::{EthernetFrame, Ipv4Packet, MacAddr, UdpPacket};
 
 const WORKERS: usize = 2;
 const FLOWS: u16 = 40;

@@ -4,16 +4,16 @@
 //! workers' inboxes, and GRE opens its sessions through them. DESIGN.md's addresses.
 use dataplane::alg::pptp::MsgType;
 use dataplane::appliance::Appliance;
-use dataplane::craft::{self, tcp_flags::*, L2, L3};
-use dataplane::dpdk::{ring_port, Mempool, RingRx, RingTx};
-use dataplane::packet::{GrePacket, Ipv4Packet, MacAddr, TcpPacket};
 use dataplane::policy::{Action, AddrSet, Rule};
 use dataplane::ruleset::Ruleset;
 use dataplane::session::Kind;
 use dataplane::sim;
+use dpdk::{ring_port, Mempool, RingRx, RingTx};
 use ferrowall_tests::{collect_any, inject, port_spec, start_eal, test_config, wait_for};
 use std::net::Ipv4Addr;
 use std::time::Duration;
+use wire::craft::{self, tcp_flags::*, L2, L3};
+use wire::{GrePacket, Ipv4Packet, MacAddr, TcpPacket};
 
 const WORKERS: usize = 2;
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);

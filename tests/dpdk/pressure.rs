@@ -6,15 +6,15 @@
 //! One test function, because DPDK allows one EAL per process. Every step waits for a
 //! counter or a frame with a deadline, never for a fixed time.
 use dataplane::appliance::Appliance;
-use dataplane::craft::{self, L2, L3};
-use dataplane::dpdk::{ring_port, spsc_ring, Mempool};
-use dataplane::packet::{ArpPacket, ArpRepr, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
 use dataplane::route::Route;
 use dataplane::slowpath::NeighbourLimits;
 use dataplane::stats::DropReason;
+use dpdk::{ring_port, spsc_ring, Mempool};
 use ferrowall_tests::{collect, drain, inject, port_spec, start_eal, test_config, wait_for};
 use std::net::Ipv4Addr;
 use std::time::Duration;
+use wire::craft::{self, L2, L3};
+use wire::{ArpPacket, ArpRepr, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
 
 const WORKERS: usize = 1;
 const SLOW_Q: usize = WORKERS; // the slow path's TX queue

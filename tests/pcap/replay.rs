@@ -17,9 +17,6 @@
 //!
 //! Finally time runs on until every timeout has passed: no session, call, server-map
 //! entry or translated Call ID may be left.
-use dataplane::craft::{self, L2, L3};
-use dataplane::frame::Frame;
-use dataplane::packet::{checksum, MacAddr};
 use dataplane::policy::{Action, AddrSet, Rule};
 use dataplane::sim::{self, Sim, SimLimits};
 use dataplane::stats::DropReason;
@@ -31,6 +28,9 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use wire::craft::{self, L2, L3};
+use wire::frame::Frame;
+use wire::{checksum, MacAddr};
 
 const PUBLIC: Ipv4Addr = Ipv4Addr::new(1, 1, 1, 2);
 const IN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xa0]);

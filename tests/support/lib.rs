@@ -1,8 +1,8 @@
 //! Helpers shared by the DPDK integration tests: EAL start for tests, injecting frames
 //! into ring ports and collecting what comes out.
-use dataplane::dpdk::{Eal, EalArgs, Mbuf, MbufBurst, Mempool, RingRx, RingTx};
 use dataplane::policy::{Policy, Rule, Zones};
 use dataplane::ruleset::Ruleset;
+use dpdk::{Eal, EalArgs, Mbuf, MbufBurst, Mempool, RingRx, RingTx};
 use std::time::{Duration, Instant};
 
 /// A port of the appliance as the DPDK tests give them: a /24, 256 descriptors each way,
@@ -99,7 +99,7 @@ pub fn inject(pool: &Mempool, ring: &mut RingTx, bytes: &[u8]) {
 
 /// Collects frames from a TX ring until `want` have come or `timeout` passes.
 pub fn collect(ring: &mut RingRx, want: usize, timeout: Duration) -> Vec<Vec<u8>> {
-    use dataplane::frame::Frame;
+    use wire::frame::Frame;
     let mut got = Vec::new();
     let mut burst = MbufBurst::default();
     let start = Instant::now();
@@ -115,7 +115,7 @@ pub fn collect(ring: &mut RingRx, want: usize, timeout: Duration) -> Vec<Vec<u8>
 
 /// Collects frames from any of `rings` until `want` have come or `timeout` passes.
 pub fn collect_any(rings: &mut [RingRx], want: usize, timeout: Duration) -> Vec<Vec<u8>> {
-    use dataplane::frame::Frame;
+    use wire::frame::Frame;
     let mut got = Vec::new();
     let mut burst = MbufBurst::default();
     let start = Instant::now();

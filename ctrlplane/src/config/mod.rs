@@ -4,12 +4,14 @@
 //! file, the line and column, and the field (`port[1].address`); nothing starts until the
 //! whole file is valid. Unknown fields are errors, so a typo never silently falls back to
 //! a default.
+mod fields;
 mod load;
 mod rules;
 mod validate;
 
+pub use fields::parse_prefix;
 pub use load::{load_file, load_str, ConfigError, DEFAULT_CONFIG};
-pub use validate::{available_cpus, parse_prefix, validate, EalPlan, Management, Validated};
+pub use validate::{available_cpus, validate, EalPlan, Management, Validated};
 
 use dataplane::alg::pptp::AlgLimits;
 use dataplane::pipeline::PipelineLimits;

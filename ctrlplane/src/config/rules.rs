@@ -1,17 +1,17 @@
 //! Checking `[[zone]]`, `[[policy]]`, `[[nat_pool]]`, `[[nat]]`, `[alg]` and `[timeouts]`
 //! into a [`Ruleset`].
+use super::fields::{is_name, parse_ip, parse_prefix, Check};
 use super::load::{at, at_key, FieldPath};
-use super::validate::{is_name, parse_ip, parse_prefix, Check};
 use super::Config;
 use dataplane::appliance::PortSpec;
 use dataplane::nat::{NatPolicy, NatRules, Pool, Target};
-use dataplane::packet::ipv4::prefix_mask;
 use dataplane::policy::{
     Action, AddrSet, Guards, PingAccess, Policy, ReversePath, Rule, ZoneGuard, ZoneId, Zones,
 };
 use dataplane::ruleset::{AlgRules, Ruleset};
 use dataplane::session::Timeouts;
 use std::net::Ipv4Addr;
+use wire::ipv4::prefix_mask;
 
 /// Addresses in one pool at most (a /22): bitmaps of ports are allocated per address.
 const MAX_POOL: usize = 1024;

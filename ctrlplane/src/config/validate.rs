@@ -1,17 +1,18 @@
 //! Checks a parsed [`Config`] as a whole and turns it into what the dataplane starts from.
+use super::fields::{is_name, is_pci_address, parse_ip, parse_mac, parse_prefix, Check};
 use super::load::{at, at_key, FieldPath, Locator};
 use super::{Config, ConfigError, PortConf};
 use dataplane::alg::pptp::AlgLimits;
 use dataplane::appliance::{ApplianceConfig, PortSpec};
 use dataplane::ifaces::PortId;
-use dataplane::packet::ipv4::prefix_mask;
-use dataplane::packet::MacAddr;
 use dataplane::pipeline::PipelineLimits;
 use dataplane::route::Route;
 use dataplane::slowpath::NeighbourLimits;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+use wire::ipv4::prefix_mask;
+use wire::MacAddr;
 
 /// A config that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,43 +153,6 @@ impl Validated {
     }
 }
 
-fn is_pci_address(s: &str) -> bool {
-    let b = s.as_bytes();
-    // dddd:bb:dd.f or bb:dd.f
-    let tail = |t: &[u8]| {
-        t.len() == 7
-            && t[2] == b':'
-            && t[5] == b'.'
-            && t.iter().enumerate().all(|(i, c)| i == 2 || i == 5 || c.is_ascii_hexdigit())
-    };
-    tail(b) || (b.len() == 12 && b[4] == b':' && b[..4].iter().all(u8::is_ascii_hexdigit) && tail(&b[5..]))
-}
-
-/// `a.b.c.d/len`.
-pub fn parse_prefix(s: &str) -> Result<(Ipv4Addr, u8), String> {
-    let (addr, len) = s.split_once('/').ok_or_else(|| format!("{s:?} is not ADDRESS/LENGTH"))?;
-    let addr: Ipv4Addr = addr.trim().parse().map_err(|_| format!("{addr:?} is not an IPv4 address"))?;
-    let len: u8 = len
-        .trim()
-        .parse()
-        .ok()
-        .filter(|l| *l <= 32)
-        .ok_or_else(|| format!("prefix length {len:?} is not 0..32"))?;
-    Ok((addr, len))
-}
-
-pub(super) fn parse_ip(s: &str) -> Result<Ipv4Addr, String> {
-    s.trim().parse().map_err(|_| format!("{s:?} is not an IPv4 address"))
-}
-
-fn parse_mac(s: &str) -> Result<MacAddr, String> {
-    s.parse().map_err(|_| format!("{s:?} is not a MAC address (aa:bb:cc:dd:ee:ff)"))
-}
-
-pub(super) fn is_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 32 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
 /// Checks everything; the first problem found is reported.
 pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, ConfigError> {
     let loc = Locator::new(file, text);
@@ -277,8 +241,6 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
     };
     Ok(Validated { eal, template, management, metrics })
 }
-
-pub(super) type Check<T> = Result<T, (FieldPath, String)>;
 
 /// The CPUs this process may use, as first seen: once EAL runs, the main thread is
 /// pinned to one CPU, and a reload must still judge `[cores]` against the whole set.

@@ -3,11 +3,11 @@
 //! It travels in the frame itself, in the headroom just before the Ethernet header: the
 //! segment and its facts cross the ring as one mbuf, so they can never be paired wrongly,
 //! and nothing is allocated. The slow path strips it before touching the frame.
-use crate::flow::FlowKey;
-use crate::frame::Frame;
 use crate::ifaces::PortId;
 use crate::session::Dir;
 use std::net::Ipv4Addr;
+use wire::frame::Frame;
+use wire::FlowKey;
 
 /// Bytes in front of the frame.
 pub const META_LEN: usize = 24;
@@ -98,7 +98,7 @@ pub fn take_gre_error_mark(frame: &mut impl Frame) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::TestFrame;
+    use wire::frame::TestFrame;
 
     #[test]
     fn round_trip_leaves_the_frame_as_it_was() {

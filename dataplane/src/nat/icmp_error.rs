@@ -9,8 +9,8 @@
 //! ```text
 //!  | IPv4 (outer) | ICMP type code csum unused | IPv4 (quoted) | 8 bytes: ports, ... |
 //! ```
-use crate::flow::FlowKey;
-use crate::packet::{checksum, Ipv4Packet};
+use wire::FlowKey;
+use wire::{checksum, Ipv4Packet};
 
 const ICMP_HEADER: usize = 8;
 

@@ -77,7 +77,7 @@ impl NatRules {
 mod tests {
     use super::*;
     use crate::ifaces::Interface;
-    use crate::packet::MacAddr;
+    use wire::MacAddr;
 
     fn rules() -> NatRules {
         NatRules {

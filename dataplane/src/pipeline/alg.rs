@@ -5,13 +5,13 @@ use super::{Packet, Pipeline, Verdict};
 use crate::alg::meta::AlgMeta;
 use crate::clock::Millis;
 use crate::command::SlowCommand;
-use crate::flow::L4Info;
-use crate::frame::Frame;
 use crate::ifaces::PortId;
 use crate::servermap::{ServerMapChange, ServerMapEntry};
 use crate::session::{App, Dir, NewSession, Session, SessionId, TcpState, TimeoutClass};
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
+use wire::frame::Frame;
+use wire::L4Info;
 
 /// PPTP control connections: TCP to this port.
 pub const PPTP_PORT: u16 = 1723;
@@ -112,7 +112,7 @@ impl Pipeline {
     }
 
     /// Ends the session whose first packet had `key`, if it is of application `app`.
-    fn end_session_of(&mut self, key: &crate::flow::FlowKey, app: App) {
+    fn end_session_of(&mut self, key: &wire::FlowKey, app: App) {
         let Some((id, Dir::Original)) = self.sessions.lookup(key) else { return };
         if self.sessions.get(id).app != app {
             return;

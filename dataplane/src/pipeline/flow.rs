@@ -2,8 +2,6 @@
 //! flow (policy, NAT, session), and ICMP errors about either.
 use super::{Packet, Pipeline, Verdict, ETH_LEN};
 use crate::clock::Millis;
-use crate::flow::{FlowKey, L4Info};
-use crate::frame::Frame;
 use crate::ifaces::DstKind;
 use crate::ifaces::PortId;
 use crate::nat::{icmp_error, PortError};
@@ -14,6 +12,8 @@ use crate::session::{
 };
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
+use wire::frame::Frame;
+use wire::{FlowKey, L4Info};
 
 const TCP: u8 = 6;
 const UDP: u8 = 17;

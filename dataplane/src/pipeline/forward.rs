@@ -1,12 +1,12 @@
 //! The last steps of a forwarded packet: TTL, route, neighbour, MAC and TTL rewrite.
 use super::{Pipeline, Verdict};
 use crate::clock::Millis;
-use crate::frame::Frame;
 use crate::ifaces::PortId;
 use crate::nexthop::rewrite_for_next_hop;
-use crate::packet::MacAddr;
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
+use wire::frame::Frame;
+use wire::MacAddr;
 
 impl Pipeline {
     /// Routes a packet already translated (its destination is now `dst`).

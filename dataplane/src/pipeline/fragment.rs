@@ -10,12 +10,13 @@
 //!    addresses translated (they carry no transport header).
 use super::{Packet, Pipeline, Verdict, ETH_LEN};
 use crate::clock::Millis;
-use crate::flow::{key, FlowKey, L4Info, Owner};
 use crate::fragment::{DatagramId, Piece};
-use crate::frame::Frame;
 use crate::ifaces::PortId;
-use crate::packet::{Ipv4Packet, ParseError};
+use crate::owner::Owner;
 use crate::stats::DropReason;
+use wire::frame::Frame;
+use wire::{flow, FlowKey, L4Info};
+use wire::{Ipv4Packet, ParseError};
 
 /// A fragment's facts, read once.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +44,7 @@ impl Fragment {
             len: (total_len - ihl) as u32,
         };
         let first = if piece.offset == 0 {
-            let (key, info) = key::extract_first_fragment(ip).ok_or(DropReason::Ipv4TinyFragment)?;
+            let (key, info) = flow::extract_first_fragment(ip).ok_or(DropReason::Ipv4TinyFragment)?;
             if info == L4Info::IcmpError {
                 return Err(DropReason::IcmpErrorFragmented);
             }

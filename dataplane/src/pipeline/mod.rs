@@ -29,15 +29,13 @@ pub use time_exceeded::build_time_exceeded;
 use crate::clock::{Millis, TokenBucket};
 use crate::command::{Command, NatUsage, ResetChunk, SlowInbox};
 use crate::events::EventLog;
-use crate::flow::{key, FlowKey, L4Info, Owner, OwnerMap};
 use crate::fragment::FragmentTable;
-use crate::frame::Frame;
 use crate::ifaces::PortId;
 use crate::ifaces::{Interfaces, MAX_PORTS};
 use crate::nat::{PortAllocator, NAT_SPACES};
 use crate::neigh::NeighbourCache;
 use crate::neigh::NeighbourUpdate;
-use crate::packet::{EtherType, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
+use crate::owner::{Owner, OwnerMap};
 use crate::route::RouteTable;
 use crate::ruleset::Ruleset;
 use crate::servermap::ServerMap;
@@ -45,6 +43,9 @@ use crate::session::{Session, SessionFilter, SessionTable};
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+use wire::frame::Frame;
+use wire::{EtherType, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
+use wire::{FlowKey, L4Info};
 
 const ETH_LEN: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 
@@ -392,7 +393,7 @@ impl Pipeline {
         if ip.is_fragment() {
             return fragment::Fragment::read(&ip).map(Class::Fragment);
         }
-        let (key, info) = key::extract(&ip)?;
+        let (key, info) = wire::flow::extract(&ip)?;
         Ok(Class::Ip(Packet {
             key,
             info,

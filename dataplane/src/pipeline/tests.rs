@@ -2,15 +2,15 @@
 //! 192.168.1.0/24 (zone trust) behind the appliance, an outside 203.0.113.0/24 (zone
 //! untrust) with the gateway .1; NAT to the outside address 203.0.113.2 (easy-IP).
 use super::*;
-use crate::craft::{self, tcp_flags::*, L2, L3};
-use crate::frame::TestFrame;
 use crate::ifaces::Interface;
 use crate::nat::{NatPolicy, NatRules, Pool, Target};
-use crate::packet::{Icmpv4Packet, ParseError, TcpPacket, UdpPacket};
 use crate::policy::{Action, AddrSet, Policy, Rule, Zones};
 use crate::route::Route;
 use crate::session::{Dir, TcpState, Timeouts};
 use crate::stats::DropReason;
+use wire::craft::{self, tcp_flags::*, L2, L3};
+use wire::frame::TestFrame;
+use wire::{Icmpv4Packet, ParseError, TcpPacket, UdpPacket};
 
 const IN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xa0]);
 const OUT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xb0]);
@@ -251,7 +251,7 @@ fn icmp_echo_and_an_error_quoting_a_natted_packet() {
     let quoted = &sent.data()[14..14 + 28];
     let mut err = vec![3, 3, 0, 0, 0, 0, 0, 0];
     err.extend_from_slice(quoted);
-    let c = crate::packet::checksum::checksum(&err);
+    let c = wire::checksum::checksum(&err);
     err[2..4].copy_from_slice(&c.to_be_bytes());
     let frame = craft::ethernet_ipv4(
         L2 { src: GW_MAC, dst: OUT_MAC },
@@ -268,7 +268,7 @@ fn icmp_echo_and_an_error_quoting_a_natted_packet() {
     assert!(icmp.verify_checksum());
     // The quoted copy is truncated (its total length is the original's): read by hand.
     let inner = icmp.data();
-    assert_eq!(crate::packet::checksum::checksum(&inner[..20]), 0, "quoted header checksum");
+    assert_eq!(wire::checksum::checksum(&inner[..20]), 0, "quoted header checksum");
     let addr = |at: usize| Ipv4Addr::new(inner[at], inner[at + 1], inner[at + 2], inner[at + 3]);
     assert_eq!((addr(12), addr(16)), (CLIENT, SERVER), "quoted packet as the client sent it");
     let inner_udp = &icmp.data()[20..28];
@@ -452,7 +452,7 @@ fn l3_checks_still_apply() {
     frag[14 + 6] = 0x00;
     frag[14 + 7] = 0x10;
     frag[14 + 10..14 + 12].copy_from_slice(&[0, 0]);
-    let c = crate::packet::checksum::checksum(&frag[14..34]);
+    let c = wire::checksum::checksum(&frag[14..34]);
     frag[14 + 10..14 + 12].copy_from_slice(&c.to_be_bytes());
     // A fragment with no first fragment seen: held for its first (see tests/fragments.rs).
     assert!(matches!(e.send(frag, 0).0, Verdict::Hold(_)));

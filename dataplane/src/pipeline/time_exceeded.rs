@@ -5,9 +5,9 @@
 //!  after:  | eth | IPv4 (20) | ICMP 11/0 (8) | IPv4 (ihl) | 8 bytes of payload |
 //! ```
 use super::{carries_icmp_error, is_martian, ETH_LEN};
-use crate::frame::Frame;
 use crate::ifaces::Interface;
-use crate::packet::{checksum, EtherType, EthernetFrame, IpProtocol, Ipv4Packet, Ipv4Repr};
+use wire::frame::Frame;
+use wire::{checksum, EtherType, EthernetFrame, IpProtocol, Ipv4Packet, Ipv4Repr};
 
 const IP_LEN: usize = 20;
 const ICMP_LEN: usize = 8;

@@ -9,9 +9,9 @@ mod guard;
 
 pub use guard::{Guards, PingAccess, ReversePath, ZoneGuard};
 
-use crate::flow::FlowKey;
-use crate::packet::ipv4::prefix_mask;
 use std::net::Ipv4Addr;
+use wire::ipv4::prefix_mask;
+use wire::FlowKey;
 
 pub type ZoneId = u8;
 

@@ -11,9 +11,9 @@
 //! identifier as the source port and 2048 (type 8, code 0) as the destination port.
 use super::{Kind, Session, SessionId, SessionTable};
 use crate::clock::Millis;
-use crate::flow::FlowKey;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
+use wire::FlowKey;
 
 /// A snapshot of one session, for display and the management API.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! Which sessions a display or a reset covers, as the reference appliance's
 //! `display firewall session-table [source IP] [destination IP] [protocol P]` says.
 use super::{Kind, Session};
-use crate::flow::FlowKey;
 use std::net::Ipv4Addr;
+use wire::FlowKey;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SessionFilter {

@@ -5,7 +5,7 @@
 //! and deletion shifts the following entries back instead of leaving tombstones, so
 //! there is never a rehash. A bucket keeps the key's hash beside the key: a probe
 //! compares 32 bits before comparing keys.
-use crate::flow::FlowKey;
+use wire::FlowKey;
 
 #[derive(Clone, Copy, Default)]
 struct Bucket {
@@ -77,7 +77,7 @@ impl FlowIndex {
     #[inline]
     pub fn prefetch(&self, key: &FlowKey) {
         let i = self.hash(key) as usize & self.mask;
-        crate::dpdk::prefetch(&self.buckets[i]);
+        dpdk::prefetch(&self.buckets[i]);
     }
 
     #[inline]

@@ -22,8 +22,8 @@ pub use rewrite::Rewrite;
 pub use tcp::{TcpState, TcpTrack};
 
 use crate::clock::Millis;
-use crate::flow::FlowKey;
 use std::net::Ipv4Addr;
+use wire::FlowKey;
 
 /// Direction of a packet relative to the session's first packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 //! differences those changes make to the IPv4 header checksum and to the L4 checksum
 //! (RFC 1624); a packet then only gets the new values written and two checksums
 //! adjusted. Where the "port" lives depends on the protocol (see `flow::key`).
-use crate::flow::FlowKey;
-use crate::packet::ChecksumDelta;
+use wire::ChecksumDelta;
+use wire::FlowKey;
 
 /// What changes in one direction. `None` fields stay as they are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -156,11 +156,11 @@ fn put32(b: &mut [u8], at: usize, v: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::craft::{self, L2, L3};
-    use crate::flow::key::extract;
-    use crate::packet::{Icmpv4Packet, Ipv4Packet, MacAddr, TcpPacket, UdpPacket};
     use proptest::prelude::*;
     use std::net::Ipv4Addr;
+    use wire::craft::{self, L2, L3};
+    use wire::flow::extract;
+    use wire::{Icmpv4Packet, Ipv4Packet, MacAddr, TcpPacket, UdpPacket};
 
     const L2X: L2 = L2 { src: MacAddr::ZERO, dst: MacAddr::ZERO };
 

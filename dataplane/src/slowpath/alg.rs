@@ -13,14 +13,14 @@ use crate::alg::meta::AlgMeta;
 use crate::alg::pptp::{AlgOutput, PptpAlg, Segment, ServerMapView};
 use crate::clock::Millis;
 use crate::command::{AlgStatus, SlowCommand};
-use crate::flow::FlowKey;
-use crate::frame::Frame;
 use crate::ifaces::PortId;
 use crate::nat::icmp_error;
-use crate::packet::{EthernetFrame, IpProtocol, Ipv4Packet, TcpPacket};
 use crate::servermap::{ServerMapChange, ServerMapEntry};
 use crate::stats::DropReason;
 use std::marker::PhantomData;
+use wire::frame::Frame;
+use wire::FlowKey;
+use wire::{EthernetFrame, IpProtocol, Ipv4Packet, TcpPacket};
 
 const ETH_LEN: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 

@@ -4,14 +4,13 @@
 //! any ARP it sends; a new sender is added only when it asks for one of our addresses.
 //! A reply adds nothing we did not ask for, chatter between other hosts fills nothing,
 //! and an ARP claiming one of our own addresses is neither answered nor learned.
-use super::resolve::Egress;
-use super::{SlowOutput, SlowPath};
+use super::{Egress, SlowOutput, SlowPath};
 use crate::clock::Millis;
-use crate::frame::Frame;
 use crate::ifaces::PortId;
-use crate::packet::{ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, MacAddr};
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
+use wire::frame::Frame;
+use wire::{ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, MacAddr};
 
 const ETH_LEN: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 

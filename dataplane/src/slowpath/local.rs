@@ -1,10 +1,10 @@
 //! Traffic addressed to the appliance itself: ICMP echo is answered, the rest dropped.
 use super::SlowOutput;
-use crate::frame::Frame;
 use crate::ifaces::Interfaces;
 use crate::ifaces::PortId;
-use crate::packet::{checksum, EthernetFrame, Icmpv4Packet, IpProtocol, Ipv4Packet};
 use crate::stats::DropReason;
+use wire::frame::Frame;
+use wire::{checksum, EthernetFrame, Icmpv4Packet, IpProtocol, Ipv4Packet};
 
 const ETH_LEN: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 const ECHO_REQUEST: u8 = 8;
@@ -27,7 +27,7 @@ pub(super) fn handle<F: Frame>(
 }
 
 /// Rewrites an echo request into its reply: addresses swapped, type 0, checksums updated.
-fn echo_reply_in_place(data: &mut [u8], our_mac: crate::packet::MacAddr) -> Result<(), DropReason> {
+fn echo_reply_in_place(data: &mut [u8], our_mac: wire::MacAddr) -> Result<(), DropReason> {
     let (eth_hdr, rest) = data.split_at_mut(ETH_LEN.min(data.len()));
     let ip = Ipv4Packet::new_checked(&mut *rest)?;
     if ip.next_header() != IpProtocol::Icmp {

@@ -16,17 +16,25 @@ pub use resolve::{NeighbourLimits, NeighbourState, NeighbourView};
 use crate::alg::meta::take_gre_error_mark;
 use crate::alg::pptp::PptpAlg;
 use crate::clock::Millis;
-use crate::frame::Frame;
 use crate::ifaces::Interfaces;
 use crate::ifaces::PortId;
 use crate::neigh::NeighbourUpdate;
-use crate::packet::{EtherType, EthernetFrame, Ipv4Packet, MacAddr};
 use crate::route::RouteTable;
 use crate::servermap::ServerMapChange;
 use crate::stats::DropReason;
-use resolve::{Egress, NeighbourTable};
+use resolve::NeighbourTable;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+use wire::frame::Frame;
+use wire::{EtherType, EthernetFrame, Ipv4Packet, MacAddr};
+
+/// Our side of the link a neighbour is on: where requests and released packets go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Egress {
+    pub port: PortId,
+    pub mac: MacAddr,
+    pub ip: Ipv4Addr,
+}
 
 /// Where the slow path's effects go: TX queues, counters, worker inboxes, the mbuf pool.
 pub trait SlowOutput<F: Frame> {

@@ -4,16 +4,16 @@
 //! up to `hold_packets`; retried every second, given up after `retries`), `Reachable`
 //! (probed again when three quarters of `timeout` have passed without news, removed at
 //! `timeout`). Every change reaches the workers as a [`NeighbourUpdate`].
-use super::{arp, SlowOutput};
+use super::{arp, Egress, SlowOutput};
 use crate::clock::Millis;
-use crate::frame::Frame;
 use crate::ifaces::PortId;
 use crate::neigh::NeighbourUpdate;
 use crate::nexthop::rewrite_for_next_hop;
-use crate::packet::MacAddr;
 use crate::stats::DropReason;
 use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
+use wire::frame::Frame;
+use wire::MacAddr;
 
 const RETRY_MS: u64 = 1000;
 
@@ -52,14 +52,6 @@ enum State {
     Static(MacAddr),
     Incomplete { tries: u8, last_request: Millis },
     Reachable { mac: MacAddr, confirmed: Millis, last_probe: Option<Millis> },
-}
-
-/// Our side of the link a neighbour is on: where requests and released packets go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Egress {
-    pub port: PortId,
-    pub mac: MacAddr,
-    pub ip: Ipv4Addr,
 }
 
 struct Entry<F> {

@@ -1,10 +1,10 @@
 //! Scenario tests of the slow path without EAL: ARP, echo, resolution, aging.
 use super::*;
-use crate::craft::{self, L2, L3};
-use crate::frame::TestFrame;
 use crate::ifaces::Interface;
-use crate::packet::{ArpOperation, ArpPacket, ArpRepr, Icmpv4Packet};
 use crate::route::Route;
+use wire::craft::{self, L2, L3};
+use wire::frame::TestFrame;
+use wire::{ArpOperation, ArpPacket, ArpRepr, Icmpv4Packet};
 
 const IN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xa0]);
 const OUT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xb0]);

@@ -16,23 +16,25 @@
 //! connection falls silent for the server-map timeout. WAN-Error-Notify only reports
 //! error counters (RFC 2637 2.14): no WEN ends a call.
 //! Any number of calls per connection, up to `calls_per_connection`.
-mod msg;
+mod error;
 mod stream;
 
-pub use msg::{MsgType, PptpError};
+pub use error::PptpError;
 pub use stream::{Fed, StreamReader};
+pub use wire::pptp::MsgType;
 
 use crate::clock::Millis;
 use crate::events::Event;
-use crate::flow::{FlowKey, OwnerMap};
 use crate::nat::{PortAllocator, CALL_ID_SPACE};
+use crate::owner::OwnerMap;
 use crate::servermap::ServerMapEntry;
 use crate::session::{App, Dir};
-use msg::Field;
 use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use stream::{Decide, Message};
+use wire::pptp::CallIdField as Field;
+use wire::FlowKey;
 
 const GRE: u8 = 47;
 /// OCRP, ICRP and SCCRP result code 1: the call (connection) is up.

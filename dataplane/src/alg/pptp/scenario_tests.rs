@@ -2,10 +2,6 @@
 //! scenario of DESIGN.md with its addresses, checked field by field and line by line,
 //! then the variations an operator meets.
 use crate::alg::pptp::MsgType;
-use crate::craft::{self, tcp_flags::*, L2, L3};
-use crate::flow::FlowKey;
-use crate::frame::{Frame, TestFrame};
-use crate::packet::{GrePacket, Ipv4Packet, MacAddr, TcpPacket};
 use crate::policy::{Action, AddrSet, Rule};
 use crate::ruleset::Ruleset;
 use crate::session::Timeouts;
@@ -13,6 +9,10 @@ use crate::sim::{self, Sim, SimLimits};
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+use wire::craft::{self, tcp_flags::*, L2, L3};
+use wire::frame::{Frame, TestFrame};
+use wire::FlowKey;
+use wire::{GrePacket, Ipv4Packet, MacAddr, TcpPacket};
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
 const CLIENT2: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 2);
@@ -637,7 +637,7 @@ mod robustness {
 
     fn seeded(workers: u16) -> Sim {
         let mut sim = lab(Setup { workers, ..ONE });
-        let owners = Arc::new(crate::flow::OwnerMap::new(workers, &[PUBLIC]));
+        let owners = Arc::new(crate::owner::OwnerMap::new(workers, &[PUBLIC]));
         sim.slow.enable_pptp(crate::alg::pptp::PptpAlg::with_seed(
             owners,
             &[PUBLIC],

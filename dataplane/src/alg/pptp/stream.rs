@@ -24,9 +24,10 @@
 //!   keeps its place, so the missing segment and everything after it are read when they
 //!   come. A gap costs the segments that arrive before it is filled (the sender sends
 //!   them again), never the connection.
-use super::msg::{check_header, PptpError, HEADER_LEN};
 use super::MsgType;
-use crate::packet::ChecksumDelta;
+use super::PptpError;
+use wire::pptp::{check_header, HEADER_LEN};
+use wire::ChecksumDelta;
 
 /// Bytes of a message the reader keeps: enough for every field the ALG reads.
 pub const HEAD: usize = 20;
@@ -273,7 +274,7 @@ impl StreamReader {
             if off + 1 == HEADER_LEN {
                 let mut h = [0u8; HEADER_LEN];
                 h.copy_from_slice(&self.current().orig[..HEADER_LEN]);
-                let kind = check_header(&h).map_err(Err)?;
+                let kind = check_header(&h).map_err(|e| Err(e.into()))?;
                 self.current().kind = Some(kind);
                 alg.begin(kind).map_err(Ok)?;
                 self.complete_if_done(kind, alg, fed)?;

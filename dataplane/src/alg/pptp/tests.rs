@@ -27,7 +27,7 @@ fn message(kind: MsgType, a: u16, b: u16, result: u8) -> Vec<u8> {
     let mut m = vec![0u8; kind.length()];
     m[0..2].copy_from_slice(&(kind.length() as u16).to_be_bytes());
     m[2..4].copy_from_slice(&1u16.to_be_bytes());
-    m[4..8].copy_from_slice(&msg::MAGIC_COOKIE.to_be_bytes());
+    m[4..8].copy_from_slice(&wire::pptp::MAGIC_COOKIE.to_be_bytes());
     m[8..10].copy_from_slice(&(kind as u16).to_be_bytes());
     m[12..14].copy_from_slice(&a.to_be_bytes());
     m[14..16].copy_from_slice(&b.to_be_bytes());

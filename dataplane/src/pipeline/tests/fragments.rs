@@ -1,7 +1,7 @@
 //! IPv4 fragments through NAT: every fragment of a permitted flow translated alike, in
 //! order or not after the first; the attacks fragments allow refused.
 use super::*;
-use crate::craft::fragments;
+use wire::craft::fragments;
 
 /// The datagram the fragments make again (to check what left).
 fn reassemble(frags: &[TestFrame]) -> Vec<u8> {
@@ -109,7 +109,7 @@ fn fragment_attacks_are_refused() {
     tiny0.truncate(14 + 24);
     tiny0[16..18].copy_from_slice(&24u16.to_be_bytes());
     tiny0[24..26].copy_from_slice(&[0, 0]);
-    let c = crate::packet::checksum::checksum(&tiny0[14..34]);
+    let c = wire::checksum::checksum(&tiny0[14..34]);
     tiny0[24..26].copy_from_slice(&c.to_be_bytes());
     assert_eq!(e.send(tiny0, 0).0, Verdict::Drop(DropReason::Ipv4TinyFragment));
 
@@ -121,7 +121,7 @@ fn fragment_attacks_are_refused() {
     let mut far = frags[1].clone();
     far[20..22].copy_from_slice(&(0x2000u16 | (65_528 / 8)).to_be_bytes());
     far[24..26].copy_from_slice(&[0, 0]);
-    let c = crate::packet::checksum::checksum(&far[14..34]);
+    let c = wire::checksum::checksum(&far[14..34]);
     far[24..26].copy_from_slice(&c.to_be_bytes());
     assert_eq!(e.send(far, 0).0, Verdict::Drop(DropReason::Ipv4FragmentTooBig));
 

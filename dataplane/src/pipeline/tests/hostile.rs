@@ -119,7 +119,7 @@ fn source_routes_and_malformed_options_are_dropped() {
         ip[2..4].copy_from_slice(&total.to_be_bytes());
         ip.extend_from_slice(opts);
         ip[10..12].copy_from_slice(&[0, 0]);
-        let c = crate::packet::checksum::checksum(&ip);
+        let c = wire::checksum::checksum(&ip);
         ip[10..12].copy_from_slice(&c.to_be_bytes());
         let rest = f.split_off(34);
         f.truncate(14);

@@ -3,7 +3,7 @@
 //! before it read streams byte by byte and kept RFC 2637's states.
 use super::*;
 use crate::alg::pptp::{AlgLimits, PptpAlg};
-use crate::flow::OwnerMap;
+use crate::owner::OwnerMap;
 
 const CUTS: std::ops::Range<usize> = 1..24;
 
@@ -267,7 +267,7 @@ fn icmp_errors_about_tunnel_gre_reach_their_senders() {
             let error = |l2, l3, gre: Vec<u8>, code| {
                 let mut err = vec![3, code, 0, 0, 0, 0, 0x05, 0x78];
                 err.extend_from_slice(&gre[14..14 + 28]);
-                let c = crate::packet::checksum::checksum(&err);
+                let c = wire::checksum::checksum(&err);
                 err[2..4].copy_from_slice(&c.to_be_bytes());
                 craft::ethernet_ipv4(l2, l3, 1, &err)
             };
@@ -290,7 +290,7 @@ fn icmp_errors_about_tunnel_gre_reach_their_senders() {
             assert_eq!((ip.src_addr(), ip.dst_addr()), (router, CLIENT));
             let quoted = &ip.payload()[8..];
             assert_eq!(quoted[12..16], CLIENT.octets(), "the quoted GRE as the client sent it");
-            assert!(crate::packet::checksum::checksum(ip.payload()) == 0, "ICMP checksum");
+            assert!(wire::checksum::checksum(ip.payload()) == 0, "ICMP checksum");
 
             // The client about the server's GRE to it: the error goes to the server.
             let gre = craft::gre_v1(
@@ -400,7 +400,7 @@ fn with_ident(frame: &[u8], ident: u16) -> Vec<u8> {
     let mut f = frame.to_vec();
     f[18..20].copy_from_slice(&ident.to_be_bytes());
     f[24..26].copy_from_slice(&[0, 0]);
-    let c = crate::packet::checksum::checksum(&f[14..34]);
+    let c = wire::checksum::checksum(&f[14..34]);
     f[24..26].copy_from_slice(&c.to_be_bytes());
     f
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::alg::pptp::msg::MAGIC_COOKIE;
+use wire::pptp::MAGIC_COOKIE;
 
 /// A message of `kind` with `ids` at offsets 12 and 14, zero elsewhere.
 fn message(kind: MsgType, ids: (u16, u16)) -> Vec<u8> {

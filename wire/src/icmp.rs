@@ -24,11 +24,11 @@
 //! `new_checked` succeeds, no accessor panics. The buffer must be exactly
 //! the ICMP message (the IPv4 payload), since the checksum covers all of it.
 
-use crate::packet::checksum;
-use crate::packet::{Field, ParseError};
+use crate::checksum;
+use crate::{be, Field, ParseError};
 
 mod field {
-    use crate::packet::Field;
+    use crate::Field;
 
     pub const TYPE: usize = 0;
     pub const CODE: usize = 1;
@@ -83,8 +83,7 @@ impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
     }
 
     fn read_u16(&self, f: Field) -> u16 {
-        let b = &self.buffer.as_ref()[f];
-        u16::from_be_bytes([b[0], b[1]])
+        be::u16_at(self.buffer.as_ref(), f)
     }
 
     pub fn msg_type(&self) -> u8 {
@@ -132,7 +131,7 @@ impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
     fn write_u16(&mut self, f: Field, value: u16) {
-        self.buffer.as_mut()[f].copy_from_slice(&value.to_be_bytes());
+        be::set_u16(self.buffer.as_mut(), f, value);
     }
 
     pub fn set_msg_type(&mut self, msg_type: u8) {
@@ -167,10 +166,53 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
     }
 }
 
+/// An ICMP message header: type, code and the four bytes after the checksum
+/// (identifier and sequence number in echo messages, unused or the next-hop MTU in
+/// errors). The data after it is the caller's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Icmpv4Repr {
+    pub msg_type: u8,
+    pub code: u8,
+    pub rest: u32,
+}
+
+impl Icmpv4Repr {
+    /// An echo request or reply.
+    pub const fn echo(request: bool, ident: u16, seq: u16) -> Icmpv4Repr {
+        let msg_type = if request { ECHO_REQUEST } else { ECHO_REPLY };
+        Icmpv4Repr { msg_type, code: 0, rest: (ident as u32) << 16 | seq as u32 }
+    }
+
+    /// Checks the length; the checksum is the caller's to verify.
+    pub fn parse<T: AsRef<[u8]>>(packet: &Icmpv4Packet<T>) -> Result<Icmpv4Repr, ParseError> {
+        packet.check_len()?;
+        let rest = u32::from(packet.echo_ident()) << 16 | u32::from(packet.echo_seq());
+        Ok(Icmpv4Repr { msg_type: packet.msg_type(), code: packet.code(), rest })
+    }
+
+    pub const fn buffer_len(&self, data_len: usize) -> usize {
+        HEADER_LEN + data_len
+    }
+
+    /// Writes the header and `data`, checksum filled over both.
+    ///
+    /// # Panics
+    ///
+    /// If the buffer is shorter than [`Self::buffer_len`]: sized by the caller.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Icmpv4Packet<T>, data: &[u8]) {
+        packet.set_msg_type(self.msg_type);
+        packet.set_code(self.code);
+        packet.set_echo_ident((self.rest >> 16) as u16);
+        packet.set_echo_seq(self.rest as u16);
+        packet.data_mut()[..data.len()].copy_from_slice(data);
+        packet.fill_checksum();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::Ipv4Packet;
+    use crate::Ipv4Packet;
 
     #[rustfmt::skip]
     static ECHO: [u8; 12] = [
@@ -273,5 +315,15 @@ mod tests {
             let packet = Icmpv4Packet::new_checked(&buf[..]).unwrap();
             assert_eq!((packet.is_echo(), packet.is_error()), (echo, error));
         }
+    }
+
+    #[test]
+    fn repr_round_trips() {
+        let repr = Icmpv4Repr::echo(true, 0x1234, 7);
+        let mut packet = Icmpv4Packet::new_unchecked(vec![0u8; repr.buffer_len(4)]);
+        repr.emit(&mut packet, b"ping");
+        assert_eq!((packet.is_echo(), packet.echo_ident(), packet.echo_seq()), (true, 0x1234, 7));
+        assert_eq!(Icmpv4Repr::parse(&packet), Ok(repr));
+        assert!(packet.verify_checksum());
     }
 }

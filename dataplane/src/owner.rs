@@ -9,9 +9,8 @@
 //! 4. Otherwise: the symmetric Toeplitz hash of the tuple, as an RSS NIC with the same
 //!    key computes it (`(hash & 127) % workers` mirrors a 128-entry round-robin
 //!    redirection table). Both directions of an untranslated flow hash alike.
-use super::key::FlowKey;
-use super::toeplitz::{Toeplitz, SYMMETRIC_KEY};
 use std::sync::Arc;
+use wire::{FlowKey, Toeplitz, SYMMETRIC_KEY};
 
 /// Ports, identifiers and Call IDs below this are never allocated by NAT.
 pub const NAT_FIRST: u16 = 1024;

@@ -1,4 +1,5 @@
-//! Safe wrappers over DPDK: the only module of the dataplane allowed to use `unsafe`.
+//! Safe wrappers over DPDK: with `dpdk-sys`, the only crate of ferrowall allowed to use
+//! `unsafe`. An mbuf is a [`wire::Frame`], so the per-packet logic never sees DPDK.
 //!
 //! Ownership model, in the shape capsule and firecracker taught:
 //! - [`Mbuf`] owns one mbuf reference; dropping it frees the mbuf, `into_raw` hands it to

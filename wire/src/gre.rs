@@ -39,11 +39,11 @@
 //! after the header (for PPTP, the PPP frame, whose length the v1 payload
 //! length field should repeat).
 
-use crate::packet::checksum;
-use crate::packet::{Field, ParseError};
+use crate::checksum;
+use crate::{be, Field, ParseError};
 
 mod field {
-    use crate::packet::Field;
+    use crate::Field;
 
     pub const FLAGS_VERSION: Field = 0..2;
     pub const PROTOCOL: Field = 2..4;
@@ -122,14 +122,13 @@ impl<T: AsRef<[u8]>> GrePacket<T> {
     }
 
     fn read_u16(&self, f: Field) -> u16 {
-        let b = &self.buffer.as_ref()[f];
-        u16::from_be_bytes([b[0], b[1]])
+        be::u16_at(self.buffer.as_ref(), f)
     }
 
     /// The 32-bit word at `offset`, or `None` past the end of the buffer.
     fn word_at(&self, offset: usize) -> Option<u32> {
-        let b = self.buffer.as_ref().get(offset..offset + 4)?;
-        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        let buf = self.buffer.as_ref();
+        buf.get(offset..offset + 4).map(|_| be::u32_at(buf, offset..offset + 4))
     }
 
     /// The first 16 bits: flags and version, as on the wire.
@@ -230,7 +229,7 @@ impl<T: AsRef<[u8]>> GrePacket<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> GrePacket<T> {
     fn write_u16(&mut self, f: Field, value: u16) {
-        self.buffer.as_mut()[f].copy_from_slice(&value.to_be_bytes());
+        be::set_u16(self.buffer.as_mut(), f, value);
     }
 
     /// Writes `value` at `offset` if `present` and it fits; returns whether
@@ -304,6 +303,87 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> GrePacket<T> {
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let start = self.header_len();
         self.buffer.as_mut().get_mut(start..).unwrap_or(&mut [])
+    }
+}
+
+/// A GRE header: version 0 with any of checksum, key and sequence number, or PPTP's
+/// version 1 (key required: payload length and Call ID; sequence and acknowledgment
+/// numbers optional).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GreRepr {
+    pub version: u8,
+    pub protocol: u16,
+    /// Version 0 only.
+    pub checksum: bool,
+    pub key: Option<u32>,
+    pub seq_number: Option<u32>,
+    /// Version 1 only.
+    pub ack_number: Option<u32>,
+}
+
+impl GreRepr {
+    /// PPTP's enhanced GRE to `call_id`, carrying `payload_len` bytes of PPP.
+    pub const fn pptp(
+        call_id: u16,
+        payload_len: u16,
+        seq_number: Option<u32>,
+        ack_number: Option<u32>,
+    ) -> GreRepr {
+        let key = (payload_len as u32) << 16 | call_id as u32;
+        GreRepr { version: 1, protocol: PROTO_PPP, checksum: false, key: Some(key), seq_number, ack_number }
+    }
+
+    /// Checks the layout; the checksum (if any) is the caller's to verify.
+    pub fn parse<T: AsRef<[u8]>>(packet: &GrePacket<T>) -> Result<GreRepr, ParseError> {
+        packet.check_len()?;
+        Ok(GreRepr {
+            version: packet.version(),
+            protocol: packet.protocol_type(),
+            checksum: packet.has_checksum(),
+            key: packet.key(),
+            seq_number: packet.seq_number(),
+            ack_number: packet.ack_number(),
+        })
+    }
+
+    fn flags_version(&self) -> u16 {
+        let flag = |on: bool, bit: u16| if on { bit } else { 0 };
+        flag(self.checksum, FLAG_C)
+            | flag(self.key.is_some(), FLAG_K)
+            | flag(self.seq_number.is_some(), FLAG_S)
+            | flag(self.ack_number.is_some(), FLAG_A)
+            | (u16::from(self.version) & VERSION_MASK)
+    }
+
+    pub fn header_len(&self) -> usize {
+        let words = [self.checksum, self.key.is_some(), self.seq_number.is_some(), self.ack_number.is_some()];
+        MIN_HEADER_LEN + 4 * words.iter().filter(|&&w| w).count()
+    }
+
+    pub fn buffer_len(&self, payload_len: usize) -> usize {
+        self.header_len() + payload_len
+    }
+
+    /// Writes the header and `payload`, the checksum (if any) over both.
+    ///
+    /// # Panics
+    ///
+    /// If the buffer is shorter than [`Self::buffer_len`]: sized by the caller.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut GrePacket<T>, payload: &[u8]) {
+        packet.set_flags_version(self.flags_version());
+        packet.set_protocol_type(self.protocol);
+        // The flags were set from the same fields, so every word has its slot.
+        if let Some(key) = self.key {
+            packet.set_key(key);
+        }
+        if let Some(seq) = self.seq_number {
+            packet.set_seq_number(seq);
+        }
+        if let Some(ack) = self.ack_number {
+            packet.set_ack_number(ack);
+        }
+        packet.payload_mut()[..payload.len()].copy_from_slice(payload);
+        packet.fill_checksum();
     }
 }
 
@@ -535,5 +615,29 @@ mod tests {
         assert_eq!(packet.key(), None);
         assert_eq!(packet.ack_number(), None);
         assert!(packet.payload().is_empty());
+    }
+
+    #[test]
+    fn repr_round_trips_both_versions() {
+        let v1 = GreRepr::pptp(0x4001, 3, Some(9), Some(8));
+        let v0 = GreRepr {
+            version: 0,
+            protocol: 0x0800,
+            checksum: true,
+            key: Some(7),
+            seq_number: None,
+            ack_number: None,
+        };
+        for repr in [v1, v0, GreRepr::pptp(1, 3, None, None)] {
+            let mut packet = GrePacket::new_unchecked(vec![0u8; repr.buffer_len(3)]);
+            repr.emit(&mut packet, b"ppp");
+            assert_eq!(packet.header_len(), repr.header_len(), "{repr:?}");
+            assert_eq!(packet.payload(), b"ppp");
+            assert_eq!(GreRepr::parse(&packet), Ok(repr));
+            assert!(packet.verify_checksum());
+        }
+        let mut packet = GrePacket::new_unchecked(vec![0u8; v1.buffer_len(3)]);
+        v1.emit(&mut packet, b"ppp");
+        assert_eq!((packet.call_id(), packet.payload_length_field()), (Some(0x4001), Some(3)));
     }
 }

@@ -30,11 +30,11 @@
 use core::net::Ipv4Addr;
 use core::ops::BitOr;
 
-use crate::packet::checksum;
-use crate::packet::{Field, ParseError};
+use crate::checksum;
+use crate::{be, Field, ParseError};
 
 mod field {
-    use crate::packet::Field;
+    use crate::Field;
 
     pub const SRC_PORT: Field = 0..2;
     pub const DST_PORT: Field = 2..4;
@@ -127,13 +127,11 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     }
 
     fn read_u16(&self, f: Field) -> u16 {
-        let b = &self.buffer.as_ref()[f];
-        u16::from_be_bytes([b[0], b[1]])
+        be::u16_at(self.buffer.as_ref(), f)
     }
 
     fn read_u32(&self, f: Field) -> u32 {
-        let b = &self.buffer.as_ref()[f];
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+        be::u32_at(self.buffer.as_ref(), f)
     }
 
     pub fn src_port(&self) -> u16 {
@@ -228,11 +226,11 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     fn write_u16(&mut self, f: Field, value: u16) {
-        self.buffer.as_mut()[f].copy_from_slice(&value.to_be_bytes());
+        be::set_u16(self.buffer.as_mut(), f, value);
     }
 
     fn write_u32(&mut self, f: Field, value: u32) {
-        self.buffer.as_mut()[f].copy_from_slice(&value.to_be_bytes());
+        be::set_u32(self.buffer.as_mut(), f, value);
     }
 
     pub fn set_src_port(&mut self, port: u16) {
@@ -289,6 +287,60 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
         self.set_checksum(0);
         let csum = !self.sum_with_pseudo_header(src, dst);
         self.set_checksum(csum);
+    }
+}
+
+/// A TCP header without options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpRepr {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq_number: u32,
+    pub ack_number: u32,
+    pub flags: TcpFlags,
+    pub window_len: u16,
+}
+
+impl TcpRepr {
+    /// Checks the layout; options are not represented, the checksum is the caller's.
+    pub fn parse<T: AsRef<[u8]>>(packet: &TcpPacket<T>) -> Result<TcpRepr, ParseError> {
+        packet.check_len()?;
+        Ok(TcpRepr {
+            src_port: packet.src_port(),
+            dst_port: packet.dst_port(),
+            seq_number: packet.seq_number(),
+            ack_number: packet.ack_number(),
+            flags: packet.flags(),
+            window_len: packet.window_len(),
+        })
+    }
+
+    pub const fn buffer_len(&self, payload_len: usize) -> usize {
+        HEADER_LEN + payload_len
+    }
+
+    /// Writes a 20-byte header and `payload`, urgent pointer 0, checksum filled.
+    ///
+    /// # Panics
+    ///
+    /// If the buffer is shorter than [`Self::buffer_len`]: sized by the caller.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut TcpPacket<T>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        payload: &[u8],
+    ) {
+        packet.set_src_port(self.src_port);
+        packet.set_dst_port(self.dst_port);
+        packet.set_seq_number(self.seq_number);
+        packet.set_ack_number(self.ack_number);
+        packet.set_header_len(HEADER_LEN as u8);
+        packet.set_flags(self.flags);
+        packet.set_window_len(self.window_len);
+        packet.set_urgent_at(0);
+        packet.payload_mut()[..payload.len()].copy_from_slice(payload);
+        packet.fill_checksum(src, dst);
     }
 }
 
@@ -414,5 +466,22 @@ mod tests {
         ];
         let combined = all.iter().fold(TcpFlags::default(), |acc, f| acc | *f);
         assert_eq!(combined.bits(), 0xff);
+    }
+
+    #[test]
+    fn repr_round_trips() {
+        let repr = TcpRepr {
+            src_port: 40000,
+            dst_port: 1723,
+            seq_number: 0xdead_beef,
+            ack_number: 7,
+            flags: TcpFlags::PSH | TcpFlags::ACK,
+            window_len: 512,
+        };
+        let mut packet = TcpPacket::new_unchecked(vec![0u8; repr.buffer_len(4)]);
+        repr.emit(&mut packet, SRC, DST, b"pptp");
+        assert_eq!((packet.header_len(), packet.payload()), (20, &b"pptp"[..]));
+        assert_eq!(TcpRepr::parse(&packet), Ok(repr));
+        assert!(packet.verify_checksum(SRC, DST));
     }
 }

@@ -29,10 +29,10 @@
 
 use core::net::Ipv4Addr;
 
-use crate::packet::{Field, MacAddr, ParseError};
+use crate::{be, Field, MacAddr, ParseError};
 
 mod field {
-    use crate::packet::Field;
+    use crate::Field;
 
     pub const HTYPE: Field = 0..2;
     pub const PTYPE: Field = 2..4;
@@ -131,8 +131,7 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
     }
 
     fn read_u16(&self, f: Field) -> u16 {
-        let b = &self.buffer.as_ref()[f];
-        u16::from_be_bytes([b[0], b[1]])
+        be::u16_at(self.buffer.as_ref(), f)
     }
 
     fn read_ipv4(&self, f: Field) -> Ipv4Addr {
@@ -192,11 +191,11 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     }
 
     pub fn set_hardware_type(&mut self, value: u16) {
-        self.write(field::HTYPE, &value.to_be_bytes());
+        be::set_u16(self.buffer.as_mut(), field::HTYPE, value);
     }
 
     pub fn set_protocol_type(&mut self, value: u16) {
-        self.write(field::PTYPE, &value.to_be_bytes());
+        be::set_u16(self.buffer.as_mut(), field::PTYPE, value);
     }
 
     pub fn set_hardware_len(&mut self, value: u8) {
@@ -208,7 +207,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     }
 
     pub fn set_operation(&mut self, op: ArpOperation) {
-        self.write(field::OPER, &u16::from(op).to_be_bytes());
+        be::set_u16(self.buffer.as_mut(), field::OPER, u16::from(op));
     }
 
     pub fn set_sender_hw_addr(&mut self, addr: MacAddr) {

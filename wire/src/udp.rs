@@ -23,11 +23,11 @@
 
 use core::net::Ipv4Addr;
 
-use crate::packet::checksum;
-use crate::packet::{Field, ParseError};
+use crate::checksum;
+use crate::{be, Field, ParseError};
 
 mod field {
-    use crate::packet::Field;
+    use crate::Field;
 
     pub const SRC_PORT: Field = 0..2;
     pub const DST_PORT: Field = 2..4;
@@ -83,8 +83,7 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
     }
 
     fn read_u16(&self, f: Field) -> u16 {
-        let b = &self.buffer.as_ref()[f];
-        u16::from_be_bytes([b[0], b[1]])
+        be::u16_at(self.buffer.as_ref(), f)
     }
 
     pub fn src_port(&self) -> u16 {
@@ -137,7 +136,7 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
     fn write_u16(&mut self, f: Field, value: u16) {
-        self.buffer.as_mut()[f].copy_from_slice(&value.to_be_bytes());
+        be::set_u16(self.buffer.as_mut(), f, value);
     }
 
     pub fn set_src_port(&mut self, port: u16) {
@@ -170,6 +169,46 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
             csum => csum,
         };
         self.set_checksum(csum);
+    }
+}
+
+/// A UDP header; the length and checksum follow from the payload and addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpRepr {
+    pub src_port: u16,
+    pub dst_port: u16,
+}
+
+impl UdpRepr {
+    /// Checks the length; the checksum is the caller's to verify (`verify_checksum`).
+    pub fn parse<T: AsRef<[u8]>>(packet: &UdpPacket<T>) -> Result<UdpRepr, ParseError> {
+        packet.check_len()?;
+        Ok(UdpRepr { src_port: packet.src_port(), dst_port: packet.dst_port() })
+    }
+
+    pub const fn buffer_len(&self, payload_len: usize) -> usize {
+        HEADER_LEN + payload_len
+    }
+
+    /// Writes the header and `payload` and fills the checksum.
+    ///
+    /// # Panics
+    ///
+    /// If the buffer is shorter than [`Self::buffer_len`] or that exceeds 65,535:
+    /// sized by the caller, never by input.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut UdpPacket<T>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        payload: &[u8],
+    ) {
+        let len = u16::try_from(self.buffer_len(payload.len())).expect("UDP datagram over 65,535 bytes");
+        packet.set_src_port(self.src_port);
+        packet.set_dst_port(self.dst_port);
+        packet.set_len(len);
+        packet.payload_mut()[..payload.len()].copy_from_slice(payload);
+        packet.fill_checksum(src, dst);
     }
 }
 
@@ -276,5 +315,17 @@ mod tests {
         packet.set_len(3);
         assert!(packet.payload_mut().is_empty());
         packet.fill_checksum(SRC, DST);
+    }
+
+    #[test]
+    fn repr_round_trips() {
+        let (src, dst) = (Ipv4Addr::new(192, 168, 1, 2), Ipv4Addr::new(8, 8, 8, 8));
+        let repr = UdpRepr { src_port: 5353, dst_port: 53 };
+        let mut packet = UdpPacket::new_unchecked(vec![0u8; repr.buffer_len(3)]);
+        repr.emit(&mut packet, src, dst, b"abc");
+        assert_eq!((packet.len(), packet.payload()), (11, &b"abc"[..]));
+        assert_eq!(UdpRepr::parse(&packet), Ok(repr));
+        assert!(packet.verify_checksum(src, dst));
+        assert!(!packet.verify_checksum(src, Ipv4Addr::new(8, 8, 4, 4)));
     }
 }

@@ -5,6 +5,9 @@ use super::{DpdkError, Mempool};
 use std::cell::Cell;
 use std::ffi::{CStr, CString};
 use std::marker::PhantomData;
+use std::sync::Arc;
+
+const EBUSY: i32 = 16;
 
 pub type PortId = u16;
 
@@ -56,6 +59,8 @@ pub struct Port {
     info: PortInfo,
     rss: bool,
     rx_queues: u16,
+    /// One count per queue handle alive (and this one): [`Port::stop`] needs it at 1.
+    handles: Arc<()>,
 }
 
 /// Every queue handle of a started port, each made once (in [`Port::start`], the only
@@ -67,10 +72,15 @@ pub struct Queues {
 }
 
 impl Queues {
-    fn new(port: PortId, rx: u16, tx: u16) -> Queues {
+    fn new(port: PortId, rx: u16, tx: u16, handles: &Arc<()>) -> Queues {
+        let alive = || QueueAlive(Arc::clone(handles));
         Queues {
-            rx: (0..rx).map(|queue| Some(RxQueue { port, queue, _not_sync: PhantomData })).collect(),
-            tx: (0..tx).map(|queue| Some(TxQueue { port, queue, _not_sync: PhantomData })).collect(),
+            rx: (0..rx)
+                .map(|queue| Some(RxQueue { port, queue, _alive: alive(), _not_sync: PhantomData }))
+                .collect(),
+            tx: (0..tx)
+                .map(|queue| Some(TxQueue { port, queue, _alive: alive(), _not_sync: PhantomData }))
+                .collect(),
         }
     }
 
@@ -85,10 +95,14 @@ impl Queues {
     }
 }
 
+/// A queue handle's share in its port's count of live handles.
+struct QueueAlive(#[allow(dead_code)] Arc<()>);
+
 /// The RX side of one queue. Not `Clone`, not `Sync`: one lcore polls it.
 pub struct RxQueue {
     port: PortId,
     queue: u16,
+    _alive: QueueAlive,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -96,6 +110,7 @@ pub struct RxQueue {
 pub struct TxQueue {
     port: PortId,
     queue: u16,
+    _alive: QueueAlive,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -233,7 +248,9 @@ impl Port {
         }
         // SAFETY: all queues are set up.
         check("rte_eth_dev_start", unsafe { dpdk_sys::rte_eth_dev_start(id) })?;
-        Ok((Port { id, info, rss, rx_queues: cfg.rx_queues }, Queues::new(id, cfg.rx_queues, cfg.tx_queues)))
+        let handles = Arc::new(());
+        let queues = Queues::new(id, cfg.rx_queues, cfg.tx_queues, &handles);
+        Ok((Port { id, info, rss, rx_queues: cfg.rx_queues, handles }, queues))
     }
 
     pub fn id(&self) -> PortId {
@@ -261,12 +278,17 @@ impl Port {
         stats_of(self.id)
     }
 
-    /// Stops the port; queues must no longer be polled.
-    pub(crate) fn stop(&self) -> Result<(), DpdkError> {
-        // SAFETY: a Port exists only for an id Port::start checked and started. No lcore
-        // may poll its queues any more: Appliance::stop, the only caller (this function is
-        // crate-private), joins every lcore first. (That rests on the caller: a stop that
-        // consumed the queue handles would make it the type's, but they live on the lcores.)
+    /// Stops the port, once every handle to its queues (and [`Queues`]) is dropped; while
+    /// one lives, an error (EBUSY) and the port runs on.
+    pub fn stop(&self) -> Result<(), DpdkError> {
+        if Arc::strong_count(&self.handles) > 1 {
+            let message = "a queue handle of the port is still held".to_string();
+            return Err(DpdkError { call: "rte_eth_dev_stop", errno: EBUSY, message });
+        }
+        // SAFETY: a Port exists only for an id Port::start checked and started. No queue
+        // can be polled or transmitted on during or after the stop: every RxQueue, TxQueue
+        // (and TxBuffer, which owns one) holds a clone of `handles`, the count is 1, and
+        // new handles are made only in Port::start.
         check("rte_eth_dev_stop", unsafe { dpdk_sys::rte_eth_dev_stop(self.id) })
     }
 }
@@ -436,7 +458,7 @@ mod queue_tests {
 
     #[test]
     fn each_queue_handle_is_handed_out_once() {
-        let mut q = Queues::new(3, 2, 3);
+        let mut q = Queues::new(3, 2, 3, &Arc::new(()));
         let rx = q.take_rx(1).expect("RX queue 1");
         assert_eq!((rx.port(), rx.queue), (3, 1));
         assert!(q.take_rx(1).is_none(), "a second handle to RX queue 1");

@@ -23,10 +23,10 @@
 use core::fmt;
 use core::str::FromStr;
 
-use crate::packet::ParseError;
+use crate::{be, ParseError};
 
 mod field {
-    use crate::packet::Field;
+    use crate::Field;
 
     pub const DST: Field = 0..6;
     pub const SRC: Field = 6..12;
@@ -185,8 +185,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     }
 
     pub fn ethertype(&self) -> EtherType {
-        let b = &self.buffer.as_ref()[field::ETHERTYPE];
-        EtherType::from(u16::from_be_bytes([b[0], b[1]]))
+        EtherType::from(be::u16_at(self.buffer.as_ref(), field::ETHERTYPE))
     }
 
     pub fn payload(&self) -> &[u8] {
@@ -204,12 +203,45 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
     }
 
     pub fn set_ethertype(&mut self, ethertype: EtherType) {
-        let raw = u16::from(ethertype);
-        self.buffer.as_mut()[field::ETHERTYPE].copy_from_slice(&raw.to_be_bytes());
+        be::set_u16(self.buffer.as_mut(), field::ETHERTYPE, u16::from(ethertype));
     }
 
     pub fn payload_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[field::PAYLOAD..]
+    }
+}
+
+/// An Ethernet II header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EthernetRepr {
+    pub src_addr: MacAddr,
+    pub dst_addr: MacAddr,
+    pub ethertype: EtherType,
+}
+
+impl EthernetRepr {
+    pub fn parse<T: AsRef<[u8]>>(frame: &EthernetFrame<T>) -> Result<EthernetRepr, ParseError> {
+        frame.check_len()?;
+        Ok(EthernetRepr {
+            src_addr: frame.src_addr(),
+            dst_addr: frame.dst_addr(),
+            ethertype: frame.ethertype(),
+        })
+    }
+
+    pub const fn buffer_len(&self) -> usize {
+        HEADER_LEN
+    }
+
+    /// Writes the header; the payload is the caller's (`payload_mut`).
+    ///
+    /// # Panics
+    ///
+    /// If the buffer is shorter than [`HEADER_LEN`]: sized by the caller, never by input.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, frame: &mut EthernetFrame<T>) {
+        frame.set_dst_addr(self.dst_addr);
+        frame.set_src_addr(self.src_addr);
+        frame.set_ethertype(self.ethertype);
     }
 }
 
@@ -298,5 +330,18 @@ mod tests {
         assert!(MacAddr([0x01, 0x00, 0x5e, 0, 0, 1]).is_multicast());
         assert!(!MacAddr([0x01, 0x00, 0x5e, 0, 0, 1]).is_broadcast());
         assert!(!MacAddr::ZERO.is_multicast());
+    }
+
+    #[test]
+    fn repr_round_trips() {
+        let repr = EthernetRepr {
+            src_addr: MacAddr([2, 0, 0, 0, 0, 1]),
+            dst_addr: MacAddr::BROADCAST,
+            ethertype: EtherType::Arp,
+        };
+        let mut frame = EthernetFrame::new_unchecked([0u8; 20]);
+        repr.emit(&mut frame);
+        assert_eq!(EthernetRepr::parse(&frame), Ok(repr));
+        assert_eq!(&frame.into_inner()[..14], &[255, 255, 255, 255, 255, 255, 2, 0, 0, 0, 0, 1, 8, 6]);
     }
 }

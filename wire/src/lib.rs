@@ -1,8 +1,17 @@
-//! Zero-copy views over raw packet bytes, in the style of smoltcp's `wire`.
+//! What ferrowall reads and writes on the wire, with no DPDK and no `unsafe`: zero-copy
+//! packet views and their `Repr`s, checksums, the flow key a packet is found by, the
+//! Toeplitz hash NICs spread flows with, and the [`frame::Frame`] buffer the per-packet
+//! logic works on. It builds and tests with plain `cargo test -p wire`.
+//!
+//! # Views, in the style of smoltcp's `wire`
 //!
 //! Each protocol module offers a `XxxPacket<T: AsRef<[u8]>>` wrapper that
 //! reads and writes header fields in place, at fixed byte offsets, without
-//! copying the frame out of its mbuf; the crate lint denies raw-pointer code here.
+//! copying the frame out of its mbuf.
+//!
+//! Each `XxxRepr` is the parsed, owned form of a header: `parse` from a checked view,
+//! `emit` into a buffer of `buffer_len` bytes. Frames for tests are built from them
+//! (feature `craft`).
 //!
 //! ```text
 //!  mbuf data
@@ -33,22 +42,34 @@
 //! layer 4 expect a buffer holding exactly the L4 segment, as bounded by the
 //! IPv4 total length.
 
+#![forbid(unsafe_code)]
+
 pub mod arp;
+mod be;
 pub mod checksum;
+#[cfg(any(test, feature = "craft"))]
+pub mod craft;
 pub mod ethernet;
+pub mod flow;
+pub mod frame;
 pub mod gre;
 pub mod icmp;
 pub mod ipv4;
+pub mod pptp;
 pub mod tcp;
+pub mod toeplitz;
 pub mod udp;
 
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use checksum::ChecksumDelta;
 pub use ethernet::{EtherType, EthernetFrame, MacAddr};
+pub use flow::{FlowKey, L4Info};
+pub use frame::{Frame, TestFrame};
 pub use gre::GrePacket;
 pub use icmp::Icmpv4Packet;
 pub use ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 pub use tcp::{TcpFlags, TcpPacket};
+pub use toeplitz::{Toeplitz, SYMMETRIC_KEY};
 pub use udp::UdpPacket;
 
 /// A byte range of a header field; module-private `field` tables use it.

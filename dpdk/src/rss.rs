@@ -28,3 +28,20 @@ pub fn softrss(tuple: &mut [u32], key: &RssKey) -> u32 {
     // of the 40-byte key, because len <= MAX_WORDS.
     unsafe { dpdk_sys::shim_rte_softrss(tuple.as_mut_ptr(), len as u32, key.0.as_ptr()) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wire::Toeplitz;
+
+    #[test]
+    fn agrees_with_the_table_driven_toeplitz() {
+        let key = RssKey::default();
+        let t = Toeplitz::new(&key.0);
+        for i in 0..200u32 {
+            let (s, d, sp, dp) = (i.wrapping_mul(2_654_435_761), !i << 3, (i * 7) as u16, (i * 13) as u16);
+            let mut tuple = [s, d, (u32::from(sp) << 16) | u32::from(dp)];
+            assert_eq!(t.hash_v4(s, d, sp, dp), softrss(&mut tuple, &key));
+        }
+    }
+}

@@ -12,7 +12,7 @@
 //!
 //! GRE-aware keying is what lets two PPTP tunnels between the same two hosts be two
 //! flows (RFC 2637 4.1: the key field carries the peer's Call ID).
-use crate::packet::{GrePacket, IpProtocol, Ipv4Packet, ParseError, TcpPacket, UdpPacket};
+use crate::{GrePacket, IpProtocol, Ipv4Packet, ParseError, TcpPacket, UdpPacket};
 use std::fmt;
 use std::net::Ipv4Addr;
 
@@ -165,7 +165,7 @@ pub fn extract_first_fragment(ip: &Ipv4Packet<&[u8]>) -> Option<(FlowKey, L4Info
 }
 
 fn icmp_fields(l4: &[u8]) -> Result<(u16, u16, L4Info), ParseError> {
-    let icmp = crate::packet::Icmpv4Packet::new_checked(l4)?;
+    let icmp = crate::Icmpv4Packet::new_checked(l4)?;
     Ok(match icmp.msg_type() {
         ICMP_ECHO_REQUEST | ICMP_ECHO_REPLY => {
             let id = icmp.echo_ident();
@@ -180,7 +180,7 @@ fn icmp_fields(l4: &[u8]) -> Result<(u16, u16, L4Info), ParseError> {
 mod tests {
     use super::*;
     use crate::craft::{self, L2, L3};
-    use crate::packet::MacAddr;
+    use crate::MacAddr;
 
     fn ip_of(frame: &[u8]) -> Ipv4Packet<&[u8]> {
         Ipv4Packet::new_checked(&frame[14..]).unwrap()
@@ -219,7 +219,7 @@ mod tests {
         f[14 + 3] = 30; // total length 30: the TCP header is cut
         f[14 + 10] = 0;
         f[14 + 11] = 0;
-        let csum = crate::packet::checksum::checksum(&f[14..34]);
+        let csum = crate::checksum::checksum(&f[14..34]);
         f[14 + 10..14 + 12].copy_from_slice(&csum.to_be_bytes());
         assert_eq!(extract(&ip_of(&f)).unwrap_err(), ParseError::TcpTruncated);
     }

@@ -1,5 +1,5 @@
-//! PPTP control messages (RFC 2637 section 2): the header, the size table, and where each
-//! message carries a Call ID.
+//! PPTP control messages (RFC 2637 section 2): the header, the size table, where each
+//! message carries a Call ID, and a [`ControlRepr`] that reads and writes those fields.
 //!
 //! ```text
 //!  0                   1                   2                   3
@@ -47,6 +47,8 @@
 pub const MAGIC_COOKIE: u32 = 0x1A2B_3C4D;
 pub const HEADER_LEN: usize = 12;
 const CONTROL_MESSAGE: u16 = 1;
+/// The TCP port of the control connection.
+pub const PORT: u16 = 1723;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MsgType {
@@ -69,7 +71,7 @@ pub enum MsgType {
 
 /// Whose Call ID a field holds, relative to the message's sender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
+pub enum CallIdField {
     Own,
     Peer,
 }
@@ -116,12 +118,12 @@ impl MsgType {
     }
 
     /// The Call ID fields: (offset, kind).
-    pub fn call_id_fields(self) -> &'static [(usize, Field)] {
+    pub fn call_id_fields(self) -> &'static [(usize, CallIdField)] {
         use MsgType::*;
         match self {
-            Ocrq | Icrq | Ccrq | Cdn => &[(12, Field::Own)],
-            Ocrp | Icrp => &[(12, Field::Own), (14, Field::Peer)],
-            Iccn | Wen | Sli => &[(12, Field::Peer)],
+            Ocrq | Icrq | Ccrq | Cdn => &[(12, CallIdField::Own)],
+            Ocrp | Icrp => &[(12, CallIdField::Own), (14, CallIdField::Peer)],
+            Iccn | Wen | Sli => &[(12, CallIdField::Peer)],
             _ => &[],
         }
     }
@@ -178,101 +180,106 @@ impl MsgType {
     ];
 }
 
-/// Why a message (and the segment from it on) was refused. Each maps to a drop reason.
+/// Why a message header is not one of RFC 2637's control messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PptpError {
+pub enum HeaderError {
     /// PPTP Message Type other than 1 (control); management messages are not used.
     NotControl,
     BadCookie,
     UnknownType,
     /// Length field not the RFC's length for the type.
     BadLength,
-    /// A new control connection beyond the configured number (not a parse error).
-    ConnectionLimit,
-    /// A segment after a gap in the stream: it is read when the gap is filled.
-    OutOfOrder,
-    /// A retransmission of bytes older than the reader remembers.
-    StaleRetransmission,
-    /// A retransmission whose message head differs from the first copy.
-    RetransmissionMismatch,
-    /// A message the connection's state does not allow (RFC 2637's state machines).
-    WrongState,
-    /// A message from the side that never sends it.
-    WrongDirection,
-    /// A new call beyond `calls_per_connection`.
-    CallLimit,
-    /// No translated Call ID left for a new call.
-    CallIdsExhausted,
-    /// A new call with a Call ID the sender already uses on this connection.
-    CallIdInUse,
-    /// A client's message about a call that does not exist (its ID cannot be translated).
-    UnknownCall,
-    /// A message that would change an established call (a second reply).
-    CallChange,
-}
-
-impl PptpError {
-    pub const ALL: [PptpError; 15] = [
-        PptpError::NotControl,
-        PptpError::BadCookie,
-        PptpError::UnknownType,
-        PptpError::BadLength,
-        PptpError::ConnectionLimit,
-        PptpError::OutOfOrder,
-        PptpError::StaleRetransmission,
-        PptpError::RetransmissionMismatch,
-        PptpError::WrongState,
-        PptpError::WrongDirection,
-        PptpError::CallLimit,
-        PptpError::CallIdsExhausted,
-        PptpError::CallIdInUse,
-        PptpError::UnknownCall,
-        PptpError::CallChange,
-    ];
-
-    /// The drop reason's name.
-    pub fn name(self) -> &'static str {
-        crate::stats::DropReason::from(self).name()
-    }
-}
-
-impl From<PptpError> for crate::stats::DropReason {
-    fn from(e: PptpError) -> Self {
-        use crate::stats::DropReason as R;
-        match e {
-            PptpError::NotControl => R::PptpNotControl,
-            PptpError::BadCookie => R::PptpBadCookie,
-            PptpError::UnknownType => R::PptpUnknownType,
-            PptpError::BadLength => R::PptpBadLength,
-            PptpError::ConnectionLimit => R::PptpConnectionLimit,
-            PptpError::OutOfOrder => R::PptpOutOfOrder,
-            PptpError::StaleRetransmission => R::PptpStaleRetransmission,
-            PptpError::RetransmissionMismatch => R::PptpRetransmissionMismatch,
-            PptpError::WrongState => R::PptpWrongState,
-            PptpError::WrongDirection => R::PptpWrongDirection,
-            PptpError::CallLimit => R::PptpCallLimit,
-            PptpError::CallIdsExhausted => R::PptpCallIdsExhausted,
-            PptpError::CallIdInUse => R::PptpCallIdInUse,
-            PptpError::UnknownCall => R::PptpUnknownCall,
-            PptpError::CallChange => R::PptpCallChange,
-        }
-    }
 }
 
 /// Checks a message header (the first 12 bytes of a message) and returns its type.
-pub fn check_header(h: &[u8; HEADER_LEN]) -> Result<MsgType, PptpError> {
+pub fn check_header(h: &[u8; HEADER_LEN]) -> Result<MsgType, HeaderError> {
     let be16 = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
     if u32::from_be_bytes([h[4], h[5], h[6], h[7]]) != MAGIC_COOKIE {
-        return Err(PptpError::BadCookie);
+        return Err(HeaderError::BadCookie);
     }
     if be16(2) != CONTROL_MESSAGE {
-        return Err(PptpError::NotControl);
+        return Err(HeaderError::NotControl);
     }
-    let t = MsgType::from_u16(be16(8)).ok_or(PptpError::UnknownType)?;
+    let t = MsgType::from_u16(be16(8)).ok_or(HeaderError::UnknownType)?;
     if usize::from(be16(0)) != t.length() {
-        return Err(PptpError::BadLength);
+        return Err(HeaderError::BadLength);
     }
     Ok(t)
+}
+
+/// The fields of a control message the firewall reads and writes: its type, the Call IDs
+/// at offsets 12 and 14 where the type has them, and the result code where it has one.
+/// Other bytes are zero when emitted and ignored when parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlRepr {
+    pub kind: MsgType,
+    /// The 16 bits at offset 12 (a Call ID in call messages, the version in SCCRQ/SCCRP);
+    /// zero where the result code is there (Stop-CCRP).
+    pub id12: u16,
+    /// The 16 bits at offset 14 (the peer's Call ID in OCRP/ICRP, a serial in OCRQ/ICRQ);
+    /// zero where the result code is there (SCCRP, CDN).
+    pub id14: u16,
+    /// The result code, for the types that carry one ([`MsgType::result_offset`]).
+    pub result: u8,
+}
+
+impl MsgType {
+    /// Where the type's result code is: OCRP and ICRP at 16, CDN and SCCRP at 14,
+    /// Stop-CCRP at 12.
+    pub fn result_offset(self) -> Option<usize> {
+        use MsgType::*;
+        match self {
+            Ocrp | Icrp => Some(16),
+            Cdn | Sccrp => Some(14),
+            StopCcrp => Some(12),
+            _ => None,
+        }
+    }
+
+    /// Whether the 16 bits at `at` (12 or 14) are a field of their own rather than the
+    /// result and error codes.
+    fn id_at(self, at: usize) -> bool {
+        self.length() >= at + 2 && self.result_offset() != Some(at)
+    }
+}
+
+impl ControlRepr {
+    /// Reads a whole message; `msg` must hold at least its RFC length.
+    pub fn parse(msg: &[u8]) -> Result<ControlRepr, HeaderError> {
+        let head: &[u8; HEADER_LEN] =
+            msg.get(..HEADER_LEN).and_then(|h| h.try_into().ok()).ok_or(HeaderError::BadLength)?;
+        let kind = check_header(head)?;
+        if msg.len() < kind.length() {
+            return Err(HeaderError::BadLength);
+        }
+        let be16 = |at: usize| u16::from_be_bytes([msg[at], msg[at + 1]]);
+        let id = |at: usize| if kind.id_at(at) { be16(at) } else { 0 };
+        let result = kind.result_offset().map_or(0, |at| msg[at]);
+        Ok(ControlRepr { kind, id12: id(12), id14: id(14), result })
+    }
+
+    /// The message's length on the wire.
+    pub fn buffer_len(&self) -> usize {
+        self.kind.length()
+    }
+
+    /// Writes the message into `msg[..buffer_len()]`; `msg` must be at least that long.
+    pub fn emit(&self, msg: &mut [u8]) {
+        let msg = &mut msg[..self.kind.length()];
+        msg.fill(0);
+        msg[0..2].copy_from_slice(&(self.kind.length() as u16).to_be_bytes());
+        msg[2..4].copy_from_slice(&CONTROL_MESSAGE.to_be_bytes());
+        msg[4..8].copy_from_slice(&MAGIC_COOKIE.to_be_bytes());
+        msg[8..10].copy_from_slice(&(self.kind as u16).to_be_bytes());
+        for (at, id) in [(12, self.id12), (14, self.id14)] {
+            if self.kind.id_at(at) {
+                msg[at..at + 2].copy_from_slice(&id.to_be_bytes());
+            }
+        }
+        if let Some(at) = self.kind.result_offset() {
+            msg[at] = self.result;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -293,35 +300,35 @@ mod tests {
         assert_eq!(check_header(&OCRQ_HEADER), Ok(MsgType::Ocrq));
         let mut h = OCRQ_HEADER;
         h[7] = 0x4e;
-        assert_eq!(check_header(&h), Err(PptpError::BadCookie));
+        assert_eq!(check_header(&h), Err(HeaderError::BadCookie));
         let mut h = OCRQ_HEADER;
         h[1] = 0xa7;
-        assert_eq!(check_header(&h), Err(PptpError::BadLength));
+        assert_eq!(check_header(&h), Err(HeaderError::BadLength));
         let mut h = OCRQ_HEADER;
         h[9] = 16;
-        assert_eq!(check_header(&h), Err(PptpError::UnknownType));
+        assert_eq!(check_header(&h), Err(HeaderError::UnknownType));
         let mut h = OCRQ_HEADER;
         h[3] = 2;
-        assert_eq!(check_header(&h), Err(PptpError::NotControl));
+        assert_eq!(check_header(&h), Err(HeaderError::NotControl));
     }
 
     /// RFC 2637 section 2, message by message, written out here rather than taken from
     /// the table under test: type, length, and where the Call IDs are.
     #[test]
     fn the_table_is_rfc_2637s() {
-        type Row = (u16, usize, &'static [(usize, Field)]);
+        type Row = (u16, usize, &'static [(usize, CallIdField)]);
         #[rustfmt::skip]
         let rfc: [Row; 15] = [
             (1, 156, &[]), (2, 156, &[]), (3, 16, &[]), (4, 16, &[]), (5, 16, &[]), (6, 20, &[]),
-            (7, 168, &[(12, Field::Own)]),
-            (8, 32, &[(12, Field::Own), (14, Field::Peer)]),
-            (9, 220, &[(12, Field::Own)]),
-            (10, 24, &[(12, Field::Own), (14, Field::Peer)]),
-            (11, 28, &[(12, Field::Peer)]),
-            (12, 16, &[(12, Field::Own)]),
-            (13, 148, &[(12, Field::Own)]),
-            (14, 40, &[(12, Field::Peer)]),
-            (15, 24, &[(12, Field::Peer)]),
+            (7, 168, &[(12, CallIdField::Own)]),
+            (8, 32, &[(12, CallIdField::Own), (14, CallIdField::Peer)]),
+            (9, 220, &[(12, CallIdField::Own)]),
+            (10, 24, &[(12, CallIdField::Own), (14, CallIdField::Peer)]),
+            (11, 28, &[(12, CallIdField::Peer)]),
+            (12, 16, &[(12, CallIdField::Own)]),
+            (13, 148, &[(12, CallIdField::Own)]),
+            (14, 40, &[(12, CallIdField::Peer)]),
+            (15, 24, &[(12, CallIdField::Peer)]),
         ];
         for (code, len, fields) in rfc {
             let t = MsgType::from_u16(code).expect("every RFC type is known");
@@ -339,5 +346,24 @@ mod tests {
             }
         }
         assert_eq!(MsgType::ALL.iter().map(|t| t.length()).max(), Some(220), "ICRQ is the longest");
+    }
+
+    #[test]
+    fn repr_round_trips_every_type() {
+        for kind in MsgType::ALL {
+            let has_result = kind.result_offset().is_some();
+            let id = |at, v| if kind.id_at(at) { v } else { 0 };
+            let repr = ControlRepr {
+                kind,
+                id12: id(12, 0x1234),
+                id14: id(14, 0xbeef),
+                result: if has_result { 3 } else { 0 },
+            };
+            let mut buf = vec![0xffu8; repr.buffer_len() + 4];
+            repr.emit(&mut buf);
+            assert_eq!(&buf[repr.buffer_len()..], &[0xff; 4], "{kind:?} writes only its length");
+            assert_eq!(ControlRepr::parse(&buf), Ok(repr), "{kind:?}");
+            assert!(ControlRepr::parse(&buf[..repr.buffer_len() - 1]).is_err(), "{kind:?} cut short");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The owning mbuf handle and fixed-size bursts of them.
-use crate::frame::Frame;
 use std::ptr::NonNull;
+use wire::Frame;
 
 /// Packets per RX/TX burst.
 pub const BURST_SIZE: usize = 32;

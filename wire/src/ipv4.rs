@@ -33,11 +33,11 @@
 
 use core::net::Ipv4Addr;
 
-use crate::packet::checksum;
-use crate::packet::{Field, ParseError};
+use crate::checksum;
+use crate::{be, Field, ParseError};
 
 mod field {
-    use crate::packet::Field;
+    use crate::Field;
 
     pub const VER_IHL: usize = 0;
     pub const DSCP_ECN: usize = 1;
@@ -151,8 +151,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     }
 
     fn read_u16(&self, f: Field) -> u16 {
-        let b = &self.buffer.as_ref()[f];
-        u16::from_be_bytes([b[0], b[1]])
+        be::u16_at(self.buffer.as_ref(), f)
     }
 
     fn read_addr(&self, f: Field) -> Ipv4Addr {
@@ -279,7 +278,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     fn write_u16(&mut self, f: Field, value: u16) {
-        self.buffer.as_mut()[f].copy_from_slice(&value.to_be_bytes());
+        be::set_u16(self.buffer.as_mut(), f, value);
     }
 
     fn write_flag(&mut self, flag: u16, on: bool) {
