@@ -8,53 +8,16 @@
 //!    ([`FragMeta`], in the headroom), which handles it as a packet of the flow: the
 //!    first fragment as usual (its transport header is whole), later ones with their
 //!    addresses translated (they carry no transport header).
-use super::{Packet, Pipeline, Verdict, ETH_LEN};
+use super::classify::{Fragment, Packet};
+use super::{Pipeline, Verdict, ETH_LEN};
 use crate::clock::Millis;
-use crate::fragment::{DatagramId, Piece};
+use crate::fragment::DatagramId;
 use crate::ifaces::PortId;
 use crate::owner::Owner;
 use crate::stats::DropReason;
 use wire::frame::Frame;
-use wire::{flow, FlowKey, L4Info};
+use wire::{FlowKey, L4Info};
 use wire::{Ipv4Packet, ParseError};
-
-/// A fragment's facts, read once.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Fragment {
-    piece: Piece,
-    /// The flow's key and transport facts, for a first fragment.
-    first: Option<(FlowKey, L4Info)>,
-    ihl: usize,
-    ttl: u8,
-    pub(super) total_len: usize,
-}
-
-impl Fragment {
-    pub(super) fn read(ip: &Ipv4Packet<&[u8]>) -> Result<Fragment, DropReason> {
-        let ihl = usize::from(ip.header_len());
-        let total_len = usize::from(ip.total_len());
-        let piece = Piece {
-            id: DatagramId {
-                src: ip.src_addr().into(),
-                dst: ip.dst_addr().into(),
-                proto: ip.next_header().into(),
-                ident: ip.ident(),
-            },
-            offset: u32::from(ip.frag_offset()),
-            len: (total_len - ihl) as u32,
-        };
-        let first = if piece.offset == 0 {
-            let (key, info) = flow::extract_first_fragment(ip).ok_or(DropReason::Ipv4TinyFragment)?;
-            if info == L4Info::IcmpError {
-                return Err(DropReason::IcmpErrorFragmented);
-            }
-            Some((key, info))
-        } else {
-            None
-        };
-        Ok(Fragment { piece, first, ihl, ttl: ip.ttl(), total_len })
-    }
-}
 
 impl Pipeline {
     /// Stage 1: the datagram's worker finds the fragment's flow; stage 2 follows here or

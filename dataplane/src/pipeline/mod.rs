@@ -17,35 +17,47 @@
 //!
 //! [`Pipeline::process`] takes a [`Frame`] and returns a [`Verdict`]; it never allocates,
 //! locks, logs or panics, so workers, scenario tests and fuzzers all run exactly this code.
-mod alg;
-mod flow;
+//!
+//! One file per step of the path: `classify` (the checks every frame passes, its key),
+//! then by the session lookup `established` or `first_packet` (policy, NAT, a new
+//! session; the server map's expected flows in `alg_handover`), `icmp_error` for errors
+//! about a session, `fragment` for fragments, `forward` and `time_exceeded` for the way
+//! out; `alg_handover` also passes control segments to the ALG. `commands` is the worker's
+//! inbox: neighbour and server-map changes, resets. A packet owned by another worker is
+//! handed off in `process` itself, right after its key is known.
+mod alg_handover;
+mod classify;
+mod commands;
+mod established;
+mod first_packet;
 mod forward;
 mod fragment;
+mod icmp_error;
 mod time_exceeded;
 
-pub use alg::PPTP_PORT;
+pub use alg_handover::PPTP_PORT;
 pub use time_exceeded::build_time_exceeded;
 
 use crate::clock::{Millis, TokenBucket};
-use crate::command::{Command, NatUsage, ResetChunk, SlowInbox};
+use crate::command::SlowInbox;
 use crate::events::EventLog;
 use crate::fragment::FragmentTable;
 use crate::ifaces::PortId;
 use crate::ifaces::{Interfaces, MAX_PORTS};
 use crate::nat::{PortAllocator, NAT_SPACES};
 use crate::neigh::NeighbourCache;
-use crate::neigh::NeighbourUpdate;
 use crate::owner::{Owner, OwnerMap};
 use crate::route::RouteTable;
 use crate::ruleset::Ruleset;
 use crate::servermap::ServerMap;
-use crate::session::{Session, SessionFilter, SessionTable};
+use crate::session::{Session, SessionTable};
 use crate::stats::DropReason;
+use classify::{is_portless, quick_key, trim, Class};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use wire::frame::Frame;
-use wire::{EtherType, EthernetFrame, IpProtocol, Ipv4Packet, MacAddr};
-use wire::{FlowKey, L4Info};
+use wire::L4Info;
+use wire::{EthernetFrame, MacAddr};
 
 const ETH_LEN: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 
@@ -145,26 +157,6 @@ pub struct Pipeline {
     zone_of: [u8; MAX_PORTS],
     hooks: Hooks,
     pub counters: SessionCounters,
-}
-
-/// A checked IPv4 packet's facts, read once.
-#[derive(Debug, Clone, Copy)]
-struct Packet {
-    key: FlowKey,
-    info: L4Info,
-    ihl: usize,
-    ttl: u8,
-    total_len: usize,
-    /// Whether the transport header is in this packet (not in a later fragment).
-    l4: bool,
-    /// Part of a fragmented datagram.
-    fragment: bool,
-}
-
-enum Class {
-    Ip(Packet),
-    Fragment(fragment::Fragment),
-    SlowPath,
 }
 
 impl Pipeline {
@@ -271,23 +263,6 @@ impl Pipeline {
         self.shared.rules = rules;
     }
 
-    /// Applies a command from the inbox that changes this pipeline; gives back the ones
-    /// it does not handle (queries the worker answers itself).
-    pub fn apply(&mut self, cmd: Command) -> Option<Command> {
-        match cmd {
-            Command::Neighbour(NeighbourUpdate::Set { ip, mac }) => {
-                // A full cache keeps the packets for this neighbour on the slow path.
-                let _ = self.neighbours_mut().insert(ip, mac);
-            }
-            Command::Neighbour(NeighbourUpdate::Remove { ip }) => {
-                self.neighbours_mut().remove(&ip);
-            }
-            Command::ServerMap(change) => self.server_map_change(change),
-            query => return Some(query),
-        }
-        None
-    }
-
     /// Decides the fate of one received frame, rewriting it in place when it is forwarded
     /// or answered.
     pub fn process<F: Frame>(&mut self, frame: &mut F, in_port: PortId, now: Millis) -> Verdict {
@@ -324,34 +299,6 @@ impl Pipeline {
         }
     }
 
-    /// Ends the sessions `filter` covers among up to `max` slots from `from`, as their
-    /// aging would (NAT numbers back, the ALG told); says where to go on.
-    pub fn reset(&mut self, filter: &SessionFilter, from: u32, max: u32) -> ResetChunk {
-        let mut ids = Vec::new();
-        let mut next = None;
-        for (scanned, (id, s)) in self.sessions.iter_from(from).enumerate() {
-            if scanned == max as usize {
-                next = Some(id);
-                break;
-            }
-            if filter.matches(s) {
-                ids.push(id);
-            }
-        }
-        for &id in &ids {
-            session_ended(&mut self.ports, &self.hooks, self.sessions.get(id));
-            self.sessions.remove(id);
-        }
-        self.counters.removed += ids.len() as u64;
-        ResetChunk { removed: ids.len(), next }
-    }
-
-    /// NAT numbers this worker has handed out.
-    pub fn nat_usage(&self) -> Vec<NatUsage> {
-        let size = self.ports.slice_size();
-        self.ports.usage().map(|(public, proto, in_use)| NatUsage { public, proto, in_use, size }).collect()
-    }
-
     /// Removes up to `max` expired sessions and gives back their NAT numbers. Called by
     /// the worker once per loop iteration.
     pub fn expire(&mut self, now: Millis, max: usize) -> usize {
@@ -360,49 +307,6 @@ impl Pipeline {
         let n = self.sessions.expire(now, max, |s| session_ended(ports, hooks, s));
         self.counters.removed += n as u64;
         n
-    }
-
-    fn classify(&self, data: &[u8], in_port: PortId) -> Result<Class, DropReason> {
-        let eth = EthernetFrame::new_checked(data)?;
-        let Some(iface) = self.shared.ifaces.get(in_port) else {
-            return Err(DropReason::NotOurMac);
-        };
-        let dst_mac = eth.dst_addr();
-        match eth.ethertype() {
-            EtherType::Arp => return Ok(Class::SlowPath),
-            EtherType::Ipv4 if dst_mac == iface.mac => {}
-            EtherType::Ipv4 if dst_mac.is_broadcast() || dst_mac.is_multicast() => {
-                return Err(DropReason::MartianAddress)
-            }
-            EtherType::Ipv4 => return Err(DropReason::NotOurMac),
-            _ => return Err(DropReason::UnsupportedEthertype),
-        }
-        let ip = Ipv4Packet::new_checked(eth.payload())?;
-        if !ip.verify_checksum() {
-            return Err(DropReason::Ipv4BadChecksum);
-        }
-        if is_martian(ip.src_addr()) || is_martian(ip.dst_addr()) {
-            return Err(DropReason::MartianAddress);
-        }
-        if ip.header_len() as usize > Ipv4Packet::<&[u8]>::HEADER_LEN
-            && ip.source_routed()?
-            && !self.shared.rules.guards.of(iface.zone_id).source_route
-        {
-            return Err(DropReason::SourceRoute);
-        }
-        if ip.is_fragment() {
-            return fragment::Fragment::read(&ip).map(Class::Fragment);
-        }
-        let (key, info) = wire::flow::extract(&ip)?;
-        Ok(Class::Ip(Packet {
-            key,
-            info,
-            ihl: ip.header_len() as usize,
-            ttl: ip.ttl(),
-            total_len: ip.total_len() as usize,
-            l4: true,
-            fragment: false,
-        }))
     }
 }
 
@@ -419,41 +323,11 @@ fn zones_by_port(ifaces: &Interfaces) -> [u8; MAX_PORTS] {
     z
 }
 
-/// Bytes after the IPv4 total length are not the packet's: they never leave.
-#[inline]
-fn trim<F: Frame>(frame: &mut F, total_len: usize) {
-    let end = ETH_LEN + total_len;
-    if frame.data().len() > end {
-        frame.truncate(end);
-    }
-}
-
 /// A worker's NAT numbers: its slice of every public address, from `seed` (each worker
 /// its own start).
 fn nat_ports(shared: &Shared, worker: Owner, seed: u64) -> PortAllocator {
     let public = shared.rules.nat.public_addrs(&shared.ifaces);
     PortAllocator::new(&public, &NAT_SPACES, shared.owners.slice(worker), seed ^ (u64::from(worker) << 48))
-}
-
-fn quick_key(d: &[u8]) -> Option<FlowKey> {
-    let h = d.get(..ETH_LEN + 28)?;
-    if h[12..14] != [0x08, 0x00] || h[14] != 0x45 {
-        return None;
-    }
-    let be16 = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
-    let be32 = |at: usize| u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
-    let proto = h[23];
-    let (sport, dport) = match proto {
-        6 | 17 => (be16(34), be16(36)),
-        1 if h[34] == 8 || h[34] == 0 => (be16(38), be16(38)),
-        _ => return None,
-    };
-    Some(FlowKey { src: be32(26), dst: be32(30), sport, dport, proto })
-}
-
-/// Protocols whose packets carry nothing port-like (see `flow::owner`).
-fn is_portless(info: L4Info) -> bool {
-    matches!(info, L4Info::Other | L4Info::IcmpOther | L4Info::Gre { version: 0 })
 }
 
 /// Who hears of sessions beginning and ending, besides the table.
@@ -474,7 +348,7 @@ fn session_ended(ports: &mut PortAllocator, hooks: &Hooks, s: &Session) {
             ports.release(b.public, b.proto, b.port);
         }
     }
-    alg::notify_closed(&hooks.slow_inbox, s);
+    alg_handover::notify_closed(&hooks.slow_inbox, s);
     if let Some(log) = &hooks.events {
         log.session_closed(hooks.worker, s);
     }
@@ -485,18 +359,6 @@ fn session_opened(hooks: &Hooks, s: &Session) {
     if let Some(log) = &hooks.events {
         log.session_opened(hooks.worker, s);
     }
-}
-
-fn is_martian(ip: Ipv4Addr) -> bool {
-    ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || ip.is_broadcast()
-}
-
-/// Whether an IPv4 packet's first fragment carries an ICMP error (never answered with
-/// another error, RFC 1812 4.3.2.7).
-fn carries_icmp_error(ip: &Ipv4Packet<&[u8]>) -> bool {
-    ip.next_header() == IpProtocol::Icmp
-        && ip.frag_offset() == 0
-        && ip.payload().first().is_some_and(|t| !matches!(t, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18))
 }
 
 #[cfg(test)]

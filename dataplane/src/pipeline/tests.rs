@@ -10,7 +10,8 @@ use crate::session::{Dir, TcpState, Timeouts};
 use crate::stats::DropReason;
 use wire::craft::{self, tcp_flags::*, L2, L3};
 use wire::frame::TestFrame;
-use wire::{Icmpv4Packet, ParseError, TcpPacket, UdpPacket};
+use wire::FlowKey;
+use wire::{Icmpv4Packet, Ipv4Packet, MacAddr, ParseError, TcpPacket, UdpPacket};
 
 const IN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xa0]);
 const OUT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0xb0]);

@@ -4,7 +4,8 @@
 //!  before: | eth | IPv4 (ihl) | payload ...                    |
 //!  after:  | eth | IPv4 (20) | ICMP 11/0 (8) | IPv4 (ihl) | 8 bytes of payload |
 //! ```
-use super::{carries_icmp_error, is_martian, ETH_LEN};
+use super::classify::{carries_icmp_error, is_martian};
+use super::ETH_LEN;
 use crate::ifaces::Interface;
 use wire::frame::Frame;
 use wire::{checksum, EtherType, EthernetFrame, IpProtocol, Ipv4Packet, Ipv4Repr};

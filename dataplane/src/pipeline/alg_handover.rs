@@ -1,12 +1,13 @@
 //! The worker's side of the ALGs: handing control segments to the slow path, opening
 //! sessions through the server map, and telling the slow path when a control session
 //! ends.
-use super::{Packet, Pipeline, Verdict};
+use super::classify::Packet;
+use super::{Pipeline, Verdict};
 use crate::alg::meta::AlgMeta;
 use crate::clock::Millis;
 use crate::command::SlowCommand;
 use crate::ifaces::PortId;
-use crate::servermap::{ServerMapChange, ServerMapEntry};
+use crate::servermap::ServerMapEntry;
 use crate::session::{App, Dir, NewSession, Session, SessionId, TcpState, TimeoutClass};
 use crate::stats::DropReason;
 use std::net::Ipv4Addr;
@@ -91,35 +92,6 @@ impl Pipeline {
             Ok(id) => self.established(frame, in_port, pkt, id, Dir::Original, now),
             Err(reason) => Verdict::Drop(reason),
         }
-    }
-
-    /// Applies what the slow path announced for this worker's flows.
-    pub fn server_map_change(&mut self, change: ServerMapChange) {
-        match change {
-            ServerMapChange::Install(entry) => {
-                // A plain session of the same flow (GRE the policy let through before the
-                // call was set up) gives way, so the next packet opens the expected one.
-                self.end_session_of(&entry.key, App::None);
-                if !self.expected.insert(entry.key, entry) {
-                    self.counters.server_map_full += 1;
-                }
-            }
-            ServerMapChange::Remove(key) => {
-                self.expected.remove(&key);
-                self.end_session_of(&key, App::PptpGre);
-            }
-        }
-    }
-
-    /// Ends the session whose first packet had `key`, if it is of application `app`.
-    fn end_session_of(&mut self, key: &wire::FlowKey, app: App) {
-        let Some((id, Dir::Original)) = self.sessions.lookup(key) else { return };
-        if self.sessions.get(id).app != app {
-            return;
-        }
-        super::session_ended(&mut self.ports, &self.hooks, self.sessions.get(id));
-        self.sessions.remove(id);
-        self.counters.removed += 1;
     }
 
     /// A TCP session that reached FIN from both sides or RST: if it is a PPTP control

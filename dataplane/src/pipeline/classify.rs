@@ -1,0 +1,161 @@
+//! What a received frame is: the Ethernet and IPv4 checks every packet passes, its flow
+//! key and facts read once, or a fragment, or ARP for the slow path.
+use super::Pipeline;
+use super::ETH_LEN;
+use crate::fragment::{DatagramId, Piece};
+use crate::ifaces::PortId;
+use crate::stats::DropReason;
+use std::net::Ipv4Addr;
+use wire::flow;
+use wire::frame::Frame;
+use wire::EtherType;
+use wire::EthernetFrame;
+use wire::FlowKey;
+use wire::IpProtocol;
+use wire::Ipv4Packet;
+use wire::L4Info;
+
+/// A checked IPv4 packet's facts, read once.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Packet {
+    pub(super) key: FlowKey,
+    pub(super) info: L4Info,
+    pub(super) ihl: usize,
+    pub(super) ttl: u8,
+    pub(super) total_len: usize,
+    /// Whether the transport header is in this packet (not in a later fragment).
+    pub(super) l4: bool,
+    /// Part of a fragmented datagram.
+    pub(super) fragment: bool,
+}
+
+pub(super) enum Class {
+    Ip(Packet),
+    Fragment(Fragment),
+    SlowPath,
+}
+
+impl Pipeline {
+    pub(super) fn classify(&self, data: &[u8], in_port: PortId) -> Result<Class, DropReason> {
+        let eth = EthernetFrame::new_checked(data)?;
+        let Some(iface) = self.shared.ifaces.get(in_port) else {
+            return Err(DropReason::NotOurMac);
+        };
+        let dst_mac = eth.dst_addr();
+        match eth.ethertype() {
+            EtherType::Arp => return Ok(Class::SlowPath),
+            EtherType::Ipv4 if dst_mac == iface.mac => {}
+            EtherType::Ipv4 if dst_mac.is_broadcast() || dst_mac.is_multicast() => {
+                return Err(DropReason::MartianAddress)
+            }
+            EtherType::Ipv4 => return Err(DropReason::NotOurMac),
+            _ => return Err(DropReason::UnsupportedEthertype),
+        }
+        let ip = Ipv4Packet::new_checked(eth.payload())?;
+        if !ip.verify_checksum() {
+            return Err(DropReason::Ipv4BadChecksum);
+        }
+        if is_martian(ip.src_addr()) || is_martian(ip.dst_addr()) {
+            return Err(DropReason::MartianAddress);
+        }
+        if ip.header_len() as usize > Ipv4Packet::<&[u8]>::HEADER_LEN
+            && ip.source_routed()?
+            && !self.shared.rules.guards.of(iface.zone_id).source_route
+        {
+            return Err(DropReason::SourceRoute);
+        }
+        if ip.is_fragment() {
+            return Fragment::read(&ip).map(Class::Fragment);
+        }
+        let (key, info) = wire::flow::extract(&ip)?;
+        Ok(Class::Ip(Packet {
+            key,
+            info,
+            ihl: ip.header_len() as usize,
+            ttl: ip.ttl(),
+            total_len: ip.total_len() as usize,
+            l4: true,
+            fragment: false,
+        }))
+    }
+}
+
+/// Bytes after the IPv4 total length are not the packet's: they never leave.
+#[inline]
+pub(super) fn trim<F: Frame>(frame: &mut F, total_len: usize) {
+    let end = ETH_LEN + total_len;
+    if frame.data().len() > end {
+        frame.truncate(end);
+    }
+}
+
+pub(super) fn quick_key(d: &[u8]) -> Option<FlowKey> {
+    let h = d.get(..ETH_LEN + 28)?;
+    if h[12..14] != [0x08, 0x00] || h[14] != 0x45 {
+        return None;
+    }
+    let be16 = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
+    let be32 = |at: usize| u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+    let proto = h[23];
+    let (sport, dport) = match proto {
+        6 | 17 => (be16(34), be16(36)),
+        1 if h[34] == 8 || h[34] == 0 => (be16(38), be16(38)),
+        _ => return None,
+    };
+    Some(FlowKey { src: be32(26), dst: be32(30), sport, dport, proto })
+}
+
+/// Protocols whose packets carry nothing port-like (see `flow::owner`).
+pub(super) fn is_portless(info: L4Info) -> bool {
+    matches!(info, L4Info::Other | L4Info::IcmpOther | L4Info::Gre { version: 0 })
+}
+
+pub(super) fn is_martian(ip: Ipv4Addr) -> bool {
+    ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || ip.is_broadcast()
+}
+
+/// Whether an IPv4 packet's first fragment carries an ICMP error (never answered with
+/// another error, RFC 1812 4.3.2.7).
+pub(super) fn carries_icmp_error(ip: &Ipv4Packet<&[u8]>) -> bool {
+    ip.next_header() == IpProtocol::Icmp
+        && ip.frag_offset() == 0
+        && ip.payload().first().is_some_and(|t| !matches!(t, 0 | 8 | 13 | 14 | 15 | 16 | 17 | 18))
+}
+
+/// A fragment's facts, read once.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Fragment {
+    pub(super) piece: Piece,
+    /// The flow's key and transport facts, for a first fragment.
+    pub(super) first: Option<(FlowKey, L4Info)>,
+    pub(super) ihl: usize,
+    pub(super) ttl: u8,
+    pub(super) total_len: usize,
+}
+
+impl Fragment {
+    pub(super) fn read(ip: &Ipv4Packet<&[u8]>) -> Result<Fragment, DropReason> {
+        let ihl = usize::from(ip.header_len());
+        let total_len = usize::from(ip.total_len());
+        let piece = Piece {
+            id: DatagramId {
+                src: ip.src_addr().into(),
+                dst: ip.dst_addr().into(),
+                proto: ip.next_header().into(),
+                ident: ip.ident(),
+            },
+            offset: u32::from(ip.frag_offset()),
+            len: (total_len - ihl) as u32,
+        };
+        let first = if piece.offset == 0 {
+            let (key, info) = flow::extract_first_fragment(ip).ok_or(DropReason::Ipv4TinyFragment)?;
+            if info == L4Info::IcmpError {
+                return Err(DropReason::IcmpErrorFragmented);
+            }
+            Some((key, info))
+        } else {
+            None
+        };
+        Ok(Fragment { piece, first, ihl, ttl: ip.ttl(), total_len })
+    }
+}
