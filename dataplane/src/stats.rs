@@ -135,55 +135,101 @@ impl From<ParseError> for DropReason {
     }
 }
 
-/// Counters one core owns and increments without atomics.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CoreStats {
-    pub rx_packets: u64,
-    pub tx_packets: u64,
-    pub to_slow_path: u64,
-    /// Control segments passed to the slow path's ALG.
-    pub to_alg: u64,
-    /// Messages to another core's full inbox, lost (their effect is repaired later).
-    pub commands_lost: u64,
-    pub forwarded: u64,
-    pub local_replies: u64,
-    pub handoffs_out: u64,
-    pub handoffs_in: u64,
-    pub sessions_created: u64,
-    pub sessions_removed: u64,
-    pub drops: [u64; DropReason::COUNT],
-    /// Live sessions by kind (`session::Kind::ALL` order): a gauge, summed over workers.
-    pub sessions_live: [u64; KINDS],
-    /// Poll iterations that found work, and all iterations: the busy ratio.
-    /// TSC cycles of loop iterations that found work, and of all iterations.
-    pub busy_cycles: u64,
-    pub cycles: u64,
-    pub busy_polls: u64,
-    pub polls: u64,
+macro_rules! core_counters {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// Counters one core owns and increments without atomics.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct CoreStats {
+            $($(#[$doc])* pub $name: u64,)*
+            pub drops: [u64; DropReason::COUNT],
+            /// Live sessions by kind (`session::Kind::ALL` order): a gauge, summed over workers.
+            pub sessions_live: [u64; KINDS],
+        }
+
+        impl Default for CoreStats {
+            fn default() -> Self {
+                CoreStats { $($name: 0,)* drops: [0; DropReason::COUNT], sessions_live: [0; KINDS] }
+            }
+        }
+
+        impl CoreStats {
+            /// Adds another core's counters (for totals).
+            pub fn accumulate(&mut self, other: &CoreStats) {
+                $(self.$name += other.$name;)*
+                for (a, b) in self.drops.iter_mut().zip(other.drops.iter()) {
+                    *a += b;
+                }
+                for (a, b) in self.sessions_live.iter_mut().zip(other.sessions_live.iter()) {
+                    *a += b;
+                }
+            }
+        }
+
+        /// The published copy of one core's counters.
+        pub struct SharedStats {
+            $($name: AtomicU64,)*
+            drops: [AtomicU64; DropReason::COUNT],
+            sessions_live: [AtomicU64; KINDS],
+        }
+
+        impl Default for SharedStats {
+            fn default() -> Self {
+                SharedStats {
+                    $($name: AtomicU64::new(0),)*
+                    drops: std::array::from_fn(|_| AtomicU64::new(0)),
+                    sessions_live: std::array::from_fn(|_| AtomicU64::new(0)),
+                }
+            }
+        }
+
+        impl SharedStats {
+            /// Called by the owning core, off the per-packet path.
+            pub fn publish(&self, s: &CoreStats) {
+                let r = Ordering::Relaxed;
+                $(self.$name.store(s.$name, r);)*
+                for (a, v) in self.drops.iter().zip(s.drops.iter()) {
+                    a.store(*v, r);
+                }
+                for (a, v) in self.sessions_live.iter().zip(s.sessions_live.iter()) {
+                    a.store(*v, r);
+                }
+            }
+
+            /// Called by the control plane.
+            pub fn snapshot(&self) -> CoreStats {
+                let r = Ordering::Relaxed;
+                CoreStats {
+                    $($name: self.$name.load(r),)*
+                    drops: std::array::from_fn(|i| self.drops[i].load(r)),
+                    sessions_live: std::array::from_fn(|i| self.sessions_live[i].load(r)),
+                }
+            }
+        }
+    };
 }
 
-impl Default for CoreStats {
-    fn default() -> Self {
-        CoreStats {
-            rx_packets: 0,
-            tx_packets: 0,
-            to_slow_path: 0,
-            to_alg: 0,
-            commands_lost: 0,
-            forwarded: 0,
-            local_replies: 0,
-            handoffs_out: 0,
-            handoffs_in: 0,
-            sessions_created: 0,
-            sessions_removed: 0,
-            drops: [0; DropReason::COUNT],
-            sessions_live: [0; KINDS],
-            busy_cycles: 0,
-            cycles: 0,
-            busy_polls: 0,
-            polls: 0,
-        }
-    }
+// Every per-core counter, once: the struct the core writes, its published atomic copy,
+// the totals and the copies between them all follow from this list.
+core_counters! {
+    rx_packets,
+    tx_packets,
+    to_slow_path,
+    /// Control segments passed to the slow path's ALG.
+    to_alg,
+    /// Messages to another core's full inbox, lost (their effect is repaired later).
+    commands_lost,
+    forwarded,
+    local_replies,
+    handoffs_out,
+    handoffs_in,
+    sessions_created,
+    sessions_removed,
+    /// TSC cycles of loop iterations that found work, and of all iterations: the busy ratio.
+    busy_cycles,
+    cycles,
+    /// Poll iterations that found work, and all iterations.
+    busy_polls,
+    polls,
 }
 
 impl CoreStats {
@@ -202,128 +248,6 @@ impl CoreStats {
 
     pub fn total_drops(&self) -> u64 {
         self.drops.iter().sum()
-    }
-
-    /// Adds another core's counters (for totals).
-    pub fn accumulate(&mut self, other: &CoreStats) {
-        self.rx_packets += other.rx_packets;
-        self.tx_packets += other.tx_packets;
-        self.to_slow_path += other.to_slow_path;
-        self.to_alg += other.to_alg;
-        self.commands_lost += other.commands_lost;
-        self.forwarded += other.forwarded;
-        self.local_replies += other.local_replies;
-        self.handoffs_out += other.handoffs_out;
-        self.handoffs_in += other.handoffs_in;
-        self.sessions_created += other.sessions_created;
-        self.sessions_removed += other.sessions_removed;
-        for (a, b) in self.drops.iter_mut().zip(other.drops.iter()) {
-            *a += b;
-        }
-        for (a, b) in self.sessions_live.iter_mut().zip(other.sessions_live.iter()) {
-            *a += b;
-        }
-        self.busy_cycles += other.busy_cycles;
-        self.cycles += other.cycles;
-        self.busy_polls += other.busy_polls;
-        self.polls += other.polls;
-    }
-}
-
-/// The published copy of one core's counters.
-pub struct SharedStats {
-    rx_packets: AtomicU64,
-    tx_packets: AtomicU64,
-    to_slow_path: AtomicU64,
-    to_alg: AtomicU64,
-    commands_lost: AtomicU64,
-    forwarded: AtomicU64,
-    local_replies: AtomicU64,
-    handoffs_out: AtomicU64,
-    handoffs_in: AtomicU64,
-    sessions_created: AtomicU64,
-    sessions_removed: AtomicU64,
-    drops: [AtomicU64; DropReason::COUNT],
-    sessions_live: [AtomicU64; KINDS],
-    busy_cycles: AtomicU64,
-    cycles: AtomicU64,
-    busy_polls: AtomicU64,
-    polls: AtomicU64,
-}
-
-impl Default for SharedStats {
-    fn default() -> Self {
-        SharedStats {
-            rx_packets: AtomicU64::new(0),
-            tx_packets: AtomicU64::new(0),
-            to_slow_path: AtomicU64::new(0),
-            to_alg: AtomicU64::new(0),
-            commands_lost: AtomicU64::new(0),
-            forwarded: AtomicU64::new(0),
-            local_replies: AtomicU64::new(0),
-            handoffs_out: AtomicU64::new(0),
-            handoffs_in: AtomicU64::new(0),
-            sessions_created: AtomicU64::new(0),
-            sessions_removed: AtomicU64::new(0),
-            drops: std::array::from_fn(|_| AtomicU64::new(0)),
-            sessions_live: std::array::from_fn(|_| AtomicU64::new(0)),
-            busy_cycles: AtomicU64::new(0),
-            cycles: AtomicU64::new(0),
-            busy_polls: AtomicU64::new(0),
-            polls: AtomicU64::new(0),
-        }
-    }
-}
-
-impl SharedStats {
-    /// Called by the owning core, off the per-packet path.
-    pub fn publish(&self, s: &CoreStats) {
-        let r = Ordering::Relaxed;
-        self.rx_packets.store(s.rx_packets, r);
-        self.tx_packets.store(s.tx_packets, r);
-        self.to_slow_path.store(s.to_slow_path, r);
-        self.to_alg.store(s.to_alg, r);
-        self.commands_lost.store(s.commands_lost, r);
-        self.forwarded.store(s.forwarded, r);
-        self.local_replies.store(s.local_replies, r);
-        self.handoffs_out.store(s.handoffs_out, r);
-        self.handoffs_in.store(s.handoffs_in, r);
-        self.sessions_created.store(s.sessions_created, r);
-        self.sessions_removed.store(s.sessions_removed, r);
-        for (a, v) in self.drops.iter().zip(s.drops.iter()) {
-            a.store(*v, r);
-        }
-        for (a, v) in self.sessions_live.iter().zip(s.sessions_live.iter()) {
-            a.store(*v, r);
-        }
-        self.busy_cycles.store(s.busy_cycles, r);
-        self.cycles.store(s.cycles, r);
-        self.busy_polls.store(s.busy_polls, r);
-        self.polls.store(s.polls, r);
-    }
-
-    /// Called by the control plane.
-    pub fn snapshot(&self) -> CoreStats {
-        let r = Ordering::Relaxed;
-        CoreStats {
-            rx_packets: self.rx_packets.load(r),
-            tx_packets: self.tx_packets.load(r),
-            to_slow_path: self.to_slow_path.load(r),
-            to_alg: self.to_alg.load(r),
-            commands_lost: self.commands_lost.load(r),
-            forwarded: self.forwarded.load(r),
-            local_replies: self.local_replies.load(r),
-            handoffs_out: self.handoffs_out.load(r),
-            handoffs_in: self.handoffs_in.load(r),
-            sessions_created: self.sessions_created.load(r),
-            sessions_removed: self.sessions_removed.load(r),
-            drops: std::array::from_fn(|i| self.drops[i].load(r)),
-            sessions_live: std::array::from_fn(|i| self.sessions_live[i].load(r)),
-            busy_cycles: self.busy_cycles.load(r),
-            cycles: self.cycles.load(r),
-            busy_polls: self.busy_polls.load(r),
-            polls: self.polls.load(r),
-        }
     }
 }
 
@@ -346,10 +270,17 @@ mod tests {
 
     #[test]
     fn publish_round_trips() {
-        let mut s = CoreStats { rx_packets: 7, ..CoreStats::default() };
+        let mut s = CoreStats { rx_packets: 7, polls: 9, ..CoreStats::default() };
         s.drop(DropReason::NoRoute);
+        s.sessions_live[0] = 3;
         let shared = SharedStats::default();
         shared.publish(&s);
         assert_eq!(shared.snapshot(), s);
+        let mut total = s.clone();
+        total.accumulate(&s);
+        assert_eq!(
+            (total.rx_packets, total.polls, total.sessions_live[0], total.total_drops()),
+            (14, 18, 6, 2)
+        );
     }
 }

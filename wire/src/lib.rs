@@ -75,77 +75,57 @@ pub use udp::UdpPacket;
 /// A byte range of a header field; module-private `field` tables use it.
 type Field = core::ops::Range<usize>;
 
-/// Why a packet could not be viewed; each variant is one drop reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParseError {
-    EthTruncated,
-    ArpTruncated,
+macro_rules! parse_errors {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// Why a packet could not be viewed; each variant is one drop reason.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ParseError {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ParseError {
+            /// Every variant, in `index()` order, so counter tables can be sized and
+            /// labelled without repeating the list.
+            pub const ALL: &'static [ParseError] = &[$(ParseError::$variant,)*];
+
+            /// Stable snake_case name, used as the drop-reason label in metrics.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ParseError::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+parse_errors! {
+    EthTruncated => "eth_truncated",
+    ArpTruncated => "arp_truncated",
     /// Not Ethernet/IPv4 hardware and protocol types or address lengths.
-    ArpUnsupported,
-    Ipv4Truncated,
-    Ipv4BadVersion,
-    Ipv4BadHeaderLen,
-    Ipv4BadTotalLen,
+    ArpUnsupported => "arp_unsupported",
+    Ipv4Truncated => "ipv4_truncated",
+    Ipv4BadVersion => "ipv4_bad_version",
+    Ipv4BadHeaderLen => "ipv4_bad_header_len",
+    Ipv4BadTotalLen => "ipv4_bad_total_len",
     /// An option whose length is under two or runs past the header.
-    Ipv4BadOptions,
-    IcmpTruncated,
-    TcpTruncated,
-    TcpBadHeaderLen,
-    UdpTruncated,
-    UdpBadLen,
-    GreTruncated,
-    /// A GRE version, flag combination or protocol this firewall does not
-    /// forward (routing, strict source route, recursion, unknown versions).
-    GreUnsupported,
+    Ipv4BadOptions => "ipv4_bad_options",
+    IcmpTruncated => "icmp_truncated",
+    TcpTruncated => "tcp_truncated",
+    TcpBadHeaderLen => "tcp_bad_header_len",
+    UdpTruncated => "udp_truncated",
+    UdpBadLen => "udp_bad_len",
+    GreTruncated => "gre_truncated",
+    /// A GRE version, flag combination or protocol this firewall does not forward
+    /// (routing, strict source route, recursion, unknown versions).
+    GreUnsupported => "gre_unsupported",
 }
 
 impl ParseError {
-    /// Every variant, in `index()` order, so counter tables can be sized
-    /// and labelled without repeating the list.
-    pub const ALL: [ParseError; 15] = [
-        ParseError::EthTruncated,
-        ParseError::ArpTruncated,
-        ParseError::ArpUnsupported,
-        ParseError::Ipv4Truncated,
-        ParseError::Ipv4BadVersion,
-        ParseError::Ipv4BadHeaderLen,
-        ParseError::Ipv4BadTotalLen,
-        ParseError::Ipv4BadOptions,
-        ParseError::IcmpTruncated,
-        ParseError::TcpTruncated,
-        ParseError::TcpBadHeaderLen,
-        ParseError::UdpTruncated,
-        ParseError::UdpBadLen,
-        ParseError::GreTruncated,
-        ParseError::GreUnsupported,
-    ];
-
     /// Position in [`ParseError::ALL`], for indexing a counter array.
     pub fn index(self) -> usize {
-        // The enum has no explicit discriminants and ALL follows declaration
-        // order, so the discriminant is the index.
+        // The enum has no explicit discriminants and ALL follows declaration order, so
+        // the discriminant is the index.
         self as usize
-    }
-
-    /// Stable snake_case name, used as the drop-reason label in metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ParseError::EthTruncated => "eth_truncated",
-            ParseError::ArpTruncated => "arp_truncated",
-            ParseError::ArpUnsupported => "arp_unsupported",
-            ParseError::Ipv4Truncated => "ipv4_truncated",
-            ParseError::Ipv4BadVersion => "ipv4_bad_version",
-            ParseError::Ipv4BadHeaderLen => "ipv4_bad_header_len",
-            ParseError::Ipv4BadTotalLen => "ipv4_bad_total_len",
-            ParseError::Ipv4BadOptions => "ipv4_bad_options",
-            ParseError::IcmpTruncated => "icmp_truncated",
-            ParseError::TcpTruncated => "tcp_truncated",
-            ParseError::TcpBadHeaderLen => "tcp_bad_header_len",
-            ParseError::UdpTruncated => "udp_truncated",
-            ParseError::UdpBadLen => "udp_bad_len",
-            ParseError::GreTruncated => "gre_truncated",
-            ParseError::GreUnsupported => "gre_unsupported",
-        }
     }
 }
 
