@@ -96,16 +96,10 @@ fn bind_socket(path: &Path) -> anyhow::Result<Server> {
     Ok(server)
 }
 
-/// The query string as (key, value) pairs; a bare key has an empty value.
+/// The query string as (key, value) pairs, percent-decoded; a bare key has an empty value.
 fn query(url: &str) -> Vec<(String, String)> {
     let Some((_, q)) = url.split_once('?') else { return Vec::new() };
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (k.to_owned(), v.to_owned()),
-            None => (p.to_owned(), String::new()),
-        })
-        .collect()
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }
 
 fn filter_of(q: &[(String, String)]) -> Result<SessionFilter, String> {
@@ -223,4 +217,17 @@ fn handle(c: &Control, req: Request) {
     };
     let header = Header::from_bytes("Content-Type", content_type).expect("static header is valid");
     let _ = req.respond(Response::from_string(body).with_status_code(status).with_header(header));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parameters_are_percent_decoded() {
+        let q = query("/v1/firewall/session-table?source=192.168.1.1&protocol=t%63p&verbose&x=a+b%2Fc");
+        let want = [("source", "192.168.1.1"), ("protocol", "tcp"), ("verbose", ""), ("x", "a b/c")];
+        assert_eq!(q, want.map(|(k, v)| (k.to_string(), v.to_string())));
+        assert_eq!(filter_of(&q[..3]).map(|f| f.protocol.is_some()), Ok(true));
+    }
 }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod control;
 pub mod fwctl;
 pub mod metrics;
+pub mod render;
 pub mod report;
 pub mod run;
 pub mod views;

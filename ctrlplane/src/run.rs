@@ -133,7 +133,7 @@ fn log_events(a: &Appliance, lost_before: &mut u64) {
     let Some(log) = a.events() else { return };
     for _ in 0..10_000 {
         let Some(e) = log.pop() else { break };
-        tracing::info!(target: "ferrowall::event", "{e}");
+        tracing::info!(target: "ferrowall::event", "{}", crate::render::event(&e));
     }
     let lost = log.lost();
     if lost > *lost_before {

@@ -129,7 +129,7 @@ fn nat_across_two_workers() {
     // The session table, read while running, in the reference format: one line per
     // pair of ports the wire showed.
     let sessions = app.sessions(Duration::from_secs(2)).expect("sessions");
-    let mut lines: Vec<String> = sessions.iter().map(|s| s.line()).collect();
+    let mut lines: Vec<String> = sessions.iter().map(ctrlplane::render::session_line).collect();
     lines.sort();
     let mut expected: Vec<String> = wire_pairs
         .iter()

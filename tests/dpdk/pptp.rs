@@ -149,8 +149,12 @@ fn pptp_tunnel_across_two_workers() {
     assert_eq!((ocrp.1, be16(&ocrp.4, 12), be16(&ocrp.4, 14)), (CLIENT, CCCC, AAAA));
 
     settle(&app, "two server-map entries", || app.server_map(WAIT).unwrap().len() == 2);
-    let mut lines: Vec<String> =
-        app.server_map(WAIT).unwrap().iter().map(|v| v.entry.line(v.left_secs)).collect();
+    let mut lines: Vec<String> = app
+        .server_map(WAIT)
+        .unwrap()
+        .iter()
+        .map(|v| ctrlplane::render::server_map_line(&v.entry, v.left_secs))
+        .collect();
     lines.sort();
     let left = |l: &str| l.split("Left-Time: ").nth(1).unwrap()[..8].to_owned();
     assert!(lines.iter().all(|l| left(l).starts_with("00:09:5") || left(l) == "00:10:00"), "{lines:?}");
@@ -169,7 +173,8 @@ fn pptp_tunnel_across_two_workers() {
         assert_eq!(gre_of(&w.down(q, gre_down)), (SERVER, CLIENT, AAAA));
         assert_eq!(gre_of(&w.up(q, gre_up)), (PUBLIC, SERVER, CCCC));
     }
-    let mut sessions: Vec<String> = app.sessions(WAIT).unwrap().iter().map(|s| s.line()).collect();
+    let mut sessions: Vec<String> =
+        app.sessions(WAIT).unwrap().iter().map(ctrlplane::render::session_line).collect();
     sessions.sort();
     assert_eq!(
         sessions,

@@ -647,7 +647,12 @@ fn replay(name: &str, variant: Variant) -> (Report, Player, Open) {
     }
     let alg = player.sim.slow.pptp().unwrap();
     let open = Open { connections: alg.connections(), calls: alg.calls() };
-    let tunnels = player.sim.sessions().iter().filter(|s| s.line().starts_with("pptp-gre ")).count();
+    let tunnels = player
+        .sim
+        .sessions()
+        .iter()
+        .filter(|s| ctrlplane::render::session_line(s).starts_with("pptp-gre "))
+        .count();
     assert_eq!(
         player.sim.server_map().len(),
         2 * open.calls,

@@ -866,6 +866,4 @@ fn call_up(conn: &Conn, call: Call, out: &mut impl AlgOutput) {
 }
 
 #[cfg(test)]
-mod scenario_tests;
-#[cfg(test)]
 mod tests;

@@ -2,8 +2,8 @@
 //! the limits, or naming calls that are not the sender's. Each test failed on the ALG
 //! before it read streams byte by byte and kept RFC 2637's states.
 use super::*;
-use crate::alg::pptp::{AlgLimits, PptpAlg};
-use crate::owner::OwnerMap;
+use dataplane::alg::pptp::{AlgLimits, PptpAlg};
+use dataplane::owner::OwnerMap;
 
 const CUTS: std::ops::Range<usize> = 1..24;
 

@@ -1,12 +1,13 @@
 //! The PPTP ALG in the whole appliance (workers, slow path, inboxes) without EAL: the
 //! scenario of DESIGN.md with its addresses, checked field by field and line by line,
 //! then the variations an operator meets.
-use crate::alg::pptp::MsgType;
-use crate::policy::{Action, AddrSet, Rule};
-use crate::ruleset::Ruleset;
-use crate::session::Timeouts;
-use crate::sim::{self, Sim, SimLimits};
-use crate::stats::DropReason;
+use ctrlplane::render;
+use dataplane::alg::pptp::MsgType;
+use dataplane::policy::{Action, AddrSet, Rule};
+use dataplane::ruleset::Ruleset;
+use dataplane::session::Timeouts;
+use dataplane::sim::{self, Sim, SimLimits};
+use dataplane::stats::DropReason;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use wire::craft::{self, tcp_flags::*, L2, L3};
@@ -225,13 +226,13 @@ fn gre_from_client(
 }
 
 fn session_lines(sim: &Sim) -> Vec<String> {
-    let mut v: Vec<String> = sim.sessions().iter().map(|s| s.line()).collect();
+    let mut v: Vec<String> = sim.sessions().iter().map(render::session_line).collect();
     v.sort();
     v
 }
 
 fn server_map_lines(sim: &Sim) -> Vec<String> {
-    sim.server_map().iter().map(|e| e.entry.line(e.left_secs)).collect()
+    sim.server_map().iter().map(|e| render::server_map_line(&e.entry, e.left_secs)).collect()
 }
 
 /// Nothing of the ALG left anywhere: no call, no entry, no tunnel session.
@@ -550,7 +551,7 @@ fn two_workers_own_the_tunnel_sessions_apart() {
     assert_eq!(gre_from_client(&mut sim, CLIENT, server_id, 0), Some((PUBLIC, SERVER, server_id)));
     assert_eq!(gre_from_client(&mut sim, CLIENT, server_id, 1), Some((PUBLIC, SERVER, server_id)));
     let gre: Vec<_> =
-        sim.sessions().into_iter().filter(|s| s.kind == crate::session::Kind::PptpGre).collect();
+        sim.sessions().into_iter().filter(|s| s.kind == dataplane::session::Kind::PptpGre).collect();
     assert_eq!(gre.len(), 2);
     assert_ne!(gre[0].worker, gre[1].worker, "the tunnel's two sessions live on different workers");
     assert!(sim.wire.stats.handoffs_out > 0);
@@ -592,8 +593,10 @@ fn retransmitted_control_segments_are_rewritten_alike() {
 fn resetting_the_control_session_clears_the_alg() {
     let mut sim = lab(ONE);
     let _ = one_tunnel(&mut sim);
-    let f =
-        crate::session::SessionFilter { protocol: Some(crate::session::Kind::Pptp), ..Default::default() };
+    let f = dataplane::session::SessionFilter {
+        protocol: Some(dataplane::session::Kind::Pptp),
+        ..Default::default()
+    };
     let removed: usize = sim.workers.iter_mut().map(|p| p.reset(&f, 0, 1024).removed).sum();
     assert_eq!(removed, 1);
     sim.advance_ms(0);
@@ -608,7 +611,7 @@ fn the_event_log_tells_calls_and_sessions() {
     let log = sim.enable_events(true);
     let (mut c, x) = one_tunnel(&mut sim);
     c.send_to_client(&mut sim, RST | ACK, b"");
-    let lines: Vec<String> = std::iter::from_fn(|| log.pop()).map(|e| e.to_string()).collect();
+    let lines: Vec<String> = std::iter::from_fn(|| log.pop()).map(|e| render::event(&e)).collect();
     let y = c.public_port;
     let want = [
         format!("session opened: pptp 192.168.1.1:40000[1.1.1.2:{y}] --> 1.1.1.1:1723 (worker 0)"),
@@ -637,8 +640,8 @@ mod robustness {
 
     fn seeded(workers: u16) -> Sim {
         let mut sim = lab(Setup { workers, ..ONE });
-        let owners = Arc::new(crate::owner::OwnerMap::new(workers, &[PUBLIC]));
-        sim.slow.enable_pptp(crate::alg::pptp::PptpAlg::with_seed(
+        let owners = Arc::new(dataplane::owner::OwnerMap::new(workers, &[PUBLIC]));
+        sim.slow.enable_pptp(dataplane::alg::pptp::PptpAlg::with_seed(
             owners,
             &[PUBLIC],
             Default::default(),
@@ -751,4 +754,5 @@ mod robustness {
     }
 }
 
+#[path = "pptp_hostile.rs"]
 mod hostile;
