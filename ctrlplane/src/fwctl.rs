@@ -9,11 +9,12 @@
 //! reset firewall session-table [source IP] [destination IP] [protocol P]
 //! reload
 //! ```
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::os::unix::net::UnixStream;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
 use std::path::Path;
 use std::time::Duration;
+use tokio::net::{TcpStream, UnixStream};
 
 /// An API request a command line becomes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,24 +85,29 @@ pub enum Endpoint<'a> {
 
 /// Sends the request; returns the status code and the body.
 pub fn send(endpoint: &Endpoint<'_>, req: &Request) -> Result<(u16, String), String> {
-    let text = format!(
-        "{} {} HTTP/1.1\r\nHost: ferrowall\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        req.method, req.path
-    );
-    let mut raw = Vec::new();
-    match endpoint {
-        Endpoint::Socket(path) => {
-            let mut s =
-                UnixStream::connect(path).map_err(|e| unreachable(&path.display().to_string(), &e))?;
-            exchange(&mut s, &text, &mut raw)?;
-        }
-        Endpoint::Tcp(addr) => {
-            let mut s = TcpStream::connect(addr).map_err(|e| unreachable(addr, &e))?;
-            let _ = s.set_read_timeout(Some(TIMEOUT));
-            exchange(&mut s, &text, &mut raw)?;
-        }
-    }
-    parse_response(&raw)
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| format!("starting the client: {e}"))?;
+    runtime.block_on(async {
+        let answer = async {
+            match endpoint {
+                Endpoint::Socket(path) => {
+                    let at = path.display().to_string();
+                    let s = UnixStream::connect(path).await.map_err(|e| unreachable(&at, &e))?;
+                    exchange(s, req).await
+                }
+                Endpoint::Tcp(addr) => {
+                    let s = TcpStream::connect(addr).await.map_err(|e| unreachable(addr, &e))?;
+                    exchange(s, req).await
+                }
+            }
+        };
+        tokio::time::timeout(TIMEOUT, answer)
+            .await
+            .map_err(|_| format!("ferrowall did not answer within {TIMEOUT:?}"))?
+    })
 }
 
 fn unreachable(at: &str, e: &std::io::Error) -> String {
@@ -116,40 +122,25 @@ fn unreachable(at: &str, e: &std::io::Error) -> String {
     }
 }
 
-fn exchange(s: &mut (impl Read + Write), text: &str, raw: &mut Vec<u8>) -> Result<(), String> {
-    let io = |e: std::io::Error| format!("talking to ferrowall: {e}");
-    s.write_all(text.as_bytes()).map_err(io)?;
-    s.read_to_end(raw).map_err(io)?;
-    Ok(())
-}
-
-fn parse_response(raw: &[u8]) -> Result<(u16, String), String> {
-    let text = String::from_utf8_lossy(raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("ferrowall sent an incomplete answer")?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or("ferrowall sent an answer without a status")?;
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = if chunked { dechunk(body)? } else { body.to_owned() };
-    Ok((status, body))
-}
-
-fn dechunk(mut body: &str) -> Result<String, String> {
-    let mut out = String::new();
-    loop {
-        let (size, rest) = body.split_once("\r\n").ok_or("bad chunked answer")?;
-        let n = usize::from_str_radix(size.trim(), 16).map_err(|_| "bad chunk size")?;
-        if n == 0 {
-            return Ok(out);
-        }
-        out.push_str(rest.get(..n).ok_or("short chunk")?);
-        body = rest.get(n + 2..).ok_or("short chunk")?;
-    }
+/// One request on a fresh HTTP/1.1 connection (hyper's client), the whole body read.
+async fn exchange<S>(stream: S, req: &Request) -> Result<(u16, String), String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let io = |e: hyper::Error| format!("talking to ferrowall: {e}");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(io)?;
+    tokio::spawn(connection);
+    let request = hyper::Request::builder()
+        .method(req.method)
+        .uri(&req.path)
+        .header(hyper::header::HOST, "ferrowall")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("bad request {}: {e}", req.path))?;
+    let response = sender.send_request(request).await.map_err(io)?;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.map_err(io)?.to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// How long fwctl waits for an answer (a core that does not answer fails the display
@@ -188,11 +179,32 @@ mod tests {
         assert!(p("display firewall session-table protocol", false).unwrap_err().contains("needs a value"));
     }
 
+    /// Against the API's own server library on a Unix socket: a chunked answer is joined,
+    /// an error status comes back with its body, a missing socket says so.
     #[test]
-    fn chunked_answers_are_joined() {
-        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n";
-        assert_eq!(parse_response(raw).unwrap(), (200, "hello!".into()));
-        let raw = b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno\n";
-        assert_eq!(parse_response(raw).unwrap(), (404, "no\n".into()));
+    fn talks_http_over_a_unix_socket() {
+        let dir = std::env::temp_dir().join(format!("fwctl-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("api.sock");
+        let server = tiny_http::Server::http_unix(&path).unwrap();
+        let serve = std::thread::spawn(move || {
+            for (i, req) in server.incoming_requests().take(2).enumerate() {
+                let body = format!("{} {}\n", req.method(), req.url());
+                // Unknown length: tiny_http sends it chunked.
+                let reader = std::io::Cursor::new(body.into_bytes());
+                let response =
+                    tiny_http::Response::new((200 + 204 * i as u16).into(), vec![], reader, None, None);
+                let _ = req.respond(response);
+            }
+        });
+        let endpoint = Endpoint::Socket(&path);
+        let get = Request { method: "GET", path: "/v1/statistics?format=text".into() };
+        assert_eq!(send(&endpoint, &get), Ok((200, "GET /v1/statistics?format=text\n".into())));
+        let post = Request { method: "POST", path: "/v1/reload".into() };
+        assert_eq!(send(&endpoint, &post), Ok((404, "POST /v1/reload\n".into())));
+        serve.join().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let gone = send(&Endpoint::Socket(&path), &get).unwrap_err();
+        assert!(gone.contains("is ferrowall running?"), "{gone}");
     }
 }
