@@ -77,7 +77,8 @@ impl Eal {
         let mut id = unsafe { dpdk_sys::rte_get_next_lcore(u32::MAX, 1, 0) };
         while id < dpdk_sys::RTE_MAX_LCORE {
             ids.push(id);
-            // SAFETY: as above.
+            // SAFETY: as above: EAL is initialised (this method needs &Eal) and `id` is an
+            // lcore id the previous call returned, below RTE_MAX_LCORE.
             id = unsafe { dpdk_sys::rte_get_next_lcore(id, 1, 0) };
         }
         ids

@@ -49,13 +49,15 @@ impl Mempool {
 
     /// Mbufs currently allocated (in rings, queues, or being processed).
     pub fn in_use(&self) -> u32 {
-        // SAFETY: the pool pointer is valid; the count is a racy snapshot by design.
+        // SAFETY: the pointer came from a successful rte_pktmbuf_pool_create and is freed
+        // only when the Mempool drops, which &self rules out here; the count is a racy
+        // snapshot by design (the function only reads the per-lcore caches and the ring).
         unsafe { dpdk_sys::rte_mempool_in_use_count(self.as_ptr()) }
     }
 
     /// Mbufs free in the pool.
     pub fn available(&self) -> u32 {
-        // SAFETY: as for in_use.
+        // SAFETY: as for in_use: a live pool (borrowed), a read-only count.
         unsafe { dpdk_sys::rte_mempool_avail_count(self.as_ptr()) }
     }
 }

@@ -163,7 +163,9 @@ fn check(call: &'static str, rc: i32) -> Result<(), DpdkError> {
 impl Port {
     pub fn info(id: PortId) -> Result<PortInfo, DpdkError> {
         let mut raw = dpdk_sys::rte_eth_dev_info::default();
-        // SAFETY: raw is a valid, writable rte_eth_dev_info.
+        // SAFETY: raw is a live, writable rte_eth_dev_info for the call's duration. Any id
+        // is allowed: the ethdev layer checks it and answers ENODEV for one that is not a
+        // port (so also before EAL is up, when no port is), which `check` turns into Err.
         check("rte_eth_dev_info_get", unsafe { dpdk_sys::rte_eth_dev_info_get(id, &mut raw) })?;
         let driver = if raw.driver_name.is_null() {
             String::from("unknown")
@@ -199,7 +201,8 @@ impl Port {
                 ),
             });
         }
-        // SAFETY: plain constant query from the shim.
+        // SAFETY: the shim returns a compile-time constant (RTE_ETH_RSS_IP | TCP | UDP);
+        // it reads no state.
         let wanted_hf = unsafe { dpdk_sys::shim_rss_hf_ip_tcp_udp() };
         let rss_hf = wanted_hf & info.rss_offloads;
         let rss = cfg.rx_queues > 1 && rss_hf != 0;
@@ -226,14 +229,16 @@ impl Port {
             })?;
         }
         for q in 0..cfg.tx_queues {
-            // SAFETY: NULL txconf selects the driver defaults.
+            // SAFETY: the id was checked by Port::info above and configured with tx_queues
+            // queues, so q is in range; a NULL txconf is allowed (the driver's defaults).
             check("rte_eth_tx_queue_setup", unsafe {
                 dpdk_sys::rte_eth_tx_queue_setup(id, q, tx_desc, socket, std::ptr::null())
             })?;
         }
         if let Some(mac) = cfg.mac {
             let mut addr = dpdk_sys::rte_ether_addr { addr_bytes: mac };
-            // SAFETY: addr is a valid rte_ether_addr.
+            // SAFETY: the id was checked by Port::info; addr is a live, initialised
+            // rte_ether_addr the call only reads for its duration.
             check("rte_eth_dev_default_mac_addr_set", unsafe {
                 dpdk_sys::rte_eth_dev_default_mac_addr_set(id, &mut addr)
             })?;
@@ -246,7 +251,9 @@ impl Port {
                 return Err(DpdkError::from_code("rte_eth_promiscuous_enable", rc));
             }
         }
-        // SAFETY: all queues are set up.
+        // SAFETY: the id was checked by Port::info; rte_eth_dev_configure succeeded and
+        // every queue it configured was set up above (each call returned 0), which is
+        // what starting a port requires. Nothing polls it yet: the handles are made below.
         check("rte_eth_dev_start", unsafe { dpdk_sys::rte_eth_dev_start(id) })?;
         let handles = Arc::new(());
         let queues = Queues::new(id, cfg.rx_queues, cfg.tx_queues, &handles);

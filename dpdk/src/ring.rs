@@ -23,7 +23,8 @@ pub struct RingRx {
 // single-producer/single-consumer, so moving an end to the lcore that uses it is sound.
 // Staged pointers are mbufs owned by the RingTx.
 unsafe impl Send for RingTx {}
-// SAFETY: as above.
+// SAFETY: as for RingTx: the consumer end has one owner, the ring one consumer, and the
+// mbufs it dequeues are owned by whoever holds the end.
 unsafe impl Send for RingRx {}
 
 /// Creates an SPSC ring of `size` slots (a power of two; one slot stays empty).
