@@ -62,6 +62,7 @@ pub enum ArpOperation {
 }
 
 impl From<u16> for ArpOperation {
+    #[inline]
     fn from(value: u16) -> Self {
         match value {
             1 => ArpOperation::Request,
@@ -72,6 +73,7 @@ impl From<u16> for ArpOperation {
 }
 
 impl From<ArpOperation> for u16 {
+    #[inline]
     fn from(value: ArpOperation) -> Self {
         match value {
             ArpOperation::Request => 1,
@@ -91,10 +93,12 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
     pub const PACKET_LEN: usize = self::PACKET_LEN;
 
     /// Wraps a buffer without checking it; accessors may panic on a short one.
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         ArpPacket { buffer }
     }
 
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
         let packet = Self::new_unchecked(buffer);
         packet.check_len()?;
@@ -105,6 +109,7 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
     ///
     /// The type fields are judged first, so a short packet of another
     /// hardware or protocol type counts as unsupported, not truncated.
+    #[inline]
     pub fn check_len(&self) -> Result<(), ParseError> {
         let len = self.buffer.as_ref().len();
         if len < field::OPER.start {
@@ -119,6 +124,7 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
         Ok(())
     }
 
+    #[inline]
     fn is_ethernet_ipv4(&self) -> bool {
         self.hardware_type() == HTYPE_ETHERNET
             && self.protocol_type() == PTYPE_IPV4
@@ -126,106 +132,130 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
             && self.protocol_len() == 4
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     fn read_u16(&self, f: Field) -> u16 {
         be::u16_at(self.buffer.as_ref(), f)
     }
 
+    #[inline]
     fn read_ipv4(&self, f: Field) -> Ipv4Addr {
         let b = &self.buffer.as_ref()[f];
         Ipv4Addr::new(b[0], b[1], b[2], b[3])
     }
 
+    #[inline]
     pub fn hardware_type(&self) -> u16 {
         self.read_u16(field::HTYPE)
     }
 
+    #[inline]
     pub fn protocol_type(&self) -> u16 {
         self.read_u16(field::PTYPE)
     }
 
+    #[inline]
     pub fn hardware_len(&self) -> u8 {
         self.buffer.as_ref()[field::HLEN]
     }
 
+    #[inline]
     pub fn protocol_len(&self) -> u8 {
         self.buffer.as_ref()[field::PLEN]
     }
 
+    #[inline]
     pub fn operation(&self) -> ArpOperation {
         ArpOperation::from(self.read_u16(field::OPER))
     }
 
+    #[inline]
     pub fn sender_hw_addr(&self) -> MacAddr {
         let mut addr = [0; 6];
         addr.copy_from_slice(&self.buffer.as_ref()[field::SHA]);
         MacAddr(addr)
     }
 
+    #[inline]
     pub fn sender_proto_addr(&self) -> Ipv4Addr {
         self.read_ipv4(field::SPA)
     }
 
+    #[inline]
     pub fn target_hw_addr(&self) -> MacAddr {
         let mut addr = [0; 6];
         addr.copy_from_slice(&self.buffer.as_ref()[field::THA]);
         MacAddr(addr)
     }
 
+    #[inline]
     pub fn target_proto_addr(&self) -> Ipv4Addr {
         self.read_ipv4(field::TPA)
     }
 
     /// The bytes after the ARP body (usually Ethernet padding).
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[Self::PACKET_LEN..]
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
+    #[inline]
     fn write(&mut self, f: Field, bytes: &[u8]) {
         self.buffer.as_mut()[f].copy_from_slice(bytes);
     }
 
+    #[inline]
     pub fn set_hardware_type(&mut self, value: u16) {
         be::set_u16(self.buffer.as_mut(), field::HTYPE, value);
     }
 
+    #[inline]
     pub fn set_protocol_type(&mut self, value: u16) {
         be::set_u16(self.buffer.as_mut(), field::PTYPE, value);
     }
 
+    #[inline]
     pub fn set_hardware_len(&mut self, value: u8) {
         self.buffer.as_mut()[field::HLEN] = value;
     }
 
+    #[inline]
     pub fn set_protocol_len(&mut self, value: u8) {
         self.buffer.as_mut()[field::PLEN] = value;
     }
 
+    #[inline]
     pub fn set_operation(&mut self, op: ArpOperation) {
         be::set_u16(self.buffer.as_mut(), field::OPER, u16::from(op));
     }
 
+    #[inline]
     pub fn set_sender_hw_addr(&mut self, addr: MacAddr) {
         self.write(field::SHA, &addr.0);
     }
 
+    #[inline]
     pub fn set_sender_proto_addr(&mut self, addr: Ipv4Addr) {
         self.write(field::SPA, &addr.octets());
     }
 
+    #[inline]
     pub fn set_target_hw_addr(&mut self, addr: MacAddr) {
         self.write(field::THA, &addr.0);
     }
 
+    #[inline]
     pub fn set_target_proto_addr(&mut self, addr: Ipv4Addr) {
         self.write(field::TPA, &addr.octets());
     }
 
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[Self::PACKET_LEN..]
     }
@@ -243,6 +273,7 @@ pub struct ArpRepr {
 
 impl ArpRepr {
     /// Re-runs `check_len`, so a packet made with `new_unchecked` is safe too.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(packet: &ArpPacket<T>) -> Result<ArpRepr, ParseError> {
         packet.check_len()?;
         Ok(ArpRepr {
@@ -260,6 +291,7 @@ impl ArpRepr {
     ///
     /// If the buffer is shorter than `ArpPacket::PACKET_LEN`: output buffers
     /// are sized by the caller, never by input.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut ArpPacket<T>) {
         packet.set_hardware_type(HTYPE_ETHERNET);
         packet.set_protocol_type(PTYPE_IPV4);

@@ -30,6 +30,7 @@ use core::net::Ipv4Addr;
 ///
 /// The result is already folded into 16 bits (it is at most 0xFFFF), so
 /// callers can add a handful of such sums in a `u32` without overflow.
+#[inline]
 pub fn sum(data: &[u8]) -> u32 {
     // A u64 accumulator cannot overflow for any buffer that fits in memory
     // (2^48 words), so folding can wait until the end.
@@ -44,6 +45,7 @@ pub fn sum(data: &[u8]) -> u32 {
     fold64(acc)
 }
 
+#[inline]
 fn fold64(mut acc: u64) -> u32 {
     while acc > 0xffff {
         acc = (acc & 0xffff) + (acc >> 16);
@@ -56,21 +58,25 @@ fn fold64(mut acc: u64) -> u32 {
 ///
 /// Not complemented: the result is the sum itself, ready to be added to or
 /// compared against (a valid packet folds to 0xFFFF).
+#[inline]
 pub fn fold(sum: u32) -> u16 {
     fold64(u64::from(sum)) as u16
 }
 
 /// The Internet checksum of `data`, ready to be stored in a header.
+#[inline]
 pub fn checksum(data: &[u8]) -> u16 {
     !fold(sum(data))
 }
 
 /// One's complement sum of the TCP/UDP pseudo header.
+#[inline]
 pub fn pseudo_header_sum(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16) -> u32 {
     sum(&src.octets()) + sum(&dst.octets()) + u32::from(protocol) + u32::from(length)
 }
 
 /// RFC 1624 incremental update for a 16-bit field changed from `old` to `new`.
+#[inline]
 pub fn update16(csum: u16, old: u16, new: u16) -> u16 {
     let mut delta = ChecksumDelta::new();
     delta.add16(old, new);
@@ -80,6 +86,7 @@ pub fn update16(csum: u16, old: u16, new: u16) -> u16 {
 /// RFC 1624 incremental update for a 32-bit field (an address, a sequence
 /// number) changed from `old` to `new`; the field must be 16-bit aligned
 /// within the checksummed data.
+#[inline]
 pub fn update32(csum: u16, old: u32, new: u32) -> u16 {
     let mut delta = ChecksumDelta::new();
     delta.add32(old, new);
@@ -98,23 +105,27 @@ pub struct ChecksumDelta(u32);
 
 impl ChecksumDelta {
     /// An empty delta: applying it leaves a checksum unchanged.
+    #[inline]
     pub fn new() -> Self {
         ChecksumDelta(0)
     }
 
     /// Records that a 16-bit field changed from `old` to `new`.
+    #[inline]
     pub fn add16(&mut self, old: u16, new: u16) {
         // Folding on every step keeps the accumulator below 2^17.
         self.0 = u32::from(fold(self.0 + u32::from(!old) + u32::from(new)));
     }
 
     /// Records that a 16-bit aligned 32-bit field changed from `old` to `new`.
+    #[inline]
     pub fn add32(&mut self, old: u32, new: u32) {
         self.add16((old >> 16) as u16, (new >> 16) as u16);
         self.add16(old as u16, new as u16);
     }
 
     /// Applies the recorded changes to a stored checksum.
+    #[inline]
     pub fn apply(self, csum: u16) -> u16 {
         !fold(u32::from(!csum) + self.0)
     }
@@ -122,6 +133,7 @@ impl ChecksumDelta {
     /// Like [`apply`](Self::apply) for a UDP checksum, where zero means the
     /// sender did not compute one (RFC 768), so there is nothing to update,
     /// and a computed zero must be sent as 0xFFFF.
+    #[inline]
     pub fn apply_udp(self, csum: u16) -> u16 {
         if csum == 0 {
             return 0;

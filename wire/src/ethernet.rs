@@ -48,23 +48,27 @@ impl MacAddr {
     pub const ZERO: MacAddr = MacAddr([0; 6]);
 
     /// Copies an address out of a 6-byte field.
+    #[inline]
     fn from_field(bytes: &[u8]) -> MacAddr {
         let mut addr = [0; 6];
         addr.copy_from_slice(bytes);
         MacAddr(addr)
     }
 
+    #[inline]
     pub fn is_broadcast(&self) -> bool {
         *self == Self::BROADCAST
     }
 
     /// True for group addresses (I/G bit set), which includes broadcast.
+    #[inline]
     pub fn is_multicast(&self) -> bool {
         self.0[0] & 0x01 != 0
     }
 }
 
 impl fmt::Display for MacAddr {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let [a, b, c, d, e, g] = self.0;
         write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
@@ -76,6 +80,7 @@ impl fmt::Display for MacAddr {
 pub struct MacAddrParseError;
 
 impl fmt::Display for MacAddrParseError {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("invalid MAC address, expected aa:bb:cc:dd:ee:ff")
     }
@@ -88,6 +93,7 @@ impl FromStr for MacAddr {
 
     /// Parses `aa:bb:cc:dd:ee:ff` (either case). Exactly two digits per
     /// octet are required so that config typos are not silently accepted.
+    #[inline]
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut addr = [0u8; 6];
         let mut parts = s.split(':');
@@ -102,6 +108,7 @@ impl FromStr for MacAddr {
     }
 }
 
+#[inline]
 fn parse_octet(part: &str) -> Result<u8, MacAddrParseError> {
     // from_str_radix alone would accept "+f" or "f".
     if part.len() != 2 || !part.bytes().all(|c| c.is_ascii_hexdigit()) {
@@ -122,6 +129,7 @@ pub enum EtherType {
 }
 
 impl From<u16> for EtherType {
+    #[inline]
     fn from(value: u16) -> Self {
         match value {
             0x0800 => EtherType::Ipv4,
@@ -134,6 +142,7 @@ impl From<u16> for EtherType {
 }
 
 impl From<EtherType> for u16 {
+    #[inline]
     fn from(value: EtherType) -> Self {
         match value {
             EtherType::Ipv4 => 0x0800,
@@ -155,16 +164,19 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     pub const HEADER_LEN: usize = self::HEADER_LEN;
 
     /// Wraps a buffer without checking it; accessors may panic on a short one.
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         EthernetFrame { buffer }
     }
 
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
         let frame = Self::new_unchecked(buffer);
         frame.check_len()?;
         Ok(frame)
     }
 
+    #[inline]
     pub fn check_len(&self) -> Result<(), ParseError> {
         if self.buffer.as_ref().len() < Self::HEADER_LEN {
             return Err(ParseError::EthTruncated);
@@ -172,40 +184,49 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
         Ok(())
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     pub fn dst_addr(&self) -> MacAddr {
         MacAddr::from_field(&self.buffer.as_ref()[field::DST])
     }
 
+    #[inline]
     pub fn src_addr(&self) -> MacAddr {
         MacAddr::from_field(&self.buffer.as_ref()[field::SRC])
     }
 
+    #[inline]
     pub fn ethertype(&self) -> EtherType {
         EtherType::from(be::u16_at(self.buffer.as_ref(), field::ETHERTYPE))
     }
 
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[field::PAYLOAD..]
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
+    #[inline]
     pub fn set_dst_addr(&mut self, addr: MacAddr) {
         self.buffer.as_mut()[field::DST].copy_from_slice(&addr.0);
     }
 
+    #[inline]
     pub fn set_src_addr(&mut self, addr: MacAddr) {
         self.buffer.as_mut()[field::SRC].copy_from_slice(&addr.0);
     }
 
+    #[inline]
     pub fn set_ethertype(&mut self, ethertype: EtherType) {
         be::set_u16(self.buffer.as_mut(), field::ETHERTYPE, u16::from(ethertype));
     }
 
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[field::PAYLOAD..]
     }
@@ -220,6 +241,7 @@ pub struct EthernetRepr {
 }
 
 impl EthernetRepr {
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(frame: &EthernetFrame<T>) -> Result<EthernetRepr, ParseError> {
         frame.check_len()?;
         Ok(EthernetRepr {
@@ -229,6 +251,7 @@ impl EthernetRepr {
         })
     }
 
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         HEADER_LEN
     }
@@ -238,6 +261,7 @@ impl EthernetRepr {
     /// # Panics
     ///
     /// If the buffer is shorter than [`HEADER_LEN`]: sized by the caller, never by input.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, frame: &mut EthernetFrame<T>) {
         frame.set_dst_addr(self.dst_addr);
         frame.set_src_addr(self.src_addr);

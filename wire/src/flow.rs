@@ -26,6 +26,7 @@ pub struct FlowKey {
 }
 
 impl FlowKey {
+    #[inline]
     pub fn new(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, proto: u8) -> FlowKey {
         FlowKey { src: src.into(), dst: dst.into(), sport, dport, proto }
     }
@@ -36,10 +37,12 @@ impl FlowKey {
         FlowKey { src: self.dst, dst: self.src, sport: self.dport, dport: self.sport, proto: self.proto }
     }
 
+    #[inline]
     pub fn src_addr(&self) -> Ipv4Addr {
         self.src.into()
     }
 
+    #[inline]
     pub fn dst_addr(&self) -> Ipv4Addr {
         self.dst.into()
     }
@@ -66,6 +69,7 @@ impl FlowKey {
 }
 
 impl fmt::Debug for FlowKey {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -112,6 +116,7 @@ const ICMP_ECHO_REPLY: u8 = 0;
 
 /// The key and L4 facts of a checked IPv4 packet. Non-first fragments carry no L4
 /// header; the caller drops them before asking.
+#[inline]
 pub fn extract(ip: &Ipv4Packet<&[u8]>) -> Result<(FlowKey, L4Info), ParseError> {
     let (src, dst) = (ip.src_addr(), ip.dst_addr());
     let proto = u8::from(ip.next_header());
@@ -149,6 +154,7 @@ pub fn extract(ip: &Ipv4Packet<&[u8]>) -> Result<(FlowKey, L4Info), ParseError> 
 /// The key of a datagram from its first fragment, whose transport header is whole but
 /// whose length fields name the whole datagram: `None` if the header is cut short (a
 /// tiny first fragment, which would hide ports or flags).
+#[inline]
 pub fn extract_first_fragment(ip: &Ipv4Packet<&[u8]>) -> Option<(FlowKey, L4Info)> {
     let l4 = ip.payload();
     let be16 = |at: usize| l4.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
@@ -164,6 +170,7 @@ pub fn extract_first_fragment(ip: &Ipv4Packet<&[u8]>) -> Option<(FlowKey, L4Info
     }
 }
 
+#[inline]
 fn icmp_fields(l4: &[u8]) -> Result<(u16, u16, L4Info), ParseError> {
     let icmp = crate::Icmpv4Packet::new_checked(l4)?;
     Ok(match icmp.msg_type() {

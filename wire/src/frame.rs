@@ -33,6 +33,7 @@ pub struct TestFrame {
 
 impl TestFrame {
     /// A frame holding a copy of `bytes`, or `None` if they do not fit the data room.
+    #[inline]
     pub fn new(bytes: &[u8]) -> Option<TestFrame> {
         if bytes.len() > DATA_ROOM {
             return None;
@@ -42,26 +43,31 @@ impl TestFrame {
         Some(TestFrame { buf, head: HEADROOM, len: bytes.len() })
     }
 
+    #[inline]
     pub fn empty() -> TestFrame {
         TestFrame { buf: Box::new([0u8; HEADROOM + DATA_ROOM]), head: HEADROOM, len: 0 }
     }
 }
 
 impl std::fmt::Debug for TestFrame {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "TestFrame({:02x?})", self.data())
     }
 }
 
 impl Frame for TestFrame {
+    #[inline]
     fn data(&self) -> &[u8] {
         &self.buf[self.head..self.head + self.len]
     }
 
+    #[inline]
     fn data_mut(&mut self) -> &mut [u8] {
         &mut self.buf[self.head..self.head + self.len]
     }
 
+    #[inline]
     fn prepend(&mut self, len: u16) -> bool {
         let len = len as usize;
         if len > self.head {
@@ -72,6 +78,7 @@ impl Frame for TestFrame {
         true
     }
 
+    #[inline]
     fn adj(&mut self, len: u16) -> bool {
         let len = len as usize;
         if len > self.len {
@@ -82,6 +89,7 @@ impl Frame for TestFrame {
         true
     }
 
+    #[inline]
     fn append(&mut self, len: u16) -> bool {
         let len = len as usize;
         if self.head + self.len + len > self.buf.len() {
@@ -91,6 +99,7 @@ impl Frame for TestFrame {
         true
     }
 
+    #[inline]
     fn truncate(&mut self, len: usize) -> bool {
         if len > self.len {
             return false;

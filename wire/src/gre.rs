@@ -83,10 +83,12 @@ impl<T: AsRef<[u8]>> GrePacket<T> {
 
     /// Wraps a buffer without checking it; fixed-field accessors may panic
     /// on a buffer shorter than `MIN_HEADER_LEN`.
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         GrePacket { buffer }
     }
 
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
         let packet = Self::new_unchecked(buffer);
         packet.check_len()?;
@@ -95,6 +97,7 @@ impl<T: AsRef<[u8]>> GrePacket<T> {
 
     /// Validates version, flags and protocol, then the length (see the
     /// module doc for the exact rules).
+    #[inline]
     pub fn check_len(&self) -> Result<(), ParseError> {
         if self.buffer.as_ref().len() < Self::MIN_HEADER_LEN {
             return Err(ParseError::GreTruncated);
@@ -108,6 +111,7 @@ impl<T: AsRef<[u8]>> GrePacket<T> {
         Ok(())
     }
 
+    #[inline]
     fn is_supported(&self) -> bool {
         let flags = self.flags_version();
         match self.version() {
@@ -117,123 +121,149 @@ impl<T: AsRef<[u8]>> GrePacket<T> {
         }
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     fn read_u16(&self, f: Field) -> u16 {
         be::u16_at(self.buffer.as_ref(), f)
     }
 
     /// The 32-bit word at `offset`, or `None` past the end of the buffer.
+    #[inline]
     fn word_at(&self, offset: usize) -> Option<u32> {
         let buf = self.buffer.as_ref();
         buf.get(offset..offset + 4).map(|_| be::u32_at(buf, offset..offset + 4))
     }
 
     /// The first 16 bits: flags and version, as on the wire.
+    #[inline]
     pub fn flags_version(&self) -> u16 {
         self.read_u16(field::FLAGS_VERSION)
     }
 
+    #[inline]
     fn flag(&self, flag: u16) -> bool {
         self.flags_version() & flag != 0
     }
 
+    #[inline]
     pub fn version(&self) -> u8 {
         (self.flags_version() & VERSION_MASK) as u8
     }
 
+    #[inline]
     pub fn has_checksum(&self) -> bool {
         self.flag(FLAG_C)
     }
 
+    #[inline]
     pub fn has_key(&self) -> bool {
         self.flag(FLAG_K)
     }
 
+    #[inline]
     pub fn has_seq(&self) -> bool {
         self.flag(FLAG_S)
     }
 
     /// The A flag exists only in version 1; in version 0 the bit is reserved.
+    #[inline]
     pub fn has_ack(&self) -> bool {
         self.version() == 1 && self.flag(FLAG_A)
     }
 
+    #[inline]
     pub fn protocol_type(&self) -> u16 {
         self.read_u16(field::PROTOCOL)
     }
 
+    #[inline]
     fn key_offset(&self) -> usize {
         field::OPTIONAL + 4 * usize::from(self.has_checksum())
     }
 
+    #[inline]
     fn seq_offset(&self) -> usize {
         self.key_offset() + 4 * usize::from(self.has_key())
     }
 
+    #[inline]
     fn ack_offset(&self) -> usize {
         self.seq_offset() + 4 * usize::from(self.has_seq())
     }
 
     /// Header length in bytes, from the flags: 4 plus 4 per optional word.
+    #[inline]
     pub fn header_len(&self) -> usize {
         self.ack_offset() + 4 * usize::from(self.has_ack())
     }
 
     /// The checksum word's upper half, when C is set (version 0 only).
+    #[inline]
     pub fn checksum(&self) -> Option<u16> {
         let word = self.word_at(field::OPTIONAL).filter(|_| self.has_checksum())?;
         Some((word >> 16) as u16)
     }
 
     /// True when there is no checksum, or it is correct over the whole buffer.
+    #[inline]
     pub fn verify_checksum(&self) -> bool {
         !self.has_checksum() || checksum::checksum(self.buffer.as_ref()) == 0
     }
 
     /// The whole key word; in version 1 it is payload length and call ID.
+    #[inline]
     pub fn key(&self) -> Option<u32> {
         self.word_at(self.key_offset()).filter(|_| self.has_key())
     }
 
+    #[inline]
     fn v1_key(&self) -> Option<u32> {
         self.key().filter(|_| self.version() == 1)
     }
 
     /// Version 1 only: the call ID, the peer's identifier of the PPTP session.
+    #[inline]
     pub fn call_id(&self) -> Option<u16> {
         self.v1_key().map(|key| key as u16)
     }
 
     /// Version 1 only: the payload length the sender claims, not checked
     /// against the buffer (PPTP peers do not agree on padding).
+    #[inline]
     pub fn payload_length_field(&self) -> Option<u16> {
         self.v1_key().map(|key| (key >> 16) as u16)
     }
 
+    #[inline]
     pub fn seq_number(&self) -> Option<u32> {
         self.word_at(self.seq_offset()).filter(|_| self.has_seq())
     }
 
+    #[inline]
     pub fn ack_number(&self) -> Option<u32> {
         self.word_at(self.ack_offset()).filter(|_| self.has_ack())
     }
 
     /// Everything after the header; empty if the header does not fit.
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         self.buffer.as_ref().get(self.header_len()..).unwrap_or(&[])
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> GrePacket<T> {
+    #[inline]
     fn write_u16(&mut self, f: Field, value: u16) {
         be::set_u16(self.buffer.as_mut(), f, value);
     }
 
     /// Writes `value` at `offset` if `present` and it fits; returns whether
     /// it was written.
+    #[inline]
     fn write_word(&mut self, present: bool, offset: usize, value: u32) -> bool {
         let slot = self.buffer.as_mut().get_mut(offset..offset + 4);
         match slot {
@@ -247,15 +277,18 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> GrePacket<T> {
 
     /// Sets the raw flags and version word. It decides where the optional
     /// fields are, so set it before writing them.
+    #[inline]
     pub fn set_flags_version(&mut self, value: u16) {
         self.write_u16(field::FLAGS_VERSION, value);
     }
 
+    #[inline]
     pub fn set_protocol_type(&mut self, protocol: u16) {
         self.write_u16(field::PROTOCOL, protocol);
     }
 
     /// Writes the whole key word; `false` (and no change) without K.
+    #[inline]
     pub fn set_key(&mut self, key: u32) -> bool {
         let (present, offset) = (self.has_key(), self.key_offset());
         self.write_word(present, offset, key)
@@ -263,6 +296,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> GrePacket<T> {
 
     /// Version 1: rewrites the call ID, keeping the payload length, as a
     /// PPTP-aware NAT does; `false` (and no change) without a v1 key.
+    #[inline]
     pub fn set_call_id(&mut self, call_id: u16) -> bool {
         match self.v1_key() {
             Some(key) => self.set_key((key & 0xffff_0000) | u32::from(call_id)),
@@ -271,6 +305,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> GrePacket<T> {
     }
 
     /// Version 1: sets the payload length half of the key word.
+    #[inline]
     pub fn set_payload_length_field(&mut self, len: u16) -> bool {
         match self.v1_key() {
             Some(key) => self.set_key((u32::from(len) << 16) | (key & 0xffff)),
@@ -278,11 +313,13 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> GrePacket<T> {
         }
     }
 
+    #[inline]
     pub fn set_seq_number(&mut self, seq: u32) -> bool {
         let (present, offset) = (self.has_seq(), self.seq_offset());
         self.write_word(present, offset, seq)
     }
 
+    #[inline]
     pub fn set_ack_number(&mut self, ack: u32) -> bool {
         let (present, offset) = (self.has_ack(), self.ack_offset());
         self.write_word(present, offset, ack)
@@ -290,6 +327,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> GrePacket<T> {
 
     /// Computes the checksum over the whole buffer when C is set, clearing
     /// Reserved1; `false` (and no change) without C.
+    #[inline]
     pub fn fill_checksum(&mut self) -> bool {
         if !self.write_word(self.has_checksum(), field::OPTIONAL, 0) {
             return false;
@@ -300,6 +338,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> GrePacket<T> {
         true
     }
 
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let start = self.header_len();
         self.buffer.as_mut().get_mut(start..).unwrap_or(&mut [])
@@ -323,6 +362,7 @@ pub struct GreRepr {
 
 impl GreRepr {
     /// PPTP's enhanced GRE to `call_id`, carrying `payload_len` bytes of PPP.
+    #[inline]
     pub const fn pptp(
         call_id: u16,
         payload_len: u16,
@@ -334,6 +374,7 @@ impl GreRepr {
     }
 
     /// Checks the layout; the checksum (if any) is the caller's to verify.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(packet: &GrePacket<T>) -> Result<GreRepr, ParseError> {
         packet.check_len()?;
         Ok(GreRepr {
@@ -346,6 +387,7 @@ impl GreRepr {
         })
     }
 
+    #[inline]
     fn flags_version(&self) -> u16 {
         let flag = |on: bool, bit: u16| if on { bit } else { 0 };
         flag(self.checksum, FLAG_C)
@@ -355,11 +397,13 @@ impl GreRepr {
             | (u16::from(self.version) & VERSION_MASK)
     }
 
+    #[inline]
     pub fn header_len(&self) -> usize {
         let words = [self.checksum, self.key.is_some(), self.seq_number.is_some(), self.ack_number.is_some()];
         MIN_HEADER_LEN + 4 * words.iter().filter(|&&w| w).count()
     }
 
+    #[inline]
     pub fn buffer_len(&self, payload_len: usize) -> usize {
         self.header_len() + payload_len
     }
@@ -369,6 +413,7 @@ impl GreRepr {
     /// # Panics
     ///
     /// If the buffer is shorter than [`Self::buffer_len`]: sized by the caller.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut GrePacket<T>, payload: &[u8]) {
         packet.set_flags_version(self.flags_version());
         packet.set_protocol_type(self.protocol);

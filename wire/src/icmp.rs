@@ -61,16 +61,19 @@ impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
     pub const HEADER_LEN: usize = self::HEADER_LEN;
 
     /// Wraps a buffer without checking it; accessors may panic on a short one.
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         Icmpv4Packet { buffer }
     }
 
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
         let packet = Self::new_unchecked(buffer);
         packet.check_len()?;
         Ok(packet)
     }
 
+    #[inline]
     pub fn check_len(&self) -> Result<(), ParseError> {
         if self.buffer.as_ref().len() < Self::HEADER_LEN {
             return Err(ParseError::IcmpTruncated);
@@ -78,87 +81,106 @@ impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
         Ok(())
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     fn read_u16(&self, f: Field) -> u16 {
         be::u16_at(self.buffer.as_ref(), f)
     }
 
+    #[inline]
     pub fn msg_type(&self) -> u8 {
         self.buffer.as_ref()[field::TYPE]
     }
 
+    #[inline]
     pub fn code(&self) -> u8 {
         self.buffer.as_ref()[field::CODE]
     }
 
+    #[inline]
     pub fn checksum(&self) -> u16 {
         self.read_u16(field::CHECKSUM)
     }
 
     /// Meaningful only when [`is_echo`](Self::is_echo).
+    #[inline]
     pub fn echo_ident(&self) -> u16 {
         self.read_u16(field::ECHO_IDENT)
     }
 
     /// Meaningful only when [`is_echo`](Self::is_echo).
+    #[inline]
     pub fn echo_seq(&self) -> u16 {
         self.read_u16(field::ECHO_SEQ)
     }
 
     /// Echo request or reply: the identifier plays the role of a port.
+    #[inline]
     pub fn is_echo(&self) -> bool {
         matches!(self.msg_type(), ECHO_REQUEST | ECHO_REPLY)
     }
 
     /// An error message quoting another datagram, which a stateful firewall
     /// must match against the quoted flow rather than as a flow of its own.
+    #[inline]
     pub fn is_error(&self) -> bool {
         matches!(self.msg_type(), DEST_UNREACHABLE | SOURCE_QUENCH | REDIRECT | TIME_EXCEEDED | PARAM_PROBLEM)
     }
 
     /// Everything after the 8-byte header.
+    #[inline]
     pub fn data(&self) -> &[u8] {
         &self.buffer.as_ref()[field::DATA..]
     }
 
+    #[inline]
     pub fn verify_checksum(&self) -> bool {
         checksum::checksum(self.buffer.as_ref()) == 0
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
+    #[inline]
     fn write_u16(&mut self, f: Field, value: u16) {
         be::set_u16(self.buffer.as_mut(), f, value);
     }
 
+    #[inline]
     pub fn set_msg_type(&mut self, msg_type: u8) {
         self.buffer.as_mut()[field::TYPE] = msg_type;
     }
 
+    #[inline]
     pub fn set_code(&mut self, code: u8) {
         self.buffer.as_mut()[field::CODE] = code;
     }
 
+    #[inline]
     pub fn set_checksum(&mut self, checksum: u16) {
         self.write_u16(field::CHECKSUM, checksum);
     }
 
+    #[inline]
     pub fn set_echo_ident(&mut self, ident: u16) {
         self.write_u16(field::ECHO_IDENT, ident);
     }
 
+    #[inline]
     pub fn set_echo_seq(&mut self, seq: u16) {
         self.write_u16(field::ECHO_SEQ, seq);
     }
 
+    #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[field::DATA..]
     }
 
     /// Recomputes the checksum over the whole buffer.
+    #[inline]
     pub fn fill_checksum(&mut self) {
         self.set_checksum(0);
         let csum = checksum::checksum(self.buffer.as_ref());
@@ -178,18 +200,21 @@ pub struct Icmpv4Repr {
 
 impl Icmpv4Repr {
     /// An echo request or reply.
+    #[inline]
     pub const fn echo(request: bool, ident: u16, seq: u16) -> Icmpv4Repr {
         let msg_type = if request { ECHO_REQUEST } else { ECHO_REPLY };
         Icmpv4Repr { msg_type, code: 0, rest: (ident as u32) << 16 | seq as u32 }
     }
 
     /// Checks the length; the checksum is the caller's to verify.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(packet: &Icmpv4Packet<T>) -> Result<Icmpv4Repr, ParseError> {
         packet.check_len()?;
         let rest = u32::from(packet.echo_ident()) << 16 | u32::from(packet.echo_seq());
         Ok(Icmpv4Repr { msg_type: packet.msg_type(), code: packet.code(), rest })
     }
 
+    #[inline]
     pub const fn buffer_len(&self, data_len: usize) -> usize {
         HEADER_LEN + data_len
     }
@@ -199,6 +224,7 @@ impl Icmpv4Repr {
     /// # Panics
     ///
     /// If the buffer is shorter than [`Self::buffer_len`]: sized by the caller.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Icmpv4Packet<T>, data: &[u8]) {
         packet.set_msg_type(self.msg_type);
         packet.set_code(self.code);

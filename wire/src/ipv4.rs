@@ -62,6 +62,7 @@ const FRAG_OFFSET_MASK: u16 = 0x1fff;
 
 /// The IPv4 protocol number of the next header.
 /// Network mask of a prefix length (0..=32).
+#[inline]
 pub fn prefix_mask(len: u8) -> u32 {
     match len {
         0 => 0,
@@ -80,6 +81,7 @@ pub enum IpProtocol {
 }
 
 impl From<u8> for IpProtocol {
+    #[inline]
     fn from(value: u8) -> Self {
         match value {
             1 => IpProtocol::Icmp,
@@ -92,6 +94,7 @@ impl From<u8> for IpProtocol {
 }
 
 impl From<IpProtocol> for u8 {
+    #[inline]
     fn from(value: IpProtocol) -> Self {
         match value {
             IpProtocol::Icmp => 1,
@@ -114,16 +117,19 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     pub const HEADER_LEN: usize = self::HEADER_LEN;
 
     /// Wraps a buffer without checking it; accessors may panic on a short one.
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         Ipv4Packet { buffer }
     }
 
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
         let packet = Self::new_unchecked(buffer);
         packet.check_len()?;
         Ok(packet)
     }
 
+    #[inline]
     pub fn check_len(&self) -> Result<(), ParseError> {
         let len = self.buffer.as_ref().len();
         if len < Self::HEADER_LEN {
@@ -146,75 +152,92 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         Ok(())
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     fn read_u16(&self, f: Field) -> u16 {
         be::u16_at(self.buffer.as_ref(), f)
     }
 
+    #[inline]
     fn read_addr(&self, f: Field) -> Ipv4Addr {
         let b = &self.buffer.as_ref()[f];
         Ipv4Addr::new(b[0], b[1], b[2], b[3])
     }
 
+    #[inline]
     pub fn version(&self) -> u8 {
         self.buffer.as_ref()[field::VER_IHL] >> 4
     }
 
     /// Header length in bytes (IHL × 4), options included.
+    #[inline]
     pub fn header_len(&self) -> u8 {
         (self.buffer.as_ref()[field::VER_IHL] & 0x0f) * 4
     }
 
+    #[inline]
     pub fn dscp_ecn(&self) -> u8 {
         self.buffer.as_ref()[field::DSCP_ECN]
     }
 
+    #[inline]
     pub fn total_len(&self) -> u16 {
         self.read_u16(field::LENGTH)
     }
 
+    #[inline]
     pub fn ident(&self) -> u16 {
         self.read_u16(field::IDENT)
     }
 
+    #[inline]
     pub fn dont_frag(&self) -> bool {
         self.read_u16(field::FLG_OFF) & FLAG_DF != 0
     }
 
+    #[inline]
     pub fn more_frags(&self) -> bool {
         self.read_u16(field::FLG_OFF) & FLAG_MF != 0
     }
 
     /// Fragment offset in bytes (the field counts 8-byte units).
+    #[inline]
     pub fn frag_offset(&self) -> u16 {
         (self.read_u16(field::FLG_OFF) & FRAG_OFFSET_MASK) * 8
     }
 
     /// True for any fragment, first one included: only the first carries
     /// the L4 header, so ports cannot be trusted on the others.
+    #[inline]
     pub fn is_fragment(&self) -> bool {
         self.more_frags() || self.frag_offset() != 0
     }
 
+    #[inline]
     pub fn ttl(&self) -> u8 {
         self.buffer.as_ref()[field::TTL]
     }
 
+    #[inline]
     pub fn next_header(&self) -> IpProtocol {
         IpProtocol::from(self.buffer.as_ref()[field::PROTOCOL])
     }
 
+    #[inline]
     pub fn checksum(&self) -> u16 {
         self.read_u16(field::CHECKSUM)
     }
 
+    #[inline]
     pub fn src_addr(&self) -> Ipv4Addr {
         self.read_addr(field::SRC_ADDR)
     }
 
+    #[inline]
     pub fn dst_addr(&self) -> Ipv4Addr {
         self.read_addr(field::DST_ADDR)
     }
@@ -229,6 +252,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     }
 
     /// Header and payload bounds, clamped to the buffer (see `header`).
+    #[inline]
     fn payload_range(&self) -> Field {
         let len = self.buffer.as_ref().len();
         let end = usize::from(self.total_len()).min(len);
@@ -236,11 +260,13 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         start..end
     }
 
+    #[inline]
     pub fn verify_checksum(&self) -> bool {
         checksum::checksum(self.header()) == 0
     }
 
     /// The options, between the fixed header and the payload.
+    #[inline]
     pub fn options(&self) -> &[u8] {
         let header = self.header();
         header.get(Self::HEADER_LEN..).unwrap_or_default()
@@ -249,6 +275,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     /// Reads the options (RFC 791): whether they carry a source route (loose or
     /// strict), or an error if they are malformed (a length that runs past the header
     /// or is shorter than two).
+    #[inline]
     pub fn source_routed(&self) -> Result<bool, ParseError> {
         let opts = self.options();
         let (mut i, mut routed) = (0, false);
@@ -270,6 +297,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     }
 
     /// `header_len..total_len`: Ethernet padding after `total_len` is excluded.
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         let range = self.payload_range();
         &self.buffer.as_ref()[range]
@@ -277,16 +305,19 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
+    #[inline]
     fn write_u16(&mut self, f: Field, value: u16) {
         be::set_u16(self.buffer.as_mut(), f, value);
     }
 
+    #[inline]
     fn write_flag(&mut self, flag: u16, on: bool) {
         let raw = self.read_u16(field::FLG_OFF);
         let raw = if on { raw | flag } else { raw & !flag };
         self.write_u16(field::FLG_OFF, raw);
     }
 
+    #[inline]
     pub fn set_version(&mut self, version: u8) {
         let b = &mut self.buffer.as_mut()[field::VER_IHL];
         *b = (*b & 0x0f) | (version << 4);
@@ -294,65 +325,79 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
 
     /// Sets the header length in bytes; it is stored in 4-byte units, so
     /// the low two bits are dropped.
+    #[inline]
     pub fn set_header_len(&mut self, len: u8) {
         let b = &mut self.buffer.as_mut()[field::VER_IHL];
         *b = (*b & 0xf0) | ((len / 4) & 0x0f);
     }
 
+    #[inline]
     pub fn set_dscp_ecn(&mut self, value: u8) {
         self.buffer.as_mut()[field::DSCP_ECN] = value;
     }
 
+    #[inline]
     pub fn set_total_len(&mut self, len: u16) {
         self.write_u16(field::LENGTH, len);
     }
 
+    #[inline]
     pub fn set_ident(&mut self, ident: u16) {
         self.write_u16(field::IDENT, ident);
     }
 
+    #[inline]
     pub fn set_dont_frag(&mut self, on: bool) {
         self.write_flag(FLAG_DF, on);
     }
 
+    #[inline]
     pub fn set_more_frags(&mut self, on: bool) {
         self.write_flag(FLAG_MF, on);
     }
 
     /// Sets the fragment offset in bytes; it is stored in 8-byte units, so
     /// the low three bits are dropped.
+    #[inline]
     pub fn set_frag_offset(&mut self, offset: u16) {
         let raw = self.read_u16(field::FLG_OFF) & !FRAG_OFFSET_MASK;
         self.write_u16(field::FLG_OFF, raw | (offset / 8));
     }
 
+    #[inline]
     pub fn set_ttl(&mut self, ttl: u8) {
         self.buffer.as_mut()[field::TTL] = ttl;
     }
 
+    #[inline]
     pub fn set_next_header(&mut self, protocol: IpProtocol) {
         self.buffer.as_mut()[field::PROTOCOL] = protocol.into();
     }
 
+    #[inline]
     pub fn set_checksum(&mut self, checksum: u16) {
         self.write_u16(field::CHECKSUM, checksum);
     }
 
+    #[inline]
     pub fn set_src_addr(&mut self, addr: Ipv4Addr) {
         self.buffer.as_mut()[field::SRC_ADDR].copy_from_slice(&addr.octets());
     }
 
+    #[inline]
     pub fn set_dst_addr(&mut self, addr: Ipv4Addr) {
         self.buffer.as_mut()[field::DST_ADDR].copy_from_slice(&addr.octets());
     }
 
     /// Recomputes the header checksum over `header_len` bytes.
+    #[inline]
     pub fn fill_checksum(&mut self) {
         self.set_checksum(0);
         let csum = checksum::checksum(self.header());
         self.set_checksum(csum);
     }
 
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let range = self.payload_range();
         &mut self.buffer.as_mut()[range]
@@ -376,6 +421,7 @@ impl Ipv4Repr {
 
     /// Re-runs `check_len`, so a packet made with `new_unchecked` is safe too.
     /// Options, DSCP and fragmentation fields are not represented.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(packet: &Ipv4Packet<T>) -> Result<Ipv4Repr, ParseError> {
         packet.check_len()?;
         Ok(Ipv4Repr {
@@ -394,6 +440,7 @@ impl Ipv4Repr {
     ///
     /// If the buffer is shorter than `HEADER_LEN` or `payload_len` exceeds
     /// [`Self::MAX_PAYLOAD_LEN`]: both are sized by the caller, never by input.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Ipv4Packet<T>) {
         let total_len = self
             .payload_len

@@ -89,6 +89,7 @@ macro_rules! parse_errors {
             pub const ALL: &'static [ParseError] = &[$(ParseError::$variant,)*];
 
             /// Stable snake_case name, used as the drop-reason label in metrics.
+            #[inline]
             pub fn as_str(self) -> &'static str {
                 match self {
                     $(ParseError::$variant => $name,)*
@@ -122,6 +123,7 @@ parse_errors! {
 
 impl ParseError {
     /// Position in [`ParseError::ALL`], for indexing a counter array.
+    #[inline]
     pub fn index(self) -> usize {
         // The enum has no explicit discriminants and ALL follows declaration order, so
         // the discriminant is the index.
@@ -130,6 +132,7 @@ impl ParseError {
 }
 
 impl core::fmt::Display for ParseError {
+    #[inline]
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.as_str())
     }

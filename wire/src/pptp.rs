@@ -77,6 +77,7 @@ pub enum CallIdField {
 }
 
 impl MsgType {
+    #[inline]
     pub fn from_u16(v: u16) -> Option<MsgType> {
         use MsgType::*;
         Some(match v {
@@ -100,6 +101,7 @@ impl MsgType {
     }
 
     /// The fixed length RFC 2637 gives each message.
+    #[inline]
     pub fn length(self) -> usize {
         use MsgType::*;
         match self {
@@ -118,6 +120,7 @@ impl MsgType {
     }
 
     /// The Call ID fields: (offset, kind).
+    #[inline]
     pub fn call_id_fields(self) -> &'static [(usize, CallIdField)] {
         use MsgType::*;
         match self {
@@ -130,6 +133,7 @@ impl MsgType {
 
     /// The bytes of the message the ALG needs to see to act on it (Call IDs, result
     /// codes); the rest of the message passes unread.
+    #[inline]
     pub fn needed(self) -> usize {
         use MsgType::*;
         match self {
@@ -140,6 +144,7 @@ impl MsgType {
         }
     }
 
+    #[inline]
     pub fn name(self) -> &'static str {
         use MsgType::*;
         match self {
@@ -192,6 +197,7 @@ pub enum HeaderError {
 }
 
 /// Checks a message header (the first 12 bytes of a message) and returns its type.
+#[inline]
 pub fn check_header(h: &[u8; HEADER_LEN]) -> Result<MsgType, HeaderError> {
     let be16 = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
     if u32::from_be_bytes([h[4], h[5], h[6], h[7]]) != MAGIC_COOKIE {
@@ -226,6 +232,7 @@ pub struct ControlRepr {
 impl MsgType {
     /// Where the type's result code is: OCRP and ICRP at 16, CDN and SCCRP at 14,
     /// Stop-CCRP at 12.
+    #[inline]
     pub fn result_offset(self) -> Option<usize> {
         use MsgType::*;
         match self {
@@ -238,6 +245,7 @@ impl MsgType {
 
     /// Whether the 16 bits at `at` (12 or 14) are a field of their own rather than the
     /// result and error codes.
+    #[inline]
     fn id_at(self, at: usize) -> bool {
         self.length() >= at + 2 && self.result_offset() != Some(at)
     }
@@ -245,6 +253,7 @@ impl MsgType {
 
 impl ControlRepr {
     /// Reads a whole message; `msg` must hold at least its RFC length.
+    #[inline]
     pub fn parse(msg: &[u8]) -> Result<ControlRepr, HeaderError> {
         let head: &[u8; HEADER_LEN] =
             msg.get(..HEADER_LEN).and_then(|h| h.try_into().ok()).ok_or(HeaderError::BadLength)?;
@@ -259,11 +268,13 @@ impl ControlRepr {
     }
 
     /// The message's length on the wire.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         self.kind.length()
     }
 
     /// Writes the message into `msg[..buffer_len()]`; `msg` must be at least that long.
+    #[inline]
     pub fn emit(&self, msg: &mut [u8]) {
         let msg = &mut msg[..self.kind.length()];
         msg.fill(0);

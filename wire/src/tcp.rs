@@ -69,10 +69,12 @@ impl TcpFlags {
     pub const CWR: TcpFlags = TcpFlags(0x80);
 
     /// True if every bit of `other` is set in `self`.
+    #[inline]
     pub fn contains(self, other: TcpFlags) -> bool {
         self.0 & other.0 == other.0
     }
 
+    #[inline]
     pub fn bits(self) -> u8 {
         self.0
     }
@@ -81,6 +83,7 @@ impl TcpFlags {
 impl BitOr for TcpFlags {
     type Output = TcpFlags;
 
+    #[inline]
     fn bitor(self, rhs: TcpFlags) -> TcpFlags {
         TcpFlags(self.0 | rhs.0)
     }
@@ -97,16 +100,19 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     pub const HEADER_LEN: usize = self::HEADER_LEN;
 
     /// Wraps a buffer without checking it; accessors may panic on a short one.
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         TcpPacket { buffer }
     }
 
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
         let packet = Self::new_unchecked(buffer);
         packet.check_len()?;
         Ok(packet)
     }
 
+    #[inline]
     pub fn check_len(&self) -> Result<(), ParseError> {
         let len = self.buffer.as_ref().len();
         if len < Self::HEADER_LEN {
@@ -122,62 +128,76 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         Ok(())
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     fn read_u16(&self, f: Field) -> u16 {
         be::u16_at(self.buffer.as_ref(), f)
     }
 
+    #[inline]
     fn read_u32(&self, f: Field) -> u32 {
         be::u32_at(self.buffer.as_ref(), f)
     }
 
+    #[inline]
     pub fn src_port(&self) -> u16 {
         self.read_u16(field::SRC_PORT)
     }
 
+    #[inline]
     pub fn dst_port(&self) -> u16 {
         self.read_u16(field::DST_PORT)
     }
 
+    #[inline]
     pub fn seq_number(&self) -> u32 {
         self.read_u32(field::SEQ_NUM)
     }
 
+    #[inline]
     pub fn ack_number(&self) -> u32 {
         self.read_u32(field::ACK_NUM)
     }
 
     /// Header length in bytes (data offset × 4), options included.
+    #[inline]
     pub fn header_len(&self) -> u8 {
         (self.buffer.as_ref()[field::DATA_OFF] >> 4) * 4
     }
 
+    #[inline]
     pub fn flags(&self) -> TcpFlags {
         TcpFlags(self.buffer.as_ref()[field::FLAGS])
     }
 
+    #[inline]
     pub fn window_len(&self) -> u16 {
         self.read_u16(field::WIN_SIZE)
     }
 
+    #[inline]
     pub fn checksum(&self) -> u16 {
         self.read_u16(field::CHECKSUM)
     }
 
+    #[inline]
     pub fn urgent_at(&self) -> u16 {
         self.read_u16(field::URGENT)
     }
 
     /// The options, between the fixed header and the payload.
+    #[inline]
     pub fn options(&self) -> &[u8] {
         let start = Self::HEADER_LEN.min(self.payload_start());
         &self.buffer.as_ref()[start..self.payload_start()]
     }
 
     /// The window scale option's shift (RFC 7323), if the options carry one.
+    #[inline]
     pub fn window_scale(&self) -> Option<u8> {
         let opts = self.options();
         let mut i = 0;
@@ -202,20 +222,24 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
 
     /// Start of the payload, clamped so that a data offset rewritten by a
     /// setter cannot make the slicing accessors panic.
+    #[inline]
     fn payload_start(&self) -> usize {
         let data = self.buffer.as_ref();
         usize::from(self.header_len()).min(data.len())
     }
 
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[self.payload_start()..]
     }
 
     /// Checks the checksum over the pseudo header and the whole buffer.
+    #[inline]
     pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
         self.sum_with_pseudo_header(src, dst) == 0xffff
     }
 
+    #[inline]
     fn sum_with_pseudo_header(&self, src: Ipv4Addr, dst: Ipv4Addr) -> u16 {
         let data = self.buffer.as_ref();
         // An IPv4 payload is below 64 KiB, so the length always fits.
@@ -225,64 +249,78 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
+    #[inline]
     fn write_u16(&mut self, f: Field, value: u16) {
         be::set_u16(self.buffer.as_mut(), f, value);
     }
 
+    #[inline]
     fn write_u32(&mut self, f: Field, value: u32) {
         be::set_u32(self.buffer.as_mut(), f, value);
     }
 
+    #[inline]
     pub fn set_src_port(&mut self, port: u16) {
         self.write_u16(field::SRC_PORT, port);
     }
 
+    #[inline]
     pub fn set_dst_port(&mut self, port: u16) {
         self.write_u16(field::DST_PORT, port);
     }
 
+    #[inline]
     pub fn set_seq_number(&mut self, seq: u32) {
         self.write_u32(field::SEQ_NUM, seq);
     }
 
+    #[inline]
     pub fn set_ack_number(&mut self, ack: u32) {
         self.write_u32(field::ACK_NUM, ack);
     }
 
     /// Sets the header length in bytes; it is stored in 4-byte units and the
     /// reserved low nibble is cleared.
+    #[inline]
     pub fn set_header_len(&mut self, len: u8) {
         self.buffer.as_mut()[field::DATA_OFF] = ((len / 4) & 0x0f) << 4;
     }
 
+    #[inline]
     pub fn set_flags(&mut self, flags: TcpFlags) {
         self.buffer.as_mut()[field::FLAGS] = flags.bits();
     }
 
+    #[inline]
     pub fn set_window_len(&mut self, window: u16) {
         self.write_u16(field::WIN_SIZE, window);
     }
 
+    #[inline]
     pub fn set_checksum(&mut self, checksum: u16) {
         self.write_u16(field::CHECKSUM, checksum);
     }
 
+    #[inline]
     pub fn set_urgent_at(&mut self, urgent: u16) {
         self.write_u16(field::URGENT, urgent);
     }
 
+    #[inline]
     pub fn options_mut(&mut self) -> &mut [u8] {
         let end = self.payload_start();
         let start = Self::HEADER_LEN.min(end);
         &mut self.buffer.as_mut()[start..end]
     }
 
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let start = self.payload_start();
         &mut self.buffer.as_mut()[start..]
     }
 
     /// Computes the checksum over the pseudo header and the whole buffer.
+    #[inline]
     pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
         self.set_checksum(0);
         let csum = !self.sum_with_pseudo_header(src, dst);
@@ -303,6 +341,7 @@ pub struct TcpRepr {
 
 impl TcpRepr {
     /// Checks the layout; options are not represented, the checksum is the caller's.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(packet: &TcpPacket<T>) -> Result<TcpRepr, ParseError> {
         packet.check_len()?;
         Ok(TcpRepr {
@@ -315,6 +354,7 @@ impl TcpRepr {
         })
     }
 
+    #[inline]
     pub const fn buffer_len(&self, payload_len: usize) -> usize {
         HEADER_LEN + payload_len
     }
@@ -324,6 +364,7 @@ impl TcpRepr {
     /// # Panics
     ///
     /// If the buffer is shorter than [`Self::buffer_len`]: sized by the caller.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         packet: &mut TcpPacket<T>,

@@ -40,6 +40,7 @@ impl Toeplitz {
         Toeplitz { key: *key, table }
     }
 
+    #[inline]
     pub fn key(&self) -> &[u8; 40] {
         &self.key
     }
@@ -64,6 +65,7 @@ impl Toeplitz {
 }
 
 /// The 32 key bits starting at bit `start`.
+#[inline]
 fn window(key: &[u8; 40], start: usize) -> u32 {
     (0..32).fold(0u32, |acc, i| {
         let bit = start + i;

@@ -53,16 +53,19 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
     pub const HEADER_LEN: usize = self::HEADER_LEN;
 
     /// Wraps a buffer without checking it; accessors may panic on a short one.
+    #[inline]
     pub fn new_unchecked(buffer: T) -> Self {
         UdpPacket { buffer }
     }
 
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
         let packet = Self::new_unchecked(buffer);
         packet.check_len()?;
         Ok(packet)
     }
 
+    #[inline]
     pub fn check_len(&self) -> Result<(), ParseError> {
         let buf_len = self.buffer.as_ref().len();
         if buf_len < Self::HEADER_LEN {
@@ -78,18 +81,22 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
         Ok(())
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     fn read_u16(&self, f: Field) -> u16 {
         be::u16_at(self.buffer.as_ref(), f)
     }
 
+    #[inline]
     pub fn src_port(&self) -> u16 {
         self.read_u16(field::SRC_PORT)
     }
 
+    #[inline]
     pub fn dst_port(&self) -> u16 {
         self.read_u16(field::DST_PORT)
     }
@@ -98,35 +105,42 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
     // Named after the RFC field, not a container size: a datagram is never
     // empty, so `is_empty` would mean nothing.
     #[allow(clippy::len_without_is_empty)]
+    #[inline]
     pub fn len(&self) -> u16 {
         self.read_u16(field::LENGTH)
     }
 
+    #[inline]
     pub fn checksum(&self) -> u16 {
         self.read_u16(field::CHECKSUM)
     }
 
     /// The datagram bytes `0..len`, clamped so that a length rewritten by a
     /// setter cannot make the slicing accessors panic.
+    #[inline]
     fn datagram_end(&self) -> usize {
         usize::from(self.len()).min(self.buffer.as_ref().len())
     }
 
+    #[inline]
     fn payload_range(&self) -> Field {
         let end = self.datagram_end();
         Self::HEADER_LEN.min(end)..end
     }
 
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[self.payload_range()]
     }
 
     /// True if the checksum is absent (0) or correct over the pseudo header
     /// and `len` bytes.
+    #[inline]
     pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
         self.checksum() == 0 || self.sum_with_pseudo_header(src, dst) == 0xffff
     }
 
+    #[inline]
     fn sum_with_pseudo_header(&self, src: Ipv4Addr, dst: Ipv4Addr) -> u16 {
         let datagram = &self.buffer.as_ref()[..self.datagram_end()];
         let pseudo = checksum::pseudo_header_sum(src, dst, PROTO_UDP, self.len());
@@ -135,26 +149,32 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
+    #[inline]
     fn write_u16(&mut self, f: Field, value: u16) {
         be::set_u16(self.buffer.as_mut(), f, value);
     }
 
+    #[inline]
     pub fn set_src_port(&mut self, port: u16) {
         self.write_u16(field::SRC_PORT, port);
     }
 
+    #[inline]
     pub fn set_dst_port(&mut self, port: u16) {
         self.write_u16(field::DST_PORT, port);
     }
 
+    #[inline]
     pub fn set_len(&mut self, len: u16) {
         self.write_u16(field::LENGTH, len);
     }
 
+    #[inline]
     pub fn set_checksum(&mut self, checksum: u16) {
         self.write_u16(field::CHECKSUM, checksum);
     }
 
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let range = self.payload_range();
         &mut self.buffer.as_mut()[range]
@@ -162,6 +182,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> UdpPacket<T> {
 
     /// Computes the checksum over the pseudo header and `len` bytes, writing
     /// 0xFFFF for a computed 0 so that it does not read as "no checksum".
+    #[inline]
     pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
         self.set_checksum(0);
         let csum = match !self.sum_with_pseudo_header(src, dst) {
@@ -181,11 +202,13 @@ pub struct UdpRepr {
 
 impl UdpRepr {
     /// Checks the length; the checksum is the caller's to verify (`verify_checksum`).
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(packet: &UdpPacket<T>) -> Result<UdpRepr, ParseError> {
         packet.check_len()?;
         Ok(UdpRepr { src_port: packet.src_port(), dst_port: packet.dst_port() })
     }
 
+    #[inline]
     pub const fn buffer_len(&self, payload_len: usize) -> usize {
         HEADER_LEN + payload_len
     }
@@ -196,6 +219,7 @@ impl UdpRepr {
     ///
     /// If the buffer is shorter than [`Self::buffer_len`] or that exceeds 65,535:
     /// sized by the caller, never by input.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         packet: &mut UdpPacket<T>,
