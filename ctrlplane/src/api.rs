@@ -17,7 +17,7 @@
 //! a display never stops forwarding.
 use crate::config::Management;
 use crate::control::Control;
-use crate::views::{self, Shown};
+use crate::display::{self, Shown};
 use anyhow::Context;
 use dataplane::session::SessionFilter;
 use std::os::unix::fs::PermissionsExt;
@@ -172,13 +172,13 @@ fn route(c: &Control, method: &Method, path: &str, q: &[(String, String)]) -> Re
     let has = |k: &str| q.iter().any(|(key, _)| key == k);
     let a = c.appliance();
     let shown = match res {
-        Resource::SessionTable => views::session_table(a, &filter, has("verbose")),
-        Resource::Reset => views::reset(a, &filter),
-        Resource::ServerMap => views::server_map(a),
-        Resource::NatAddressGroup => views::nat_address_group(a, &c.rules()),
-        Resource::NatStatistics => views::nat_statistics(a),
-        Resource::Interface => Ok(views::interfaces(a)),
-        Resource::Statistics => Ok(views::statistics(a, has("drop"))),
+        Resource::SessionTable => display::session_table(a, &filter, has("verbose")),
+        Resource::Reset => display::reset(a, &filter),
+        Resource::ServerMap => display::server_map(a),
+        Resource::NatAddressGroup => display::nat_address_group(a, &c.rules()),
+        Resource::NatStatistics => display::nat_statistics(a),
+        Resource::Interface => Ok(display::interfaces(a)),
+        Resource::Statistics => Ok(display::statistics(a, has("drop"))),
         Resource::Reload => return reload(c),
     };
     match shown {

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod config;
 pub mod control;
+pub mod display;
 pub mod fwctl;
 pub mod metrics;
 pub mod render;

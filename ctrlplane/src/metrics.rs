@@ -6,7 +6,8 @@
 //! are put into a fresh registry of the `prometheus` crate and encoded: nothing is kept
 //! between scrapes, and nothing on the packet path knows a scrape happened.
 use crate::control::Control;
-use crate::views::{busy_ratio, proto_name, QUERY_TIMEOUT};
+use crate::display::QUERY_TIMEOUT;
+use crate::views::{busy_ratio, proto_name};
 use anyhow::Context;
 use dataplane::session::Kind;
 use dataplane::stats::{CoreStats, DropReason};

@@ -2,9 +2,9 @@
 use crate::api::ApiServer;
 use crate::config::Validated;
 use crate::control::{ConfigSource, Control};
+use crate::display;
 use crate::metrics::MetricsServer;
 use crate::report;
-use crate::views;
 use anyhow::Context;
 use dataplane::session::SessionFilter;
 use dataplane::stats::{CoreStats, DropReason};
@@ -207,11 +207,11 @@ impl DropWarnings {
 /// `display firewall session-table` and `display firewall server-map`, on SIGUSR1: the
 /// same text `fwctl` shows.
 fn print_displays(a: &Appliance) {
-    match views::session_table(a, &SessionFilter::default(), false) {
+    match display::session_table(a, &SessionFilter::default(), false) {
         Ok(shown) => print!("display firewall session-table\n{}", shown.text),
         Err(e) => eprintln!("session table unavailable: {e}"),
     }
-    match views::server_map(a) {
+    match display::server_map(a) {
         Ok(shown) => print!("display firewall server-map\n{}", shown.text),
         Err(e) => eprintln!("server map unavailable: {e}"),
     }

@@ -42,3 +42,24 @@ pub(super) fn parse_mac(s: &str) -> Result<MacAddr, String> {
 pub(super) fn is_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 32 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_pci_addresses() {
+        assert!(is_pci_address("0000:03:00.0"));
+        assert!(is_pci_address("03:00.1"));
+        assert!(!is_pci_address("net_af_packet0,iface=x"));
+        assert!(!is_pci_address("0000:03:00"));
+    }
+
+    #[test]
+    fn parses_prefixes() {
+        assert_eq!(parse_prefix("10.0.0.1/8"), Ok(([10, 0, 0, 1].into(), 8)));
+        assert!(parse_prefix("10.0.0.1").is_err());
+        assert!(parse_prefix("10.0.0.1/33").is_err());
+        assert!(parse_prefix("10.0.0.300/8").is_err());
+    }
+}

@@ -8,10 +8,12 @@ mod fields;
 mod load;
 mod rules;
 mod validate;
+mod validated;
 
 pub use fields::parse_prefix;
 pub use load::{load_file, load_str, ConfigError, DEFAULT_CONFIG};
-pub use validate::{available_cpus, validate, EalPlan, Management, Validated};
+pub use validate::{available_cpus, validate};
+pub use validated::{EalPlan, Management, Validated};
 
 use dataplane::alg::pptp::AlgLimits;
 use dataplane::pipeline::PipelineLimits;
