@@ -6,16 +6,32 @@
 //! 3. Destination is a NAT public address: the worker whose slice of the port /
 //!    identifier / Call ID space holds the destination port. Workers allocate only from
 //!    their own slice, so a reply finds the worker that created the translation.
-//! 4. Otherwise: the symmetric Toeplitz hash of the tuple, as an RSS NIC with the same
-//!    key computes it (`(hash & 127) % workers` mirrors a 128-entry round-robin
-//!    redirection table). Both directions of an untranslated flow hash alike.
+//! 4. Otherwise: the queue an RSS NIC programmed from this map delivers it to: the
+//!    symmetric Toeplitz hash, over addresses and ports for TCP and UDP and over the
+//!    addresses alone for everything else (ICMP, GRE), as NICs hash them, looked up in
+//!    a 128-entry redirection table ([`OwnerMap::reta`], entry i = i % workers). Both
+//!    directions of an untranslated flow hash alike.
+//!
+//! Ports program the same key and table into the NIC (`dpdk::Port::start`), so packets
+//! arrive at their owner. Replies to NAT addresses do too when NAT picks its ports with
+//! [`OwnerMap::reply_queue`] (TCP, UDP) and the ALG its Call IDs from the slice of
+//! [`OwnerMap::by_addrs`] (GRE): rule 3 and the NIC then agree. ICMP echo replies hash
+//! by addresses only, so their identifier cannot steer them: they cross once.
 use std::sync::Arc;
 use wire::{FlowKey, Toeplitz, SYMMETRIC_KEY};
 
 /// Ports, identifiers and Call IDs below this are never allocated by NAT.
 pub const NAT_FIRST: u16 = 1024;
 
+/// Entries of the redirection table ownership is defined over. A device's table of a
+/// larger power-of-two size is programmed with this one repeated, which sends every
+/// hash to the same queue.
+pub const RETA_MODEL: usize = 128;
+
 pub type Owner = u16;
+
+const TCP: u8 = 6;
+const UDP: u8 = 17;
 
 /// The ownership rules, built at start (and on reload) and shared by every core.
 pub struct OwnerMap {
@@ -23,6 +39,7 @@ pub struct OwnerMap {
     per_worker: u32,
     public: Vec<u32>,
     toeplitz: Arc<Toeplitz>,
+    reta: [Owner; RETA_MODEL],
 }
 
 impl OwnerMap {
@@ -36,7 +53,47 @@ impl OwnerMap {
             per_worker: (u32::from(u16::MAX) - u32::from(NAT_FIRST) + 1) / u32::from(workers),
             public,
             toeplitz: Arc::new(Toeplitz::new(&SYMMETRIC_KEY)),
+            reta: std::array::from_fn(|i| (i % usize::from(workers)) as Owner),
         }
+    }
+
+    /// The RSS key ports program: the symmetric one the owners are computed with.
+    pub fn rss_key(&self) -> &[u8; 40] {
+        self.toeplitz.key()
+    }
+
+    /// The redirection table ports program (repeated to the device's size).
+    pub fn reta(&self) -> &[Owner; RETA_MODEL] {
+        &self.reta
+    }
+
+    /// The worker an RSS hash selects.
+    #[inline]
+    pub fn queue_of(&self, hash: u32) -> Owner {
+        self.reta[hash as usize & (RETA_MODEL - 1)]
+    }
+
+    /// Where the NIC delivers what it hashes by addresses alone (ICMP, GRE, fragments)
+    /// from `src` to `dst`.
+    #[inline]
+    pub fn by_addrs(&self, src: u32, dst: u32) -> Owner {
+        if self.workers == 1 {
+            return 0;
+        }
+        self.queue_of(self.toeplitz.hash_addrs(src, dst))
+    }
+
+    /// The part of a reply's hash that does not depend on the NAT port: the reply comes
+    /// from `server:sport` to `public`. See [`OwnerMap::reply_queue`].
+    #[inline]
+    pub fn reply_base(&self, server: u32, sport: u16, public: u32) -> u32 {
+        self.toeplitz.hash_v4(server, public, sport, 0)
+    }
+
+    /// The worker the NIC delivers a TCP or UDP reply to when NAT gave the flow `port`.
+    #[inline]
+    pub fn reply_queue(&self, base: u32, port: u16) -> Owner {
+        self.queue_of(base ^ self.toeplitz.dport_part(port))
     }
 
     pub fn workers(&self) -> u16 {
@@ -74,8 +131,11 @@ impl OwnerMap {
         if self.is_public(key.dst) {
             return self.slice_of(key.dport);
         }
-        let h = self.toeplitz.hash_v4(key.src, key.dst, key.sport, key.dport);
-        ((h & 127) % u32::from(self.workers)) as Owner
+        let h = match key.proto {
+            TCP | UDP => self.toeplitz.hash_v4(key.src, key.dst, key.sport, key.dport),
+            _ => self.toeplitz.hash_addrs(key.src, key.dst),
+        };
+        self.queue_of(h)
     }
 }
 
@@ -129,5 +189,38 @@ mod tests {
         assert!(used.iter().all(|n| *n > 150), "spread over workers: {used:?}");
         let gre0 = FlowKey { proto: 47, ..FlowKey::default() };
         assert_eq!(m.owner(&gre0, true), 0);
+    }
+
+    #[test]
+    fn the_model_is_what_rte_softrss_and_the_table_give() {
+        let m = OwnerMap::new(3, &[]);
+        let t = Toeplitz::new(m.rss_key());
+        for i in 0..500u32 {
+            let k = FlowKey {
+                src: 0x0a00_0000 + i * 77,
+                dst: 0xc633_6407,
+                sport: i as u16,
+                dport: 53,
+                proto: 17,
+            };
+            let nic = t.hash_v4(k.src, k.dst, k.sport, k.dport);
+            assert_eq!(m.owner(&k, false), ((nic & 127) % 3) as Owner);
+            let gre = FlowKey { proto: 47, sport: 0, dport: 7, ..k };
+            assert_eq!(m.owner(&gre, false), ((t.hash_addrs(k.src, k.dst) & 127) % 3) as Owner);
+        }
+    }
+
+    #[test]
+    fn nat_can_steer_replies_to_any_worker() {
+        let public = std::net::Ipv4Addr::new(203, 0, 113, 2);
+        let m = OwnerMap::new(4, &[public]);
+        let base = m.reply_base(0xc633_6407, 443, public.into());
+        for w in 0..4 {
+            let port = m.slice(w).find(|&p| m.reply_queue(base, p) == w).expect("a port of the slice");
+            let reply = FlowKey::new([198, 51, 100, 7].into(), public, 443, port, 6);
+            let t = Toeplitz::new(m.rss_key());
+            let nic = t.hash_v4(reply.src, reply.dst, reply.sport, reply.dport);
+            assert_eq!((m.queue_of(nic), m.owner(&reply, false)), (w, w), "NIC and owner agree");
+        }
     }
 }

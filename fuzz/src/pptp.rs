@@ -146,7 +146,7 @@ pub fn pptp_stream(data: &[u8]) {
         let public = if translate { PUBLIC } else { CLIENTS[conn] };
         let dir_ = if dir == 0 { Dir::Original } else { Dir::Reply };
         let seq = 1000u32.wrapping_add(start as u32);
-        let seg = Segment { control, public, dir: dir_, worker: 0, seq, payload: &mut payload };
+        let seg = Segment { control, public, dir: dir_, seq, payload: &mut payload };
         let Ok(fed) = alg.segment(seg, Millis(now), &mut out) else { continue };
         for (i, b) in payload[..fed.keep].iter().enumerate() {
             let at = start + i;

@@ -537,24 +537,36 @@ fn a_message_split_across_segments_is_translated() {
 #[test]
 fn two_workers_own_the_tunnel_sessions_apart() {
     let mut sim = lab(Setup { workers: 2, ..ONE });
-    let mut c = Control::open(&mut sim, CLIENT, 40000);
-    // The NIC puts everything on queue 1 here: hand-offs do the rest.
-    c.rx_worker = 1;
+    let by_addrs =
+        |src: Ipv4Addr, dst: Ipv4Addr, sim: &Sim| sim.workers[0].owners().by_addrs(src.into(), dst.into());
     let owner_of = |k: FlowKey, sim: &Sim| sim.workers[0].owners().owner(&k, false);
-    let control_owner = owner_of(FlowKey::new(CLIENT, SERVER, 40000, 1723, 6), &sim);
-    // A server Call ID whose GRE from the client hashes to the other worker.
-    let server_id =
-        (1..).find(|&id| owner_of(FlowKey::new(CLIENT, SERVER, 0, id, 47), &sim) != control_owner).unwrap();
+    // The NIC hashes GRE by its addresses: the server's GRE to the public address goes
+    // to one worker, and a client's to the server, for one of these clients, to the other.
+    let inbound = by_addrs(SERVER, PUBLIC, &sim);
+    let client = [CLIENT, CLIENT2].into_iter().find(|&c| by_addrs(c, SERVER, &sim) != inbound).unwrap();
+    let mut c = Control::open(&mut sim, client, 40000);
+    // The control connection arrives on queue 1 here: hand-offs do the rest.
+    c.rx_worker = 1;
+    let server_id = 0x4242;
     let x = c.call(&mut sim, AAAA, server_id);
-    assert_eq!(owner_of(FlowKey::new(SERVER, PUBLIC, 0, x, 47), &sim), control_owner);
-    assert_eq!(gre_from_server(&mut sim, x, 1), Some((SERVER, CLIENT, AAAA)));
-    assert_eq!(gre_from_client(&mut sim, CLIENT, server_id, 0), Some((PUBLIC, SERVER, server_id)));
-    assert_eq!(gre_from_client(&mut sim, CLIENT, server_id, 1), Some((PUBLIC, SERVER, server_id)));
+    assert_eq!(
+        owner_of(FlowKey::new(SERVER, PUBLIC, 0, x, 47), &sim),
+        inbound,
+        "the Call ID steers to the NIC's queue"
+    );
+    assert_eq!(gre_from_server(&mut sim, x, inbound), Some((SERVER, client, AAAA)));
+    let outbound = by_addrs(client, SERVER, &sim);
+    assert_eq!(gre_from_client(&mut sim, client, server_id, outbound), Some((PUBLIC, SERVER, server_id)));
+    let handoffs = sim.wire.stats.handoffs_out;
+    assert_eq!(gre_from_server(&mut sim, x, inbound), Some((SERVER, client, AAAA)));
+    assert_eq!(gre_from_client(&mut sim, client, server_id, outbound), Some((PUBLIC, SERVER, server_id)));
+    assert_eq!(sim.wire.stats.handoffs_out, handoffs, "GRE that arrives where the NIC puts it stays there");
+    assert_eq!(gre_from_client(&mut sim, client, server_id, inbound), Some((PUBLIC, SERVER, server_id)));
+    assert_eq!(sim.wire.stats.handoffs_out, handoffs + 1, "and GRE on the wrong queue is handed off");
     let gre: Vec<_> =
         sim.sessions().into_iter().filter(|s| s.kind == dataplane::session::Kind::PptpGre).collect();
     assert_eq!(gre.len(), 2);
     assert_ne!(gre[0].worker, gre[1].worker, "the tunnel's two sessions live on different workers");
-    assert!(sim.wire.stats.handoffs_out > 0);
     assert_eq!(sim.wire.stats.total_drops(), 0);
     c.send_to_client(&mut sim, RST, b"");
     assert_clean(&sim);

@@ -62,6 +62,25 @@ impl Toeplitz {
         input[10..12].copy_from_slice(&dport.to_be_bytes());
         self.hash(&input)
     }
+
+    /// The RSS hash NICs compute for IPv4 without ports (ICMP, GRE, fragments): the
+    /// two addresses.
+    #[inline]
+    pub fn hash_addrs(&self, src: u32, dst: u32) -> u32 {
+        let mut input = [0u8; 8];
+        input[0..4].copy_from_slice(&src.to_be_bytes());
+        input[4..8].copy_from_slice(&dst.to_be_bytes());
+        self.hash(&input)
+    }
+
+    /// What a destination port adds to [`Toeplitz::hash_v4`]: the hash is linear (XOR)
+    /// in its input, so `hash_v4(s, d, sp, dp) == hash_v4(s, d, sp, 0) ^ dport_part(dp)`,
+    /// which lets NAT try candidate ports with two lookups each.
+    #[inline]
+    pub fn dport_part(&self, dport: u16) -> u32 {
+        let [hi, lo] = dport.to_be_bytes();
+        self.table[10][usize::from(hi)] ^ self.table[11][usize::from(lo)]
+    }
 }
 
 /// The 32 key bits starting at bit `start`.
@@ -111,5 +130,17 @@ mod tests {
             let (sp, dp) = ((i * 31) as u16, (i * 17 + 5) as u16);
             assert_eq!(t.hash_v4(s, d, sp, dp), t.hash_v4(d, s, dp, sp));
         }
+    }
+
+    #[test]
+    fn the_hash_is_linear_in_the_destination_port() {
+        let t = Toeplitz::new(&VERIFICATION_KEY);
+        for i in 0..500u32 {
+            let (s, d, sp, dp) = (i.wrapping_mul(2_654_435_761), !i << 5, (i * 7) as u16, (i * 131) as u16);
+            assert_eq!(t.hash_v4(s, d, sp, dp), t.hash_v4(s, d, sp, 0) ^ t.dport_part(dp));
+        }
+        let bytes = |s: u32, d: u32| [s.to_be_bytes(), d.to_be_bytes()].concat();
+        assert_eq!(t.hash_addrs(0x4209_95bb, 0xa18e_6450), t.hash(&bytes(0x4209_95bb, 0xa18e_6450)));
+        assert_eq!(t.hash_addrs(0x4209_95bb, 0xa18e_6450), 0x323e8fc2, "Microsoft's IPv4-only vector");
     }
 }

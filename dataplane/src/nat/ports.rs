@@ -14,6 +14,9 @@ pub const NAT_SPACES: [u8; 3] = [6, 17, 1];
 /// The space the PPTP ALG allocates translated Call IDs from (GRE).
 pub const CALL_ID_SPACE: [u8; 1] = [47];
 
+/// Free numbers [`PortAllocator::allocate_where`] looks at before it settles for any.
+const STEER_TRIES: usize = 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortError {
     /// Every number of the slice is taken.
@@ -84,6 +87,39 @@ impl PortAllocator {
         map.words[(offset / 64) as usize] |= 1 << (offset % 64);
         map.used += 1;
         Ok(*self.range.start() + offset as u16)
+    }
+
+    /// A free number for which `wanted` holds, if one comes up among the first
+    /// `STEER_TRIES` free numbers from a pseudo-random start; otherwise any free number.
+    /// NAT uses it to pick ports whose replies the NIC delivers to the allocating worker;
+    /// the bound keeps a nearly full slice from costing a scan of it per new flow.
+    pub fn allocate_where(
+        &mut self,
+        public: Ipv4Addr,
+        proto: u8,
+        wanted: impl Fn(u16) -> bool,
+    ) -> Result<u16, PortError> {
+        let size = self.size();
+        let start = (self.next_random() % u64::from(size)) as u32;
+        let base = *self.range.start();
+        let map = self.maps.get_mut(&(u32::from(public), proto)).ok_or(PortError::Unknown)?;
+        if map.used >= size {
+            return Err(PortError::Exhausted);
+        }
+        let mut at = start;
+        for _ in 0..STEER_TRIES {
+            let Some(offset) = find_free(&map.words, at, size) else { break };
+            if wanted(base + offset as u16) {
+                map.words[(offset / 64) as usize] |= 1 << (offset % 64);
+                map.used += 1;
+                return Ok(base + offset as u16);
+            }
+            at = (offset + 1) % size;
+            if at == start {
+                break;
+            }
+        }
+        self.allocate(public, proto)
     }
 
     /// A free number within `within` (and this allocator's slice), taken from a
@@ -208,6 +244,25 @@ mod tests {
         assert!(!a.reserve(PUB, 47, 80), "outside the slice");
         a.release(PUB, 47, 5000);
         assert!(a.reserve(PUB, 47, 5000));
+    }
+
+    #[test]
+    fn allocates_where_wanted_while_it_can_then_anything() {
+        let mut a = PortAllocator::new(&[PUB], &NAT_SPACES, 2000..=2099, 7);
+        let mut got = Vec::new();
+        for _ in 0..25 {
+            got.push(a.allocate_where(PUB, 17, |p| p % 4 == 1).unwrap());
+        }
+        assert!(got.iter().all(|p| p % 4 == 1), "every wanted number first: {got:?}");
+        let other = a.allocate_where(PUB, 17, |p| p % 4 == 1).unwrap();
+        assert_ne!(other % 4, 1, "none left that is wanted: any free one");
+        got.push(other);
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!((got.len(), a.in_use(PUB, 17)), (26, 26));
+        while a.allocate_where(PUB, 17, |_| false).is_ok() {}
+        assert_eq!(a.in_use(PUB, 17), 100, "the slice is used up, every number once");
+        assert_eq!(a.allocate_where(PUB, 17, |_| true), Err(PortError::Exhausted));
     }
 
     #[test]

@@ -113,15 +113,10 @@ impl Pipeline {
         }
     }
 
-    /// The worker that follows a datagram's fragments.
+    /// The worker that follows a datagram's fragments: the one the NIC delivers them
+    /// to, since it hashes fragments by their addresses alone.
     fn datagram_owner(&self, id: &DatagramId) -> Owner {
-        let workers = self.shared.owners.workers();
-        if workers == 1 {
-            return 0;
-        }
-        let h =
-            (u64::from(id.src) << 32 | u64::from(id.dst)) ^ (u64::from(id.ident) << 8 | u64::from(id.proto));
-        ((h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) % u64::from(workers)) as Owner
+        self.shared.owners.by_addrs(id.src, id.dst)
     }
 }
 

@@ -120,14 +120,7 @@ impl<F: Frame> SlowPath<F> {
         let Some(payload) = data.get_mut(at.payload..at.end) else {
             return out.discard(frame, DropReason::AlgUnavailable);
         };
-        let seg = Segment {
-            control: meta.control,
-            public: meta.public,
-            dir: meta.dir,
-            worker: meta.worker,
-            seq: at.seq,
-            payload,
-        };
+        let seg = Segment { control: meta.control, public: meta.public, dir: meta.dir, seq: at.seq, payload };
         let fed = match alg.segment(seg, now, &mut ToWorkers { out: &mut *out, frame: PhantomData }) {
             Ok(fed) => fed,
             Err(e) => return out.discard(frame, e.into()),

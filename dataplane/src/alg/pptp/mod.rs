@@ -4,7 +4,8 @@
 //! pair has the ALG enabled, already translated by the session's NAT. Per control
 //! connection and per call it keeps:
 //! - the inside client's own Call ID and the translated one, unique per public address,
-//!   taken from the slice of the worker that owns the control connection;
+//!   taken from the slice of the worker the NIC delivers the server's GRE to (see
+//!   `OwnerMap::by_addrs`), so that GRE arrives at the worker that owns its session;
 //! - the server's (PAC's) Call ID once known.
 //!
 //! and it announces two server-map entries per call: one for the server's GRE to the
@@ -70,8 +71,6 @@ pub struct Segment<'a> {
     pub public: Ipv4Addr,
     /// `Original` is PNS -> PAC (client to server).
     pub dir: Dir,
-    /// The worker owning the control session.
-    pub worker: u16,
     pub seq: u32,
     pub payload: &'a mut [u8],
 }
@@ -151,7 +150,10 @@ enum ControlState {
 }
 
 struct Conn {
-    worker: u16,
+    /// The worker whose slice the connection's translated Call IDs come from: the one
+    /// the NIC delivers the server's GRE to (hashed by addresses, server to public), so
+    /// the tunnel's inbound half arrives at its owner.
+    call_worker: u16,
     /// Whether the client is NATed; without NAT its Call IDs are already unique and
     /// stay as they are.
     translate: bool,
@@ -325,7 +327,7 @@ impl PptpAlg {
                 return Err(PptpError::ConnectionLimit);
             }
             let conn = Conn {
-                worker: seg.worker,
+                call_worker: self.core.owners.by_addrs(seg.control.dst, u32::from(seg.public)),
                 translate: u32::from(seg.public) != seg.control.src,
                 client: seg.control.src,
                 public: seg.public,
@@ -465,13 +467,13 @@ impl Core {
 
     /// The rows (high bytes) of translated Call IDs in the connection's worker slice.
     fn rows(&self, conn: &Conn) -> std::ops::RangeInclusive<u8> {
-        let slice = self.owners.slice(conn.worker);
+        let slice = self.owners.slice(conn.call_worker);
         ((slice.start() >> 8) as u8)..=((slice.end() >> 8) as u8)
     }
 
     fn row_has_room(&self, conn: &Conn, row: u8) -> bool {
         let ids = u16::from(row) << 8..=u16::from(row) << 8 | 0xff;
-        self.call_ids.get(conn.worker as usize).is_some_and(|a| a.has_free_in(conn.public, GRE, ids))
+        self.call_ids.get(conn.call_worker as usize).is_some_and(|a| a.has_free_in(conn.public, GRE, ids))
     }
 
     /// A row for a client high byte: the one the connection already uses for it, or a
@@ -502,13 +504,13 @@ impl Core {
             (None, _) => self.row_for(conn, high)?,
         };
         let ids = u16::from(row) << 8..=u16::from(row) << 8 | 0xff;
-        let alloc = self.call_ids.get_mut(conn.worker as usize).ok_or(PptpError::CallIdsExhausted)?;
+        let alloc = self.call_ids.get_mut(conn.call_worker as usize).ok_or(PptpError::CallIdsExhausted)?;
         alloc.allocate_in(conn.public, GRE, ids).map_err(|_| PptpError::CallIdsExhausted)
     }
 
     fn release(&mut self, conn: &Conn, xlat: u16) {
         if conn.translate {
-            if let Some(a) = self.call_ids.get_mut(conn.worker as usize) {
+            if let Some(a) = self.call_ids.get_mut(conn.call_worker as usize) {
                 a.release(conn.public, GRE, xlat);
             }
         }

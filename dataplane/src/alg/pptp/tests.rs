@@ -64,7 +64,7 @@ impl Conn1 {
         out: &mut Out,
     ) -> Result<Vec<u8>, PptpError> {
         let seq = self.seq[dir.index()];
-        let seg = Segment { control: self.control, public: PUBLIC, dir, worker: 0, seq, payload: &mut bytes };
+        let seg = Segment { control: self.control, public: PUBLIC, dir, seq, payload: &mut bytes };
         let fed = alg.segment(seg, Millis(now), out)?;
         if let Some(e) = fed.refused {
             return Err(e);
@@ -97,14 +97,16 @@ fn the_design_scenario() {
     c.send(&mut alg, Dir::Reply, message(MsgType::Sccrp, 0, 0, 1), 0, &mut out);
     assert!(out.installed.is_empty());
 
-    // OCRQ: the client's Call ID aaaa becomes bbbb, from worker 0's slice.
+    // OCRQ: the client's Call ID aaaa becomes bbbb, from the slice of the worker the NIC
+    // delivers the server's GRE to (hashed by addresses, server to public).
     let ocrq = c.send(&mut alg, Dir::Original, message(MsgType::Ocrq, AAAA, 1, 0), 1, &mut out);
     let bbbb = be16(&ocrq, 12);
     assert_ne!(bbbb, AAAA);
-    assert!(alg.core.owners.slice(0).contains(&bbbb));
+    let inbound = alg.core.owners.by_addrs(SERVER.into(), PUBLIC.into());
+    assert!(alg.core.owners.slice(inbound).contains(&bbbb));
     assert_eq!(out.installed.len(), 1);
     let (owner, sm1) = out.installed[0];
-    assert_eq!(owner, 0, "the owner of GRE to bbbb at the public address");
+    assert_eq!(owner, inbound, "the owner of GRE to bbbb at the public address");
     assert_eq!(sm1.key, FlowKey::new(SERVER, PUBLIC, 0, bbbb, 47));
     assert_eq!(sm1.translated, FlowKey::new(SERVER, CLIENT, 0, AAAA, 47));
 
@@ -239,7 +241,6 @@ fn a_malformed_message_creates_nothing() {
         control: FlowKey::new(CLIENT, SERVER, 1, 1723, 6),
         public: PUBLIC,
         dir: Dir::Original,
-        worker: 0,
         seq: 1,
         payload: &mut bad,
     };
