@@ -160,6 +160,7 @@ pub fn interfaces(a: &Appliance) -> Shown {
             zone: i.zone.clone(),
             address: format!("{}/{}", i.addr, i.prefix_len),
             mac: i.mac.to_string(),
+            rss: port.rss().to_string(),
             rx: RxCounters {
                 packets: st.ipackets,
                 bytes: st.ibytes,

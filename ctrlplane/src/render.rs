@@ -214,9 +214,10 @@ pub fn interfaces(v: &Interfaces) -> String {
     for i in &v.interfaces {
         let _ = writeln!(
             text,
-            " {} (port {}, {}): zone {}, {}, MAC {}\n  input  {} packets, {} bytes, {} missed, {} errors, {} no buffer\n  output {} packets, {} bytes, {} errors",
+            " {} (port {}, {}): zone {}, {}, MAC {}\n  input  {} packets, {} bytes, {} missed, {} errors, {} no buffer\n  output {} packets, {} bytes, {} errors\n  RSS {}",
             i.name, i.port, i.driver, i.zone, i.address, i.mac,
-            i.rx.packets, i.rx.bytes, i.rx.missed, i.rx.errors, i.rx.no_buffer, i.tx.packets, i.tx.bytes, i.tx.errors
+            i.rx.packets, i.rx.bytes, i.rx.missed, i.rx.errors, i.rx.no_buffer, i.tx.packets, i.tx.bytes, i.tx.errors,
+            i.rss
         );
     }
     text

@@ -40,7 +40,7 @@ pub fn start(v: &Validated) -> anyhow::Result<(Eal, Appliance)> {
         tracing::info!(
             port = p.id(),
             driver = p.driver(),
-            rss = p.rss(),
+            rss = %p.rss(),
             name = iface.map_or("?", |i| i.name.as_str()),
             mac = %iface.map(|i| i.mac.to_string()).unwrap_or_default(),
             "port up"

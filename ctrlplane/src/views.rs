@@ -216,6 +216,8 @@ pub struct InterfaceRow {
     /// ADDRESS/LENGTH.
     pub address: String,
     pub mac: String,
+    /// Whether the NIC spreads packets as the workers' ownership is computed.
+    pub rss: String,
     pub rx: RxCounters,
     pub tx: TxCounters,
 }

@@ -53,8 +53,13 @@ impl OwnerMap {
             per_worker: (u32::from(u16::MAX) - u32::from(NAT_FIRST) + 1) / u32::from(workers),
             public,
             toeplitz: Arc::new(Toeplitz::new(&SYMMETRIC_KEY)),
-            reta: std::array::from_fn(|i| (i % usize::from(workers)) as Owner),
+            reta: OwnerMap::table_for(workers),
         }
+    }
+
+    /// The redirection table of `workers` workers: entry i is worker i % workers.
+    pub fn table_for(workers: u16) -> [Owner; RETA_MODEL] {
+        std::array::from_fn(|i| (i % usize::from(workers.max(1))) as Owner)
     }
 
     /// The RSS key ports program: the symmetric one the owners are computed with.

@@ -25,8 +25,8 @@ pub use lcore::{launch_on, lcore_id, pause, prefetch, tsc, tsc_hz, wait_lcore, L
 pub use mbuf::{Mbuf, MbufBurst, BURST_SIZE};
 pub use mempool::Mempool;
 pub use port::{
-    port_by_name, ring_port, EthStats, Flushed, Port, PortConfig, PortId, Queues, RxQueue, TxBuffer, TxQueue,
-    QUEUE_STATS,
+    port_by_name, ring_port, EthStats, Flushed, Port, PortConfig, PortId, Queues, RssPlan, RssState, RxQueue,
+    TxBuffer, TxQueue, QUEUE_STATS,
 };
 pub use ring::{spsc_ring, RingRx, RingTx};
 pub use rss::{softrss, RssKey};

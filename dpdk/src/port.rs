@@ -22,6 +22,41 @@ pub struct PortConfig {
     pub mac: Option<[u8; 6]>,
     /// Receive frames for any MAC (lab veths, VRRP-less setups).
     pub promiscuous: bool,
+    /// How RSS should spread packets over the RX queues, when there are several.
+    pub rss: Option<RssPlan>,
+}
+
+/// The spread the workers' ownership is computed with: a Toeplitz key and a redirection
+/// table (hash & (len - 1) -> RX queue) that a device's larger table repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RssPlan {
+    pub key: [u8; 40],
+    /// A power of two of entries.
+    pub table: Vec<u16>,
+}
+
+/// Whether a port's NIC spreads packets as the [`RssPlan`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RssState {
+    /// One RX queue: nothing to spread.
+    OneQueue,
+    /// Key, hash functions and redirection table programmed and read back equal.
+    Follows { table_size: u16 },
+    /// The device spreads otherwise, or not at all (why): packets that arrive at a
+    /// worker that does not own them cross to their owner through a hand-off ring.
+    Differs(String),
+}
+
+impl std::fmt::Display for RssState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RssState::OneQueue => f.write_str("one RX queue"),
+            RssState::Follows { table_size } => {
+                write!(f, "follows the owners (symmetric key, {table_size}-entry table)")
+            }
+            RssState::Differs(why) => write!(f, "does not follow the owners: {why}"),
+        }
+    }
 }
 
 /// Facts about a device that decide how it is configured.
@@ -32,6 +67,10 @@ pub struct PortInfo {
     pub max_tx_queues: u16,
     pub rss_offloads: u64,
     pub socket: i32,
+    /// Entries of the device's RSS redirection table (0: none).
+    pub reta_size: u16,
+    /// Bytes of the device's RSS key (0: not reported).
+    pub hash_key_size: u8,
 }
 
 impl PortInfo {
@@ -57,7 +96,9 @@ impl PortInfo {
 pub struct Port {
     id: PortId,
     info: PortInfo,
-    rss: bool,
+    rss: RssState,
+    /// The spread asked for, whether or not the device follows it.
+    rss_plan: Option<RssPlan>,
     rx_queues: u16,
     /// One count per queue handle alive (and this one): [`Port::stop`] needs it at 1.
     handles: Arc<()>,
@@ -182,6 +223,8 @@ impl Port {
             max_tx_queues: raw.max_tx_queues,
             rss_offloads: raw.flow_type_rss_offloads,
             socket,
+            reta_size: raw.reta_size,
+            hash_key_size: raw.hash_key_size,
         })
     }
 
@@ -206,10 +249,17 @@ impl Port {
         let wanted_hf = unsafe { dpdk_sys::shim_rss_hf_ip_tcp_udp() };
         let rss_hf = wanted_hf & info.rss_offloads;
         let rss = cfg.rx_queues > 1 && rss_hf != 0;
+        let key_fits = matches!(info.hash_key_size, 0 | 40);
         let mut conf = dpdk_sys::rte_eth_conf::default();
+        // Kept alive until rte_eth_dev_configure has copied it.
+        let mut key = cfg.rss.as_ref().map(|p| p.key);
         if rss {
             conf.rxmode.mq_mode = dpdk_sys::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_RSS;
             conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+            if let (Some(k), true) = (key.as_mut(), key_fits) {
+                conf.rx_adv_conf.rss_conf.rss_key = k.as_mut_ptr();
+                conf.rx_adv_conf.rss_conf.rss_key_len = 40;
+            }
         }
         // SAFETY: conf is a valid rte_eth_conf; queue counts were checked above.
         check("rte_eth_dev_configure", unsafe {
@@ -255,9 +305,19 @@ impl Port {
         // every queue it configured was set up above (each call returned 0), which is
         // what starting a port requires. Nothing polls it yet: the handles are made below.
         check("rte_eth_dev_start", unsafe { dpdk_sys::rte_eth_dev_start(id) })?;
+        let rss = match (cfg.rx_queues, rss_hf, &cfg.rss) {
+            (0 | 1, _, _) => RssState::OneQueue,
+            (_, 0, _) => RssState::Differs("the device does not hash IPv4, TCP and UDP".into()),
+            (_, _, None) => RssState::Differs("no plan given".into()),
+            (_, _, Some(plan)) => match program_rss(id, &info, plan, rss_hf) {
+                Ok(table_size) => RssState::Follows { table_size },
+                Err(why) => RssState::Differs(why),
+            },
+        };
         let handles = Arc::new(());
         let queues = Queues::new(id, cfg.rx_queues, cfg.tx_queues, &handles);
-        Ok((Port { id, info, rss, rx_queues: cfg.rx_queues, handles }, queues))
+        let port = Port { id, info, rss, rss_plan: cfg.rss.clone(), rx_queues: cfg.rx_queues, handles };
+        Ok((port, queues))
     }
 
     pub fn id(&self) -> PortId {
@@ -273,8 +333,14 @@ impl Port {
     }
 
     /// Whether the NIC spreads RX over queues by hash.
-    pub fn rss(&self) -> bool {
-        self.rss
+    /// Whether the NIC spreads packets as the owners are computed.
+    pub fn rss(&self) -> &RssState {
+        &self.rss
+    }
+
+    /// The spread the port was asked to program (a device model in tests spreads by it).
+    pub fn rss_plan(&self) -> Option<&RssPlan> {
+        self.rss_plan.as_ref()
     }
 
     pub fn mac(&self) -> [u8; 6] {
@@ -298,6 +364,71 @@ impl Port {
         // new handles are made only in Port::start.
         check("rte_eth_dev_stop", unsafe { dpdk_sys::rte_eth_dev_stop(self.id) })
     }
+}
+
+/// Programs the key (again, for devices that ignore it at configure time) and the
+/// redirection table of a started port, and reads both back; the table's size on
+/// success, else why the device does not follow the plan.
+fn program_rss(id: PortId, info: &PortInfo, plan: &RssPlan, rss_hf: u64) -> Result<u16, String> {
+    let model = plan.table.len();
+    if !matches!(info.hash_key_size, 0 | 40) {
+        return Err(format!("its RSS key has {} bytes, the plan's 40", info.hash_key_size));
+    }
+    let size = usize::from(info.reta_size);
+    if size == 0 || model == 0 || size % model != 0 || size % 64 != 0 {
+        return Err(format!("its redirection table has {size} entries, not a multiple of {model}"));
+    }
+    let mut key = plan.key;
+    let mut conf = dpdk_sys::rte_eth_rss_conf { rss_key: key.as_mut_ptr(), rss_key_len: 40, rss_hf };
+    // SAFETY: the id was checked by Port::info and the port configured for RSS; conf and
+    // the 40-byte key it points to are live for the call, which only reads them.
+    let rc = unsafe { dpdk_sys::rte_eth_dev_rss_hash_update(id, &mut conf) };
+    if rc < 0 {
+        return Err(format!("setting the key: {}", DpdkError::from_code("rte_eth_dev_rss_hash_update", rc)));
+    }
+    let mut want = vec![dpdk_sys::rte_eth_rss_reta_entry64::default(); size / 64];
+    for (g, group) in want.iter_mut().enumerate() {
+        group.mask = u64::MAX;
+        for (j, slot) in group.reta.iter_mut().enumerate() {
+            *slot = plan.table[(g * 64 + j) % model];
+        }
+    }
+    // SAFETY: `want` holds size / 64 groups of 64 entries, exactly the `size` entries the
+    // call reads; the id was checked by Port::info.
+    let rc = unsafe { dpdk_sys::rte_eth_dev_rss_reta_update(id, want.as_mut_ptr(), info.reta_size) };
+    if rc < 0 {
+        return Err(format!(
+            "setting the table: {}",
+            DpdkError::from_code("rte_eth_dev_rss_reta_update", rc)
+        ));
+    }
+    let mut got = vec![dpdk_sys::rte_eth_rss_reta_entry64 { mask: u64::MAX, reta: [0; 64] }; size / 64];
+    // SAFETY: as for the update: `got` has room for the `size` entries the masks ask.
+    let rc = unsafe { dpdk_sys::rte_eth_dev_rss_reta_query(id, got.as_mut_ptr(), info.reta_size) };
+    if rc < 0 {
+        return Err(format!(
+            "reading the table back: {}",
+            DpdkError::from_code("rte_eth_dev_rss_reta_query", rc)
+        ));
+    }
+    if got.iter().zip(&want).any(|(g, w)| g.reta != w.reta) {
+        return Err("the table read back differs from the one written".into());
+    }
+    let mut back = [0u8; 40];
+    let mut conf = dpdk_sys::rte_eth_rss_conf { rss_key: back.as_mut_ptr(), rss_key_len: 40, rss_hf: 0 };
+    // SAFETY: conf points to a live 40-byte buffer and says so in rss_key_len; the
+    // device writes at most that many key bytes.
+    let rc = unsafe { dpdk_sys::rte_eth_dev_rss_hash_conf_get(id, &mut conf) };
+    if rc < 0 {
+        return Err(format!(
+            "reading the key back: {}",
+            DpdkError::from_code("rte_eth_dev_rss_hash_conf_get", rc)
+        ));
+    }
+    if back != plan.key || conf.rss_hf & rss_hf != rss_hf {
+        return Err("the key or hash functions read back differ from the ones written".into());
+    }
+    Ok(info.reta_size)
 }
 
 /// MAC address of a port.

@@ -19,11 +19,11 @@ use crate::stats::{CoreStats, SharedStats};
 use crate::worker::{tx_table, Worker};
 use dpdk::{
     launch_on, spsc_ring, tsc, tsc_hz, DpdkError, Eal, LcoreId, Mempool, Port, PortConfig, Queues, RingRx,
-    RingTx, RxQueue, TxBuffer,
+    RingTx, RssPlan, RxQueue, TxBuffer,
 };
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use wire::MacAddr;
+use wire::{MacAddr, SYMMETRIC_KEY};
 
 impl Appliance {
     pub fn start(eal: &Eal, cfg: &ApplianceConfig) -> Result<Appliance, StartError> {
@@ -162,6 +162,10 @@ fn start_ports(cfg: &ApplianceConfig, pool: &Mempool) -> Result<Vec<(Port, Queue
             tx_desc: spec.tx_desc,
             mac: spec.mac.map(|m| m.0),
             promiscuous: spec.promiscuous,
+            rss: Some(RssPlan {
+                key: SYMMETRIC_KEY,
+                table: OwnerMap::table_for(cfg.workers as u16).to_vec(),
+            }),
         };
         ports.push(Port::start(spec.port_id, &pc, pool)?);
     }
