@@ -40,6 +40,8 @@ pub struct OwnerMap {
     public: Vec<u32>,
     toeplitz: Arc<Toeplitz>,
     reta: [Owner; RETA_MODEL],
+    /// Ports (bit = port id) whose NIC follows the plan: their RSS hash is the model's.
+    hashing_ports: u64,
 }
 
 impl OwnerMap {
@@ -54,6 +56,7 @@ impl OwnerMap {
             public,
             toeplitz: Arc::new(Toeplitz::new(&SYMMETRIC_KEY)),
             reta: OwnerMap::table_for(workers),
+            hashing_ports: 0,
         }
     }
 
@@ -125,6 +128,33 @@ impl OwnerMap {
         }
         let w = (u32::from(port - NAT_FIRST) / self.per_worker) as u16;
         w.min(self.workers - 1)
+    }
+
+    /// Takes the RSS hash of frames from `port` as the model's (its NIC was programmed
+    /// with this map's key and table and read back equal).
+    pub fn trust_nic_hash(&mut self, port: u16) {
+        if port < 64 {
+            self.hashing_ports |= 1 << port;
+        }
+    }
+
+    /// The owner of a frame from `port` with this key and, if the NIC gave one, its RSS
+    /// hash: where rule 4 applies and the port's NIC follows the plan, the NIC's hash is
+    /// the one the model would compute, so it is not computed again.
+    #[inline]
+    pub fn owner_of_frame(&self, key: &FlowKey, portless: bool, port: u16, nic_hash: Option<u32>) -> Owner {
+        match nic_hash {
+            Some(h)
+                if self.workers > 1
+                    && !portless
+                    && port < 64
+                    && self.hashing_ports & (1 << port) != 0
+                    && !self.is_public(key.dst) =>
+            {
+                self.queue_of(h)
+            }
+            _ => self.owner(key, portless),
+        }
     }
 
     /// The owner of a packet with this key; `portless` for protocols of rule 2.

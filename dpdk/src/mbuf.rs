@@ -58,10 +58,21 @@ impl Mbuf {
         self.header().nb_segs
     }
 
-    /// The hash the NIC computed, when RSS is on.
-    pub fn rss_hash(&self) -> u32 {
+    /// The hash field as the PMD left it (meaningful when RTE_MBUF_F_RX_RSS_HASH is set).
+    fn hash_field(&self) -> u32 {
         // SAFETY: self.0 is a valid mbuf we own.
         unsafe { dpdk_sys::shim_rte_pktmbuf_rss_hash(self.0.as_ptr()) }
+    }
+
+    /// Sets the RSS hash as a NIC would (device models in tests, software RSS).
+    pub fn set_rss_hash(&mut self, hash: u32) {
+        // SAFETY: self.0 is a valid mbuf we own exclusively (&mut self); the hash union's
+        // rss member and ol_flags are plain data the PMD would write on receive.
+        unsafe {
+            let m = self.0.as_mut();
+            m.__bindgen_anon_2.hash.rss = hash;
+            m.ol_flags |= u64::from(dpdk_sys::RTE_MBUF_F_RX_RSS_HASH);
+        }
     }
 
     /// Copies `bytes` into a freshly allocated mbuf's data area (tests, slow path).
@@ -79,6 +90,11 @@ impl Mbuf {
 }
 
 impl Frame for Mbuf {
+    #[inline]
+    fn rss_hash(&self) -> Option<u32> {
+        (self.header().ol_flags & u64::from(dpdk_sys::RTE_MBUF_F_RX_RSS_HASH) != 0).then(|| self.hash_field())
+    }
+
     #[inline]
     fn data(&self) -> &[u8] {
         let h = self.header();

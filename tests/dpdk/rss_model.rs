@@ -10,11 +10,12 @@ use dataplane::appliance::Appliance;
 use dataplane::policy::{Action, AddrSet, Rule};
 use dataplane::ruleset::Ruleset;
 use dataplane::sim;
-use dpdk::{ring_port, softrss, Mempool, RingRx, RingTx, RssKey, RssPlan};
-use ferrowall_tests::{collect_any, inject, port_spec, start_eal, test_config, wait_for};
+use dpdk::{ring_port, softrss, Mbuf, Mempool, RingRx, RingTx, RssKey, RssPlan};
+use ferrowall_tests::{collect_any, port_spec, start_eal, test_config, wait_for};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 use wire::craft::{self, tcp_flags::*, L2, L3};
+use wire::frame::Frame;
 use wire::{IpProtocol, Ipv4Packet, MacAddr, TcpPacket, UdpPacket};
 
 const PUBLIC: Ipv4Addr = Ipv4Addr::new(1, 1, 1, 2);
@@ -57,7 +58,8 @@ impl Nic {
         Nic { key: RssKey(plan.key), table: plan.table.clone() }
     }
 
-    fn queue(&self, frame: &[u8]) -> usize {
+    /// The RX queue and the hash a NIC gives the frame.
+    fn spread(&self, frame: &[u8]) -> (usize, u32) {
         let ip = Ipv4Packet::new_checked(&frame[14..]).unwrap();
         let (s, d) = (u32::from(ip.src_addr()), u32::from(ip.dst_addr()));
         let ports = match ip.next_header() {
@@ -75,7 +77,17 @@ impl Nic {
             Some((sp, dp)) => softrss(&mut [s, d, u32::from(sp) << 16 | u32::from(dp)], &self.key),
             None => softrss(&mut [s, d], &self.key),
         };
-        usize::from(self.table[hash as usize & (self.table.len() - 1)])
+        (usize::from(self.table[hash as usize & (self.table.len() - 1)]), hash)
+    }
+
+    /// Puts the frame where the NIC would, with its hash in the mbuf as the NIC leaves it.
+    fn receive(&self, pool: &Mempool, queues: &mut [RingTx], frame: &[u8]) {
+        let (q, hash) = self.spread(frame);
+        let mut m: Mbuf = pool.alloc().expect("test pool has room");
+        assert!(m.write_all(frame));
+        m.set_rss_hash(hash);
+        assert_eq!(m.rss_hash(), Some(hash));
+        assert!(queues[q].send(m).is_ok(), "RX ring full");
     }
 }
 
@@ -96,8 +108,7 @@ impl Wires {
     /// `client` -> server through the inside NIC; what leaves outside.
     fn up(&mut self, client: Ipv4Addr, frame: impl Fn(L2, L3) -> Vec<u8>) -> Vec<u8> {
         let f = frame(L2 { src: CLIENT_MAC, dst: self.in_mac }, L3 { src: client, dst: SERVER, ttl: 64 });
-        let q = self.inside.queue(&f);
-        inject(&self.pool, &mut self.in_rx[q], &f);
+        self.inside.receive(&self.pool, &mut self.in_rx, &f);
         self.injected += 1;
         let mut got = collect_any(&mut self.out_tx, 1, WAIT);
         assert_eq!(got.len(), 1, "one frame out");
@@ -107,8 +118,7 @@ impl Wires {
     /// Server -> public address through the outside NIC; what reaches the client.
     fn down(&mut self, frame: impl Fn(L2, L3) -> Vec<u8>) -> Vec<u8> {
         let f = frame(L2 { src: SERVER_MAC, dst: self.out_mac }, L3 { src: SERVER, dst: PUBLIC, ttl: 64 });
-        let q = self.outside.queue(&f);
-        inject(&self.pool, &mut self.out_rx[q], &f);
+        self.outside.receive(&self.pool, &mut self.out_rx, &f);
         self.injected += 1;
         let mut got = collect_any(&mut self.in_tx, 1, WAIT);
         assert_eq!(got.len(), 1, "one frame in");

@@ -16,6 +16,10 @@ pub trait Frame {
     fn append(&mut self, len: u16) -> bool;
     /// Cuts the data to `len` bytes; false if it is shorter already.
     fn truncate(&mut self, len: usize) -> bool;
+    /// The RSS hash the NIC computed for this frame, if it did.
+    fn rss_hash(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// Headroom of a fresh buffer, as DPDK's `RTE_PKTMBUF_HEADROOM`.
@@ -29,6 +33,7 @@ pub struct TestFrame {
     buf: Box<[u8; HEADROOM + DATA_ROOM]>,
     head: usize,
     len: usize,
+    rss: Option<u32>,
 }
 
 impl TestFrame {
@@ -40,12 +45,18 @@ impl TestFrame {
         }
         let mut buf = Box::new([0u8; HEADROOM + DATA_ROOM]);
         buf[HEADROOM..HEADROOM + bytes.len()].copy_from_slice(bytes);
-        Some(TestFrame { buf, head: HEADROOM, len: bytes.len() })
+        Some(TestFrame { buf, head: HEADROOM, len: bytes.len(), rss: None })
     }
 
     #[inline]
+    /// The frame as a NIC that hashed it to `hash` hands it over.
+    pub fn with_rss_hash(mut self, hash: u32) -> TestFrame {
+        self.rss = Some(hash);
+        self
+    }
+
     pub fn empty() -> TestFrame {
-        TestFrame { buf: Box::new([0u8; HEADROOM + DATA_ROOM]), head: HEADROOM, len: 0 }
+        TestFrame { buf: Box::new([0u8; HEADROOM + DATA_ROOM]), head: HEADROOM, len: 0, rss: None }
     }
 }
 
@@ -57,6 +68,11 @@ impl std::fmt::Debug for TestFrame {
 }
 
 impl Frame for TestFrame {
+    #[inline]
+    fn rss_hash(&self) -> Option<u32> {
+        self.rss
+    }
+
     #[inline]
     fn data(&self) -> &[u8] {
         &self.buf[self.head..self.head + self.len]

@@ -19,7 +19,7 @@ use crate::stats::{CoreStats, SharedStats};
 use crate::worker::{tx_table, Worker};
 use dpdk::{
     launch_on, spsc_ring, tsc, tsc_hz, DpdkError, Eal, LcoreId, Mempool, Port, PortConfig, Queues, RingRx,
-    RingTx, RssPlan, RxQueue, TxBuffer,
+    RingTx, RssPlan, RssState, RxQueue, TxBuffer,
 };
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -40,7 +40,13 @@ impl Appliance {
         let running = Arc::new(AtomicBool::new(true));
 
         let rules = Arc::new(cfg.rules.clone());
-        let owners = Arc::new(OwnerMap::new(cfg.workers as u16, &rules.nat.public_addrs(&ifaces)));
+        let mut owners = OwnerMap::new(cfg.workers as u16, &rules.nat.public_addrs(&ifaces));
+        for p in &ports {
+            if matches!(p.rss(), RssState::Follows { .. }) {
+                owners.trust_nic_hash(p.id());
+            }
+        }
+        let owners = Arc::new(owners);
         let shared = Shared { ifaces: ifaces.clone(), routes: routes.clone(), rules, owners };
 
         let mut slow = SlowPath::new(ifaces.clone(), routes.clone(), &cfg.static_neighbours, cfg.neighbour);

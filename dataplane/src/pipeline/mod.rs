@@ -279,7 +279,8 @@ impl Pipeline {
         if pkt.info == L4Info::IcmpError {
             return self.icmp_error(frame, in_port, &pkt, now);
         }
-        let owner = self.shared.owners.owner(&pkt.key, is_portless(pkt.info));
+        let owner =
+            self.shared.owners.owner_of_frame(&pkt.key, is_portless(pkt.info), in_port, frame.rss_hash());
         if owner != self.worker {
             return Verdict::Handoff(owner);
         }

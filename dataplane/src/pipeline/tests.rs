@@ -437,6 +437,38 @@ fn another_workers_flow_is_handed_off() {
 }
 
 #[test]
+fn the_nic_hash_decides_where_its_nic_follows_the_plan() {
+    let mut e = env(DEFAULT);
+    let mut owners = OwnerMap::new(4, &[PUBLIC]);
+    let frame = |sport| {
+        craft::udp(
+            L2 { src: CLIENT_MAC, dst: IN_MAC },
+            L3 { src: CLIENT, dst: SERVER, ttl: 64 },
+            sport,
+            53,
+            b"x",
+        )
+    };
+    // A flow the model gives worker 0, and a NIC hash that says worker 3.
+    let key = |sport| FlowKey::new(CLIENT, SERVER, sport, 53, 17);
+    let sport = (10_000..).find(|&p| owners.owner(&key(p), false) == 0).unwrap();
+    let to_3 = (0..).find(|&h| owners.queue_of(h) == 3).unwrap();
+    e.p.worker = 0;
+    e.p.shared.owners = Arc::new(OwnerMap::new(4, &[PUBLIC]));
+    assert_eq!(e.send(frame(sport), 0).0, Verdict::Forward(1), "no NIC hash: the model's owner");
+    let mut f = TestFrame::new(&frame(sport)).unwrap().with_rss_hash(to_3);
+    assert_eq!(
+        e.p.process(&mut f, 0, e.now),
+        Verdict::Forward(1),
+        "a port that does not follow: its hash is ignored"
+    );
+    owners.trust_nic_hash(0);
+    e.p.shared.owners = Arc::new(owners);
+    let mut f = TestFrame::new(&frame(sport)).unwrap().with_rss_hash(to_3);
+    assert_eq!(e.p.process(&mut f, 0, e.now), Verdict::Handoff(3), "the NIC's hash, not computed again");
+}
+
+#[test]
 fn l3_checks_still_apply() {
     let mut e = env(DEFAULT);
     let mut short = TestFrame::new(&[0u8; 10]).unwrap();
