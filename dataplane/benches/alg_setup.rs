@@ -78,13 +78,8 @@ fn segment(t: usize, dir: Dir, seq: u32, payload: &[u8]) -> TestFrame {
         }
     };
     let mut f = TestFrame::new(&bytes).expect("fits");
-    let meta = AlgMeta {
-        control: FlowKey::new(client, SERVER, cport, 1723, 6),
-        public: PUBLIC,
-        dir,
-        worker: 0,
-        out: Some(1),
-    };
+    let meta =
+        AlgMeta { control: FlowKey::new(client, SERVER, cport, 1723, 6), public: PUBLIC, dir, out: Some(1) };
     assert!(meta.push(&mut f));
     f
 }

@@ -23,8 +23,6 @@ pub struct AlgMeta {
     pub public: Ipv4Addr,
     /// `Original` is client to server.
     pub dir: Dir,
-    /// The worker that owns the control session.
-    pub worker: u16,
     /// The port the frame leaves by, already addressed to the next hop; `None` when the
     /// next hop is not resolved yet (the slow path resolves it).
     pub out: Option<PortId>,
@@ -45,7 +43,8 @@ impl AlgMeta {
         b[12..14].copy_from_slice(&k.dport.to_be_bytes());
         b[14] = k.proto;
         b[15] = self.dir as u8;
-        b[16..18].copy_from_slice(&self.worker.to_be_bytes());
+        // 16..18: unused (the ALG's Call IDs follow the GRE, not the control session's owner).
+        b[16..18].fill(0);
         b[18..22].copy_from_slice(&self.public.octets());
         b[22..24].copy_from_slice(&self.out.unwrap_or(NO_PORT).to_be_bytes());
         true
@@ -62,7 +61,6 @@ impl AlgMeta {
         let meta = AlgMeta {
             control: FlowKey { src: be32(2), dst: be32(6), sport: be16(10), dport: be16(12), proto: b[14] },
             dir: if b[15] == 0 { Dir::Original } else { Dir::Reply },
-            worker: be16(16),
             public: Ipv4Addr::from(be32(18)),
             out: Some(be16(22)).filter(|&p| p != NO_PORT),
         };
@@ -107,7 +105,6 @@ mod tests {
             control: FlowKey::new([192, 168, 1, 1].into(), [1, 1, 1, 1].into(), 40000, 1723, 6),
             public: [1, 1, 1, 2].into(),
             dir: Dir::Reply,
-            worker: 3,
             out: Some(1),
         };
         assert!(meta.push(&mut f));

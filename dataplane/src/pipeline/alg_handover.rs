@@ -40,7 +40,6 @@ impl Pipeline {
             // the address the client appears as.
             public: Ipv4Addr::from(s.keys[1].dst),
             dir,
-            worker: self.worker,
             out,
         };
         if meta.push(frame) {
