@@ -8,12 +8,12 @@ use crate::clock::TscClock;
 use crate::command::{Command, Inbox, SessionChunk, INBOX_BATCH};
 use crate::fragment::HeldFragments;
 use crate::ifaces::MAX_PORTS;
-use crate::pipeline::{Pipeline, Verdict};
+use crate::pipeline::{Hint, Pipeline, Verdict};
 use crate::published::Reader;
 use crate::ruleset::Ruleset;
 use crate::session::display::SessionView;
 use crate::stats::{CoreStats, DropReason, SharedStats};
-use dpdk::{tsc, Flushed, Mbuf, MbufBurst, PortId, RingRx, RingTx, RxQueue, TxBuffer};
+use dpdk::{tsc, Flushed, Mbuf, MbufBurst, PortId, RingRx, RingTx, RxQueue, TxBuffer, BURST_SIZE};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,15 +57,23 @@ impl Worker {
             self.drain_inbox();
             let mut received = 0;
             for q in 0..self.rx.len() {
-                received += self.rx[q].rx_burst(&mut burst);
+                let n = self.rx[q].rx_burst(&mut burst);
+                received += n;
                 let port = self.rx[q].port();
-                while let Some(m) = burst.next() {
-                    burst.prefetch(2);
-                    if let Some(next) = burst.peek(0) {
-                        self.pipeline.prefetch(next);
-                    }
+                // In stages over the burst: load every packet's headers, then read each
+                // one's key and start loading its session's bucket, then process them, so
+                // the memory of one packet's lookup is on its way while others work.
+                for i in 0..n {
+                    burst.prefetch(i);
+                }
+                let mut hints = [None; BURST_SIZE];
+                for (i, hint) in hints.iter_mut().enumerate().take(n) {
+                    *hint = burst.peek(i).and_then(|d| self.pipeline.hint(d));
+                }
+                for hint in hints.into_iter().take(n) {
+                    let Some(m) = burst.next() else { break };
                     self.stats.rx_packets += 1;
-                    self.handle(m, port, now, false);
+                    self.handle(m, port, now, false, hint);
                 }
             }
             for r in 0..self.handoff_rx.len() {
@@ -73,7 +81,7 @@ impl Worker {
                 for m in burst.by_ref() {
                     self.stats.handoffs_in += 1;
                     let port = m.port();
-                    self.handle(m, port, now, true);
+                    self.handle(m, port, now, true, None);
                 }
             }
             self.flush();
@@ -109,16 +117,24 @@ impl Worker {
         self.shared.publish(&self.stats);
     }
 
-    /// One packet, from a port queue or (`handed`) from another worker's hand-off ring.
+    /// One packet, from a port queue (with what was read of it ahead) or (`handed`) from
+    /// another worker's hand-off ring.
     #[inline]
-    fn handle(&mut self, mut m: Mbuf, port: PortId, now: crate::clock::Millis, handed: bool) {
+    fn handle(
+        &mut self,
+        mut m: Mbuf,
+        port: PortId,
+        now: crate::clock::Millis,
+        handed: bool,
+        hint: Option<Hint>,
+    ) {
         if m.segments() != 1 {
             return self.stats.drop(DropReason::MultiSegment);
         }
         let verdict = if handed {
             self.pipeline.process_handed(&mut m, port, now)
         } else {
-            self.pipeline.process(&mut m, port, now)
+            self.pipeline.process_hinted(&mut m, port, now, hint)
         };
         match verdict {
             Verdict::Forward(out) => {
@@ -162,7 +178,7 @@ impl Worker {
         // A first fragment came: what was held of its datagram goes through now.
         while let Some(tag) = self.pipeline.take_released() {
             while let Some((held, held_port)) = self.held.take(tag) {
-                self.handle(held, held_port, now, false);
+                self.handle(held, held_port, now, false, None);
             }
         }
     }

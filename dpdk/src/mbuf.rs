@@ -189,7 +189,7 @@ impl MbufBurst {
             unsafe {
                 let m = &*self.pkts[i];
                 let data = (m.buf_addr as *const u8).wrapping_add(m.data_off as usize);
-                dpdk_sys::shim_rte_prefetch0(data as *const _);
+                crate::prefetch(data);
             }
         }
     }

@@ -56,8 +56,8 @@ use classify::{is_portless, quick_key, trim, Class};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use wire::frame::Frame;
-use wire::L4Info;
 use wire::{EthernetFrame, MacAddr};
+use wire::{FlowKey, L4Info};
 
 const ETH_LEN: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 
@@ -112,6 +112,13 @@ impl Default for PipelineLimits {
             half_open_sessions: usize::MAX,
         }
     }
+}
+
+/// A packet's key and session-index hash, read ahead of its processing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hint {
+    key: FlowKey,
+    hash: u32,
 }
 
 /// Session events the worker counts.
@@ -265,7 +272,20 @@ impl Pipeline {
 
     /// Decides the fate of one received frame, rewriting it in place when it is forwarded
     /// or answered.
+    #[inline]
     pub fn process<F: Frame>(&mut self, frame: &mut F, in_port: PortId, now: Millis) -> Verdict {
+        self.process_hinted(frame, in_port, now, None)
+    }
+
+    /// [`Pipeline::process`] with what [`Pipeline::hint`] read of the frame earlier. A
+    /// hint whose key is not the one the frame's checks produce is ignored.
+    pub fn process_hinted<F: Frame>(
+        &mut self,
+        frame: &mut F,
+        in_port: PortId,
+        now: Millis,
+        hint: Option<Hint>,
+    ) -> Verdict {
         let pkt = match self.classify(frame.data(), in_port) {
             Ok(Class::Ip(p)) => p,
             Ok(Class::Fragment(f)) => {
@@ -284,20 +304,24 @@ impl Pipeline {
         if owner != self.worker {
             return Verdict::Handoff(owner);
         }
-        match self.sessions.lookup(&pkt.key) {
+        let found = match hint {
+            Some(h) if h.key == pkt.key => self.sessions.lookup_hashed(&pkt.key, h.hash),
+            _ => self.sessions.lookup(&pkt.key),
+        };
+        match found {
             Some((id, dir)) => self.established(frame, in_port, &pkt, id, dir, now),
             None => self.new_flow(frame, in_port, &pkt, now),
         }
     }
 
-    /// A hint for a packet still to come: starts loading its session's index bucket, so
-    /// the lookup finds it in cache. Reads the common case (IPv4 without options; TCP,
-    /// UDP or ICMP echo) at fixed offsets; anything else is skipped.
+    /// Prepares a packet still to come: reads its key in the common case (IPv4 without
+    /// options; TCP, UDP or ICMP echo, at fixed offsets), hashes it and starts loading
+    /// its session's index bucket, so that [`Pipeline::process_hinted`] finds it in cache
+    /// without hashing again. `None` for anything else.
     #[inline]
-    pub fn prefetch(&self, data: &[u8]) {
-        if let Some(key) = quick_key(data) {
-            self.sessions.prefetch(&key);
-        }
+    pub fn hint(&self, data: &[u8]) -> Option<Hint> {
+        let key = quick_key(data)?;
+        Some(Hint { key, hash: self.sessions.prefetch(&key) })
     }
 
     /// Removes up to `max` expired sessions and gives back their NAT numbers. Called by

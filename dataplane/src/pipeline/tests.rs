@@ -469,6 +469,30 @@ fn the_nic_hash_decides_where_its_nic_follows_the_plan() {
 }
 
 #[test]
+fn a_hint_is_used_only_for_the_frame_it_was_read_from() {
+    let mut e = env(DEFAULT);
+    let frame = |sport| {
+        craft::udp(L2 { src: CLIENT_MAC, dst: IN_MAC }, L3 { src: CLIENT, dst: SERVER, ttl: 64 }, sport, 53, b"x")
+    };
+    let (a, b) = (frame(4000), frame(4001));
+    assert_eq!(e.send(a.clone(), 0).0, Verdict::Forward(1));
+    let (hint_a, hint_b) = (e.p.hint(&a), e.p.hint(&b));
+    assert!(hint_a.is_some() && hint_b.is_some(), "plain UDP is read ahead");
+    let run = |e: &mut Env, bytes: &[u8], hint| {
+        let mut f = TestFrame::new(bytes).unwrap();
+        e.p.process_hinted(&mut f, 0, e.now, hint)
+    };
+    assert_eq!(run(&mut e, &a, hint_a), Verdict::Forward(1), "its own hint finds the session");
+    assert_eq!(run(&mut e, &a, hint_b), Verdict::Forward(1), "another frame's hint is ignored");
+    let created = e.p.counters.created;
+    assert_eq!(run(&mut e, &b, hint_a), Verdict::Forward(1));
+    assert_eq!(e.p.counters.created, created + 1, "b is a new flow whatever a's hint says");
+    let mut arp = TestFrame::new(&craft::arp(true, (CLIENT_MAC, CLIENT), (MacAddr::ZERO, SERVER))).unwrap();
+    assert_eq!(e.p.hint(arp.data()), None, "only IPv4 TCP, UDP and echo are read ahead");
+    assert_eq!(e.p.process_hinted(&mut arp, 0, e.now, hint_a), Verdict::SlowPath);
+}
+
+#[test]
 fn l3_checks_still_apply() {
     let mut e = env(DEFAULT);
     let mut short = TestFrame::new(&[0u8; 10]).unwrap();

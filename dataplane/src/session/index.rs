@@ -72,17 +72,27 @@ impl FlowIndex {
         (capacity.max(1) * 2).next_power_of_two() * std::mem::size_of::<Bucket>()
     }
 
-    /// Starts loading the bucket `key` would be found in (the session lookup of a packet
-    /// a little ahead in the burst).
+    /// The hash `key` is found by, for [`Index::prefetch`] and [`Index::get_hashed`].
     #[inline]
-    pub fn prefetch(&self, key: &FlowKey) {
-        let i = self.hash(key) as usize & self.mask;
-        dpdk::prefetch(&self.buckets[i]);
+    pub fn hash_of(&self, key: &FlowKey) -> u32 {
+        self.hash(key)
+    }
+
+    /// Starts loading the bucket a key of hash `tag` would be found in (the lookup of a
+    /// packet later in the burst).
+    #[inline]
+    pub fn prefetch(&self, tag: u32) {
+        dpdk::prefetch(&self.buckets[tag as usize & self.mask]);
     }
 
     #[inline]
     pub fn get(&self, key: &FlowKey) -> Option<u32> {
-        let tag = self.hash(key);
+        self.get_hashed(key, self.hash(key))
+    }
+
+    /// [`Index::get`] with the key's hash computed already (`hash_of`).
+    #[inline]
+    pub fn get_hashed(&self, key: &FlowKey, tag: u32) -> Option<u32> {
         let mut i = tag as usize & self.mask;
         loop {
             let b = &self.buckets[i];

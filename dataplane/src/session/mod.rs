@@ -301,13 +301,22 @@ impl SessionTable {
 
     /// A lookup ahead: start loading the key's index bucket.
     #[inline]
-    pub fn prefetch(&self, key: &FlowKey) {
-        self.index.prefetch(key);
+    pub fn prefetch(&self, key: &FlowKey) -> u32 {
+        let hash = self.index.hash_of(key);
+        self.index.prefetch(hash);
+        hash
     }
 
     #[inline]
     pub fn lookup(&self, key: &FlowKey) -> Option<(SessionId, Dir)> {
         let v = self.index.get(key)?;
+        Some((v >> 1, if v & 1 == 0 { Dir::Original } else { Dir::Reply }))
+    }
+
+    /// [`SessionTable::lookup`] with the hash [`SessionTable::prefetch`] returned for it.
+    #[inline]
+    pub fn lookup_hashed(&self, key: &FlowKey, hash: u32) -> Option<(SessionId, Dir)> {
+        let v = self.index.get_hashed(key, hash)?;
         Some((v >> 1, if v & 1 == 0 { Dir::Original } else { Dir::Reply }))
     }
 
