@@ -46,6 +46,11 @@ pub struct Worker {
     pub(crate) held: HeldFragments<Mbuf>,
 }
 
+/// Sessions above which a burst also prefetches the sessions themselves: below it the
+/// table stays in cache and the extra probe only costs (nat-1k 0.19 -> 0.17 of testpmd
+/// with it, nat-100k 0.13 -> 0.14).
+const PREFETCH_SESSIONS_ABOVE: usize = 16_384;
+
 impl Worker {
     pub fn run(mut self, running: &AtomicBool) -> i32 {
         let mut burst = MbufBurst::default();
@@ -61,14 +66,19 @@ impl Worker {
                 received += n;
                 let port = self.rx[q].port();
                 // In stages over the burst: load every packet's headers, then read each
-                // one's key and start loading its session's bucket, then process them, so
-                // the memory of one packet's lookup is on its way while others work.
+                // one's key and start loading its session's bucket, then the session,
+                // then process them, so one packet's memory is on its way while others work.
                 for i in 0..n {
                     burst.prefetch(i);
                 }
                 let mut hints = [None; BURST_SIZE];
                 for (i, hint) in hints.iter_mut().enumerate().take(n) {
                     *hint = burst.peek(i).and_then(|d| self.pipeline.hint(d));
+                }
+                if self.pipeline.sessions().len() > PREFETCH_SESSIONS_ABOVE {
+                    for hint in hints.iter().take(n).flatten() {
+                        self.pipeline.prefetch_session(hint);
+                    }
                 }
                 for hint in hints.into_iter().take(n) {
                     let Some(m) = burst.next() else { break };

@@ -277,6 +277,13 @@ impl Pipeline {
         self.process_hinted(frame, in_port, now, None)
     }
 
+    /// Second stage of a hint: starts loading the session itself (its index bucket
+    /// should be in cache by now).
+    #[inline]
+    pub fn prefetch_session(&self, hint: &Hint) {
+        self.sessions.prefetch_session(&hint.key, hint.hash);
+    }
+
     /// [`Pipeline::process`] with what [`Pipeline::hint`] read of the frame earlier. A
     /// hint whose key is not the one the frame's checks produce is ignored.
     pub fn process_hinted<F: Frame>(

@@ -472,7 +472,13 @@ fn the_nic_hash_decides_where_its_nic_follows_the_plan() {
 fn a_hint_is_used_only_for_the_frame_it_was_read_from() {
     let mut e = env(DEFAULT);
     let frame = |sport| {
-        craft::udp(L2 { src: CLIENT_MAC, dst: IN_MAC }, L3 { src: CLIENT, dst: SERVER, ttl: 64 }, sport, 53, b"x")
+        craft::udp(
+            L2 { src: CLIENT_MAC, dst: IN_MAC },
+            L3 { src: CLIENT, dst: SERVER, ttl: 64 },
+            sport,
+            53,
+            b"x",
+        )
     };
     let (a, b) = (frame(4000), frame(4001));
     assert_eq!(e.send(a.clone(), 0).0, Verdict::Forward(1));

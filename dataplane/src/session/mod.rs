@@ -313,6 +313,20 @@ impl SessionTable {
         Some((v >> 1, if v & 1 == 0 { Dir::Original } else { Dir::Reply }))
     }
 
+    /// Starts loading the session `key` names, if its index bucket says there is one
+    /// (the bucket was prefetched a stage earlier): the lines a packet of it touches.
+    #[inline]
+    pub fn prefetch_session(&self, key: &FlowKey, hash: u32) {
+        if let Some(v) = self.index.get_hashed(key, hash) {
+            if let Some(s) = self.slots.get((v >> 1) as usize) {
+                let at = (s as *const Session).cast::<u8>();
+                for line in 0..std::mem::size_of::<Session>().div_ceil(64) {
+                    dpdk::prefetch(at.wrapping_add(line * 64));
+                }
+            }
+        }
+    }
+
     /// [`SessionTable::lookup`] with the hash [`SessionTable::prefetch`] returned for it.
     #[inline]
     pub fn lookup_hashed(&self, key: &FlowKey, hash: u32) -> Option<(SessionId, Dir)> {
