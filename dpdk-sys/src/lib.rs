@@ -6,7 +6,7 @@
 //!   `static inline` functions (burst RX/TX, mbuf data helpers, ring bursts, lcore id,
 //!   TSC, errno, soft RSS) a linkable symbol.
 //!
-//! There is no logic here. Every safe abstraction lives in `dataplane::dpdk`.
+//! There is no logic here. Every safe abstraction lives in the `dpdk` crate.
 #![allow(non_upper_case_globals, non_camel_case_types, non_snake_case, dead_code)]
 #![allow(clippy::all)]
 #![allow(rustdoc::all)]
