@@ -91,6 +91,15 @@ impl Mbuf {
 
 impl Frame for Mbuf {
     #[inline]
+    fn ipv4_checksum_ok(&self) -> Option<bool> {
+        match self.header().ol_flags & u64::from(dpdk_sys::RTE_MBUF_F_RX_IP_CKSUM_MASK) {
+            f if f == u64::from(dpdk_sys::RTE_MBUF_F_RX_IP_CKSUM_GOOD) => Some(true),
+            f if f == u64::from(dpdk_sys::RTE_MBUF_F_RX_IP_CKSUM_BAD) => Some(false),
+            _ => None,
+        }
+    }
+
+    #[inline]
     fn rss_hash(&self) -> Option<u32> {
         (self.header().ol_flags & u64::from(dpdk_sys::RTE_MBUF_F_RX_RSS_HASH) != 0).then(|| self.hash_field())
     }

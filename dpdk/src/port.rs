@@ -71,6 +71,8 @@ pub struct PortInfo {
     pub reta_size: u16,
     /// Bytes of the device's RSS key (0: not reported).
     pub hash_key_size: u8,
+    /// RX offloads the device offers (`RTE_ETH_RX_OFFLOAD_*`).
+    pub rx_offload_capa: u64,
 }
 
 impl PortInfo {
@@ -225,6 +227,7 @@ impl Port {
             socket,
             reta_size: raw.reta_size,
             hash_key_size: raw.hash_key_size,
+            rx_offload_capa: raw.rx_offload_capa,
         })
     }
 
@@ -251,6 +254,11 @@ impl Port {
         let rss = cfg.rx_queues > 1 && rss_hf != 0;
         let key_fits = matches!(info.hash_key_size, 0 | 40);
         let mut conf = dpdk_sys::rte_eth_conf::default();
+        // SAFETY: the shim returns a compile-time constant; it reads no state.
+        let ipv4_cksum = unsafe { dpdk_sys::shim_rx_offload_ipv4_cksum() };
+        // The NIC checks IPv4 header checksums where it can: the worker reads its verdict
+        // (`Frame::ipv4_checksum_ok`) instead of summing the header again.
+        conf.rxmode.offloads |= info.rx_offload_capa & ipv4_cksum;
         // Kept alive until rte_eth_dev_configure has copied it.
         let mut key = cfg.rss.as_ref().map(|p| p.key);
         if rss {

@@ -20,6 +20,10 @@ pub trait Frame {
     fn rss_hash(&self) -> Option<u32> {
         None
     }
+    /// The NIC's verdict on the IPv4 header checksum, if it checked it.
+    fn ipv4_checksum_ok(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// Headroom of a fresh buffer, as DPDK's `RTE_PKTMBUF_HEADROOM`.
@@ -34,6 +38,7 @@ pub struct TestFrame {
     head: usize,
     len: usize,
     rss: Option<u32>,
+    ipv4_checksum: Option<bool>,
 }
 
 impl TestFrame {
@@ -45,7 +50,7 @@ impl TestFrame {
         }
         let mut buf = Box::new([0u8; HEADROOM + DATA_ROOM]);
         buf[HEADROOM..HEADROOM + bytes.len()].copy_from_slice(bytes);
-        Some(TestFrame { buf, head: HEADROOM, len: bytes.len(), rss: None })
+        Some(TestFrame { buf, head: HEADROOM, len: bytes.len(), rss: None, ipv4_checksum: None })
     }
 
     #[inline]
@@ -55,8 +60,20 @@ impl TestFrame {
         self
     }
 
+    /// The frame as a NIC that checked its IPv4 header checksum hands it over.
+    pub fn with_ipv4_checksum_verdict(mut self, ok: bool) -> TestFrame {
+        self.ipv4_checksum = Some(ok);
+        self
+    }
+
     pub fn empty() -> TestFrame {
-        TestFrame { buf: Box::new([0u8; HEADROOM + DATA_ROOM]), head: HEADROOM, len: 0, rss: None }
+        TestFrame {
+            buf: Box::new([0u8; HEADROOM + DATA_ROOM]),
+            head: HEADROOM,
+            len: 0,
+            rss: None,
+            ipv4_checksum: None,
+        }
     }
 }
 
@@ -68,6 +85,11 @@ impl std::fmt::Debug for TestFrame {
 }
 
 impl Frame for TestFrame {
+    #[inline]
+    fn ipv4_checksum_ok(&self) -> Option<bool> {
+        self.ipv4_checksum
+    }
+
     #[inline]
     fn rss_hash(&self) -> Option<u32> {
         self.rss

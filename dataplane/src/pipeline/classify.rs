@@ -36,7 +36,13 @@ pub(super) enum Class {
 }
 
 impl Pipeline {
-    pub(super) fn classify(&self, data: &[u8], in_port: PortId) -> Result<Class, DropReason> {
+    /// `nic_checksum`: the NIC's verdict on the IPv4 header checksum, if it gave one.
+    pub(super) fn classify(
+        &self,
+        data: &[u8],
+        in_port: PortId,
+        nic_checksum: Option<bool>,
+    ) -> Result<Class, DropReason> {
         let eth = EthernetFrame::new_checked(data)?;
         let Some(iface) = self.shared.ifaces.get(in_port) else {
             return Err(DropReason::NotOurMac);
@@ -52,7 +58,7 @@ impl Pipeline {
             _ => return Err(DropReason::UnsupportedEthertype),
         }
         let ip = Ipv4Packet::new_checked(eth.payload())?;
-        if !ip.verify_checksum() {
+        if !nic_checksum.unwrap_or_else(|| ip.verify_checksum()) {
             return Err(DropReason::Ipv4BadChecksum);
         }
         if is_martian(ip.src_addr()) || is_martian(ip.dst_addr()) {

@@ -293,7 +293,7 @@ impl Pipeline {
         now: Millis,
         hint: Option<Hint>,
     ) -> Verdict {
-        let pkt = match self.classify(frame.data(), in_port) {
+        let pkt = match self.classify(frame.data(), in_port, frame.ipv4_checksum_ok()) {
             Ok(Class::Ip(p)) => p,
             Ok(Class::Fragment(f)) => {
                 trim(frame, f.total_len);

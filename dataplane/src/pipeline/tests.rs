@@ -499,6 +499,33 @@ fn a_hint_is_used_only_for_the_frame_it_was_read_from() {
 }
 
 #[test]
+fn the_nics_checksum_verdict_stands_in_for_the_software_one() {
+    let mut e = env(DEFAULT);
+    let good = craft::udp(
+        L2 { src: CLIENT_MAC, dst: IN_MAC },
+        L3 { src: CLIENT, dst: SERVER, ttl: 64 },
+        4000,
+        53,
+        b"x",
+    );
+    let mut bad = good.clone();
+    bad[14 + 10] ^= 0x55;
+    let run = |e: &mut Env, bytes: &[u8], nic: Option<bool>| {
+        let f = TestFrame::new(bytes).unwrap();
+        let mut f = match nic {
+            Some(ok) => f.with_ipv4_checksum_verdict(ok),
+            None => f,
+        };
+        e.p.process(&mut f, 0, e.now)
+    };
+    let bad_checksum = Verdict::Drop(DropReason::Ipv4BadChecksum);
+    assert_eq!(run(&mut e, &bad, None), bad_checksum, "no verdict: summed in software");
+    assert_eq!(run(&mut e, &good, Some(false)), bad_checksum, "the NIC found it bad");
+    assert_eq!(run(&mut e, &bad, Some(true)), Verdict::Forward(1), "the NIC found it good: not summed again");
+    assert_eq!(run(&mut e, &good, None), Verdict::Forward(1));
+}
+
+#[test]
 fn l3_checks_still_apply() {
     let mut e = env(DEFAULT);
     let mut short = TestFrame::new(&[0u8; 10]).unwrap();
