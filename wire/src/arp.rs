@@ -83,27 +83,13 @@ impl From<ArpOperation> for u16 {
     }
 }
 
-/// A view of an Ethernet/IPv4 ARP packet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArpPacket<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of an Ethernet/IPv4 ARP packet.
+    ArpPacket
 }
 
 impl<T: AsRef<[u8]>> ArpPacket<T> {
     pub const PACKET_LEN: usize = self::PACKET_LEN;
-
-    /// Wraps a buffer without checking it; accessors may panic on a short one.
-    #[inline]
-    pub fn new_unchecked(buffer: T) -> Self {
-        ArpPacket { buffer }
-    }
-
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
 
     /// Checks the length and that the packet is Ethernet/IPv4.
     ///
@@ -130,11 +116,6 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
             && self.protocol_type() == PTYPE_IPV4
             && self.hardware_len() == 6
             && self.protocol_len() == 4
-    }
-
-    #[inline]
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     #[inline]

@@ -154,27 +154,13 @@ impl From<EtherType> for u16 {
     }
 }
 
-/// A view of an Ethernet II frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EthernetFrame<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of an Ethernet II frame.
+    EthernetFrame
 }
 
 impl<T: AsRef<[u8]>> EthernetFrame<T> {
     pub const HEADER_LEN: usize = self::HEADER_LEN;
-
-    /// Wraps a buffer without checking it; accessors may panic on a short one.
-    #[inline]
-    pub fn new_unchecked(buffer: T) -> Self {
-        EthernetFrame { buffer }
-    }
-
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
-        let frame = Self::new_unchecked(buffer);
-        frame.check_len()?;
-        Ok(frame)
-    }
 
     #[inline]
     pub fn check_len(&self) -> Result<(), ParseError> {
@@ -182,11 +168,6 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
             return Err(ParseError::EthTruncated);
         }
         Ok(())
-    }
-
-    #[inline]
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     #[inline]

@@ -71,29 +71,17 @@ const V1_ALLOWED: u16 = FLAG_K | FLAG_S | FLAG_A | VERSION_MASK;
 /// Protocol type of PPTP's enhanced GRE: a PPP frame follows.
 pub const PROTO_PPP: u16 = 0x880b;
 
-/// A view of a GRE packet, version 0 or 1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrePacket<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of a GRE packet, version 0 or 1.
+    ///
+    /// Without a check, the fixed-field accessors may panic on a buffer shorter than
+    /// `MIN_HEADER_LEN`; the optional-field ones never do.
+    GrePacket
 }
 
 impl<T: AsRef<[u8]>> GrePacket<T> {
     /// The header length without any optional word.
     pub const MIN_HEADER_LEN: usize = self::MIN_HEADER_LEN;
-
-    /// Wraps a buffer without checking it; fixed-field accessors may panic
-    /// on a buffer shorter than `MIN_HEADER_LEN`.
-    #[inline]
-    pub fn new_unchecked(buffer: T) -> Self {
-        GrePacket { buffer }
-    }
-
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
 
     /// Validates version, flags and protocol, then the length (see the
     /// module doc for the exact rules).
@@ -119,11 +107,6 @@ impl<T: AsRef<[u8]>> GrePacket<T> {
             1 => flags & !V1_ALLOWED == 0 && flags & FLAG_K != 0 && self.protocol_type() == PROTO_PPP,
             _ => false,
         }
-    }
-
-    #[inline]
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     #[inline]

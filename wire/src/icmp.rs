@@ -51,27 +51,13 @@ pub const ECHO_REQUEST: u8 = 8;
 pub const TIME_EXCEEDED: u8 = 11;
 pub const PARAM_PROBLEM: u8 = 12;
 
-/// A view of an ICMPv4 message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Icmpv4Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of an ICMPv4 message.
+    Icmpv4Packet
 }
 
 impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
     pub const HEADER_LEN: usize = self::HEADER_LEN;
-
-    /// Wraps a buffer without checking it; accessors may panic on a short one.
-    #[inline]
-    pub fn new_unchecked(buffer: T) -> Self {
-        Icmpv4Packet { buffer }
-    }
-
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
 
     #[inline]
     pub fn check_len(&self) -> Result<(), ParseError> {
@@ -79,11 +65,6 @@ impl<T: AsRef<[u8]>> Icmpv4Packet<T> {
             return Err(ParseError::IcmpTruncated);
         }
         Ok(())
-    }
-
-    #[inline]
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     #[inline]

@@ -106,28 +106,14 @@ impl From<IpProtocol> for u8 {
     }
 }
 
-/// A view of an IPv4 packet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ipv4Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of an IPv4 packet.
+    Ipv4Packet
 }
 
 impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     /// The minimum header length (no options).
     pub const HEADER_LEN: usize = self::HEADER_LEN;
-
-    /// Wraps a buffer without checking it; accessors may panic on a short one.
-    #[inline]
-    pub fn new_unchecked(buffer: T) -> Self {
-        Ipv4Packet { buffer }
-    }
-
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
 
     #[inline]
     pub fn check_len(&self) -> Result<(), ParseError> {
@@ -150,11 +136,6 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
             return Err(ParseError::Ipv4Truncated);
         }
         Ok(())
-    }
-
-    #[inline]
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     #[inline]

@@ -44,6 +44,39 @@
 
 #![forbid(unsafe_code)]
 
+/// A view over a buffer holding one header: the struct and the constructors every view
+/// has the same way. `new_checked` runs the view's own `check_len`.
+macro_rules! view {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name<T: AsRef<[u8]>> {
+            buffer: T,
+        }
+
+        impl<T: AsRef<[u8]>> $name<T> {
+            /// Wraps a buffer without checking it; accessors may panic on a short one.
+            #[inline]
+            pub fn new_unchecked(buffer: T) -> Self {
+                $name { buffer }
+            }
+
+            /// Wraps a buffer that `check_len` accepts; no accessor panics on it then.
+            #[inline]
+            pub fn new_checked(buffer: T) -> Result<Self, $crate::ParseError> {
+                let view = Self::new_unchecked(buffer);
+                view.check_len()?;
+                Ok(view)
+            }
+
+            #[inline]
+            pub fn into_inner(self) -> T {
+                self.buffer
+            }
+        }
+    };
+}
+
 pub mod arp;
 mod be;
 pub mod checksum;

@@ -89,28 +89,14 @@ impl BitOr for TcpFlags {
     }
 }
 
-/// A view of a TCP segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TcpPacket<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of a TCP segment.
+    TcpPacket
 }
 
 impl<T: AsRef<[u8]>> TcpPacket<T> {
     /// The minimum header length (no options).
     pub const HEADER_LEN: usize = self::HEADER_LEN;
-
-    /// Wraps a buffer without checking it; accessors may panic on a short one.
-    #[inline]
-    pub fn new_unchecked(buffer: T) -> Self {
-        TcpPacket { buffer }
-    }
-
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
 
     #[inline]
     pub fn check_len(&self) -> Result<(), ParseError> {
@@ -126,11 +112,6 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
             return Err(ParseError::TcpTruncated);
         }
         Ok(())
-    }
-
-    #[inline]
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     #[inline]

@@ -43,27 +43,13 @@ pub const HEADER_LEN: usize = field::PAYLOAD;
 
 const PROTO_UDP: u8 = 17;
 
-/// A view of a UDP datagram.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UdpPacket<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of a UDP datagram.
+    UdpPacket
 }
 
 impl<T: AsRef<[u8]>> UdpPacket<T> {
     pub const HEADER_LEN: usize = self::HEADER_LEN;
-
-    /// Wraps a buffer without checking it; accessors may panic on a short one.
-    #[inline]
-    pub fn new_unchecked(buffer: T) -> Self {
-        UdpPacket { buffer }
-    }
-
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
 
     #[inline]
     pub fn check_len(&self) -> Result<(), ParseError> {
@@ -79,11 +65,6 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
             return Err(ParseError::UdpTruncated);
         }
         Ok(())
-    }
-
-    #[inline]
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     #[inline]
