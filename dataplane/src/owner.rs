@@ -9,7 +9,7 @@
 //! 4. Otherwise: the queue an RSS NIC programmed from this map delivers it to: the
 //!    symmetric Toeplitz hash, over addresses and ports for TCP and UDP and over the
 //!    addresses alone for everything else (ICMP, GRE), as NICs hash them, looked up in
-//!    a 128-entry redirection table ([`OwnerMap::reta`], entry i = i % workers). Both
+//!    a 128-entry redirection table ([`OwnerMap::table_for`], entry i = i % workers). Both
 //!    directions of an untranslated flow hash alike.
 //!
 //! Ports program the same key and table into the NIC (`dpdk::Port::start`), so packets
@@ -65,16 +65,6 @@ impl OwnerMap {
         std::array::from_fn(|i| (i % usize::from(workers.max(1))) as Owner)
     }
 
-    /// The RSS key ports program: the symmetric one the owners are computed with.
-    pub fn rss_key(&self) -> &[u8; 40] {
-        self.toeplitz.key()
-    }
-
-    /// The redirection table ports program (repeated to the device's size).
-    pub fn reta(&self) -> &[Owner; RETA_MODEL] {
-        &self.reta
-    }
-
     /// The worker an RSS hash selects.
     #[inline]
     pub fn queue_of(&self, hash: u32) -> Owner {
@@ -91,11 +81,15 @@ impl OwnerMap {
         self.queue_of(self.toeplitz.hash_addrs(src, dst))
     }
 
-    /// The part of a reply's hash that does not depend on the NAT port: the reply comes
-    /// from `server:sport` to `public`. See [`OwnerMap::reply_queue`].
+    /// For NAT: when the port it picks decides where the NIC delivers the reply (TCP and
+    /// UDP, with several workers), the part of the reply's hash that does not depend on
+    /// it; the reply comes from `server:sport` to `public`. `None` where no port steers
+    /// the reply (one worker; ICMP, hashed by its addresses alone). See
+    /// [`OwnerMap::reply_queue`].
     #[inline]
-    pub fn reply_base(&self, server: u32, sport: u16, public: u32) -> u32 {
-        self.toeplitz.hash_v4(server, public, sport, 0)
+    pub fn reply_base(&self, proto: u8, server: u32, sport: u16, public: u32) -> Option<u32> {
+        (self.workers > 1 && matches!(proto, TCP | UDP))
+            .then(|| self.toeplitz.hash_v4(server, public, sport, 0))
     }
 
     /// The worker the NIC delivers a TCP or UDP reply to when NAT gave the flow `port`.
@@ -229,7 +223,7 @@ mod tests {
     #[test]
     fn the_model_is_what_rte_softrss_and_the_table_give() {
         let m = OwnerMap::new(3, &[]);
-        let t = Toeplitz::new(m.rss_key());
+        let t = Toeplitz::new(&SYMMETRIC_KEY);
         for i in 0..500u32 {
             let k = FlowKey {
                 src: 0x0a00_0000 + i * 77,
@@ -249,11 +243,16 @@ mod tests {
     fn nat_can_steer_replies_to_any_worker() {
         let public = std::net::Ipv4Addr::new(203, 0, 113, 2);
         let m = OwnerMap::new(4, &[public]);
-        let base = m.reply_base(0xc633_6407, 443, public.into());
+        assert_eq!(
+            m.reply_base(1, 0xc633_6407, 0, public.into()),
+            None,
+            "ICMP replies are hashed by addresses"
+        );
+        let base = m.reply_base(6, 0xc633_6407, 443, public.into()).unwrap();
         for w in 0..4 {
             let port = m.slice(w).find(|&p| m.reply_queue(base, p) == w).expect("a port of the slice");
             let reply = FlowKey::new([198, 51, 100, 7].into(), public, 443, port, 6);
-            let t = Toeplitz::new(m.rss_key());
+            let t = Toeplitz::new(&SYMMETRIC_KEY);
             let nic = t.hash_v4(reply.src, reply.dst, reply.sport, reply.dport);
             assert_eq!((m.queue_of(nic), m.owner(&reply, false)), (w, w), "NIC and owner agree");
         }

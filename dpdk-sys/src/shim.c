@@ -4,7 +4,6 @@
 #include <rte_lcore.h>
 #include <rte_cycles.h>
 #include <rte_pause.h>
-#include <rte_prefetch.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -41,7 +40,6 @@ unsigned shim_rte_lcore_id(void) { return rte_lcore_id(); }
 uint64_t shim_rte_rdtsc(void) { return rte_rdtsc(); }
 void shim_rte_pause(void) { rte_pause(); }
 int shim_rte_errno(void) { return rte_errno; }
-void shim_rte_prefetch0(const void *p) { rte_prefetch0(p); }
 uint32_t shim_rte_softrss(uint32_t *input_tuple, uint32_t input_len, const uint8_t *rss_key) { return rte_softrss(input_tuple, input_len, rss_key); }
 uint64_t shim_rss_hf_ip_tcp_udp(void) { return RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP; }
 uint64_t shim_rx_offload_ipv4_cksum(void) { return RTE_ETH_RX_OFFLOAD_IPV4_CKSUM; }

@@ -35,7 +35,6 @@ unsigned shim_rte_lcore_id(void);
 uint64_t shim_rte_rdtsc(void);
 void shim_rte_pause(void);
 int shim_rte_errno(void);
-void shim_rte_prefetch0(const void *p);
 uint32_t shim_rte_softrss(uint32_t *input_tuple, uint32_t input_len, const uint8_t *rss_key);
 /* Macro built from RTE_BIT64, which bindgen cannot evaluate. */
 uint64_t shim_rss_hf_ip_tcp_udp(void);

@@ -169,14 +169,13 @@ impl Pipeline {
             return Ok((t, Some(NatBinding { public, port: 0, proto: key.proto })));
         };
         let owners = &self.shared.owners;
-        let allocated = if proto == ICMP || owners.workers() == 1 {
-            // An echo reply is hashed by its addresses alone: no identifier steers it.
-            self.ports.allocate(public, proto)
-        } else {
+        let allocated = match owners.reply_base(proto, key.dst, key.dport, public.into()) {
             // A port whose reply the NIC delivers to this worker, so replies need no hand-off.
-            let base = owners.reply_base(key.dst, key.dport, public.into());
-            let me = self.worker;
-            self.ports.allocate_where(public, proto, |port| owners.reply_queue(base, port) == me)
+            Some(base) => {
+                let me = self.worker;
+                self.ports.allocate_where(public, proto, |port| owners.reply_queue(base, port) == me)
+            }
+            None => self.ports.allocate(public, proto),
         };
         let port = allocated.map_err(|e| match e {
             PortError::Exhausted | PortError::Unknown => DropReason::NatExhausted,
