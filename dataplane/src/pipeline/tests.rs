@@ -124,8 +124,7 @@ impl Env {
     }
 
     fn out(&mut self, src: Ipv4Addr, bytes_for: impl Fn(L2, L3) -> Vec<u8>) -> (Verdict, TestFrame) {
-        let frame = bytes_for(L2 { src: CLIENT_MAC, dst: IN_MAC }, L3 { src, dst: SERVER, ttl: 64 });
-        self.send(frame, 0)
+        self.send(outbound(src, bytes_for), 0)
     }
 
     fn back(&mut self, dst: Ipv4Addr, bytes_for: impl Fn(L2, L3) -> Vec<u8>) -> (Verdict, TestFrame) {
@@ -167,6 +166,11 @@ fn seg(
     payload: &'static [u8],
 ) -> impl Fn(L2, L3) -> Vec<u8> {
     move |l2, l3| craft::tcp(l2, l3, sport, dport, seq, ack, flags, payload)
+}
+
+/// The bytes of a frame from inside host `src` to the server, as `Env::out` sends it.
+fn outbound(src: Ipv4Addr, bytes_for: impl Fn(L2, L3) -> Vec<u8>) -> Vec<u8> {
+    bytes_for(L2 { src: CLIENT_MAC, dst: IN_MAC }, L3 { src, dst: SERVER, ttl: 64 })
 }
 
 fn dgram(sport: u16, dport: u16) -> impl Fn(L2, L3) -> Vec<u8> {
@@ -440,15 +444,7 @@ fn another_workers_flow_is_handed_off() {
 fn the_nic_hash_decides_where_its_nic_follows_the_plan() {
     let mut e = env(DEFAULT);
     let mut owners = OwnerMap::new(4, &[PUBLIC]);
-    let frame = |sport| {
-        craft::udp(
-            L2 { src: CLIENT_MAC, dst: IN_MAC },
-            L3 { src: CLIENT, dst: SERVER, ttl: 64 },
-            sport,
-            53,
-            b"x",
-        )
-    };
+    let frame = |sport| outbound(CLIENT, dgram(sport, 53));
     // A flow the model gives worker 0, and a NIC hash that says worker 3.
     let key = |sport| FlowKey::new(CLIENT, SERVER, sport, 53, 17);
     let sport = (10_000..).find(|&p| owners.owner(&key(p), false) == 0).unwrap();
@@ -471,15 +467,7 @@ fn the_nic_hash_decides_where_its_nic_follows_the_plan() {
 #[test]
 fn a_hint_is_used_only_for_the_frame_it_was_read_from() {
     let mut e = env(DEFAULT);
-    let frame = |sport| {
-        craft::udp(
-            L2 { src: CLIENT_MAC, dst: IN_MAC },
-            L3 { src: CLIENT, dst: SERVER, ttl: 64 },
-            sport,
-            53,
-            b"x",
-        )
-    };
+    let frame = |sport| outbound(CLIENT, dgram(sport, 53));
     let (a, b) = (frame(4000), frame(4001));
     assert_eq!(e.send(a.clone(), 0).0, Verdict::Forward(1));
     let (hint_a, hint_b) = (e.p.hint(&a), e.p.hint(&b));
@@ -501,13 +489,7 @@ fn a_hint_is_used_only_for_the_frame_it_was_read_from() {
 #[test]
 fn the_nics_checksum_verdict_stands_in_for_the_software_one() {
     let mut e = env(DEFAULT);
-    let good = craft::udp(
-        L2 { src: CLIENT_MAC, dst: IN_MAC },
-        L3 { src: CLIENT, dst: SERVER, ttl: 64 },
-        4000,
-        53,
-        b"x",
-    );
+    let good = outbound(CLIENT, dgram(4000, 53));
     let mut bad = good.clone();
     bad[14 + 10] ^= 0x55;
     let run = |e: &mut Env, bytes: &[u8], nic: Option<bool>| {
