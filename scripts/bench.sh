@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# Forwarding rates of ferrowall against dpdk-testpmd io forwarding, same vdevs, same run:
-# 64-byte UDP replayed from memory (net_pcap infinite_rx) into net_null. Both use lcore 0
-# on CPU 0 (control) and one forwarding core on CPU 1. Scenarios:
+# The benchmark suite: forwarding rates of ferrowall against dpdk-testpmd io forwarding,
+# same vdevs, same run: 64-byte frames replayed from memory (net_pcap infinite_rx) into
+# net_null. Both use lcore 0 on CPU 0 (control) and one forwarding core on CPU 1.
+# Every scenario adds a row to the suite's results (bench/suite.tsv); the script then
+# rewrites the suite's table in BENCHMARKS.md and its plot (docs/bench-suite.png) from
+# them. Scenarios:
 #   l3        routed only (a permit policy, no NAT), 1,024 flows
-#   nat-1k    established NATed UDP flows, 1,000 sessions
-#   nat-100k  established NATed UDP flows, 100,000 sessions
+#   nat-1k, nat-100k, nat-1m
+#             established NATed UDP flows: 1,000, 100,000, 1,000,000 sessions
+#   tcp-1k, tcp-100k, tcp-1m
+#             established NATed TCP connections, each opened by a real handshake (a
+#             probe run learns the NAT ports the SYN-ACKs must go to), then one in-window
+#             data segment per connection replayed
+#   new-sessions
+#             new NATed UDP sessions per second in steady state (every packet opens a
+#             flow while the full table expires old ones), one worker's logic without
+#             EAL: cargo bench -p dataplane --bench new_sessions
 #   gre       PPTP GRE from the server through its server-map (pptp-gre) session: a
 #             control connection is played up to its OCRQ through five one-frame ports
 #             (so its steps arrive in order), probe runs learn its NAT port and the Call
@@ -13,6 +24,9 @@
 #   ctl-cost  nat-100k with and without the control plane at work: a Prometheus scrape
 #             every second and full session-table displays (100,000 sessions) back to
 #             back, through the management API, both pinned to CPU 0
+#   alg-setup tunnel set-ups per second on the slow path (OCRQ + OCRP with server-map
+#             installation), without EAL: cargo bench -p dataplane --bench alg_setup
+# On request only (not in the default suite, no row in the results):
 #   gre-flood PPTP GRE as in gre, while a seventh port floods the tunnel's control
 #             connection with Echo-Requests (1,024, looped: every one goes through the
 #             ALG on the slow path); the tunnel's rate against gre's is the cost
@@ -21,33 +35,77 @@
 #             port of its own: SYNs from 250 inside hosts to 32,768 servers (the
 #             half-open cap holds), enhanced GRE with random keys at the NAT pool, non-
 #             first IPv4 fragments at it. Reports the established flows' rate (what
-#             leaves the outside port) and what the flood cost (BENCH_FLOODS below)
-#   alg-setup tunnel set-ups per second on the slow path (OCRQ + OCRP with server-map
-#             installation), without EAL: cargo bench -p dataplane --bench alg_setup
+#             leaves the outside port) and what the flood cost
 #
-# Usage: scripts/bench.sh [ROUNDS] [SECONDS] [SCENARIO...]   (default 3 rounds of 10 s, all)
+# Usage: scripts/bench.sh [--smoke] [--out DIR] [ROUNDS] [SECONDS] [SCENARIO...]
+#   default: 3 rounds of 10 s, the whole suite, results into the repository.
+#   --smoke: one round of 3 s, at most 2,000 sessions per scenario, results into DIR (a
+#            fresh temporary directory unless --out says): checks that every scenario
+#            still runs and reports, and that the report and plot are written.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-ROUNDS=${1:-3}
-SECS=${2:-10}
+SMOKE=""; OUT=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) SMOKE=1; shift ;;
+    --out) OUT=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
+DEFAULT_SUITE="l3 nat-1k nat-100k nat-1m tcp-1k tcp-100k tcp-1m new-sessions gre ctl-cost alg-setup"
+if [ -n "$SMOKE" ]; then ROUNDS=${1:-1}; SECS=${2:-3}; else ROUNDS=${1:-3}; SECS=${2:-10}; fi
 shift $(( $# > 2 ? 2 : $# ))
-SCENARIOS=("${@:-l3 nat-1k nat-100k gre ctl-cost alg-setup}")
+# In a smoke run the million-session scenarios would be the 100k ones again (2,000 flows).
+[ -z "$SMOKE" ] || DEFAULT_SUITE=${DEFAULT_SUITE//nat-1m tcp-1k/tcp-1k}
+[ -z "$SMOKE" ] || DEFAULT_SUITE=${DEFAULT_SUITE//tcp-1m new/new}
+SCENARIOS=("${@:-$DEFAULT_SUITE}")
 read -r -a SCENARIOS <<< "${SCENARIOS[*]}"
+# Per-second rates skipped at the start of a run: the pcap is loaded and the tables warm.
+WARM=$([ -n "$SMOKE" ] && echo 0 || echo 2)
 WORK=$(mktemp -d /tmp/ferrowall-bench.XXXXXX)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+HUGE_BEFORE=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
+cleanup() {
+  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+  # The pages a million-session scenario asked for go back (the smaller default stays,
+  # as scripts/hugepages.sh leaves it).
+  if [ "$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)" -gt 1024 ] && [ "$HUGE_BEFORE" -le 1024 ]; then
+    echo "$HUGE_BEFORE" >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+if [ -n "$SMOKE" ] && [ -z "$OUT" ]; then OUT=$WORK/out; fi
+if [ -n "$OUT" ]; then
+  mkdir -p "$OUT"
+  [ -f "$OUT/BENCHMARKS.md" ] || cp BENCHMARKS.md "$OUT/BENCHMARKS.md"
+  RESULTS=$OUT/suite.tsv; REPORT=$OUT/BENCHMARKS.md; PLOT=$OUT/bench-suite.png
+else
+  RESULTS=bench/suite.tsv; REPORT=BENCHMARKS.md; PLOT=docs/bench-suite.png
+fi
+ROWS=$WORK/rows.tsv
+: >"$ROWS"
 
 scripts/setup.sh >/dev/null
 cargo build --release -q -p ctrlplane
 
-if scripts/hugepages.sh 1024 >/dev/null 2>&1; then
-  MEM='"--in-memory", "-m", "1024"'; MEM_ARGS=(--in-memory -m 1024); PAGES="2 MiB hugepages"
+# A million sessions keep a million frames in mbufs (2.2 kB each) in each of testpmd and
+# ferrowall, one after the other.
+PAGES_WANTED=1024
+for sc in "${SCENARIOS[@]}"; do [[ "$sc" == *-1m && -z "$SMOKE" ]] && PAGES_WANTED=2560; done
+if scripts/hugepages.sh "$PAGES_WANTED" >/dev/null 2>&1; then
+  MB=$(( PAGES_WANTED > 1024 ? 4608 : 1024 ))
+  MEM="\"--in-memory\", \"-m\", \"$MB\""; MEM_ARGS=(--in-memory -m "$MB"); PAGES="2 MiB hugepages"
 else
   MEM='"--no-huge", "-m", "1024"'; MEM_ARGS=(--no-huge -m 1024); PAGES="no hugepages"
 fi
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR == 0 ? 0 : NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 mpps() { echo "$1" | awk '{printf "%.2f", $1/1e6}'; }
+# Flows in a scenario: as named, but at most 2,000 in a smoke run.
+flows_for() { if [ -n "$SMOKE" ] && [ "$1" -gt 2000 ]; then echo 2000; else echo "$1"; fi; }
+# A row of the suite's results: scenario, sessions, ferrowall's rate, testpmd's (0: not
+# compared), bytes per session (0: none), what else the run said.
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" "$(date -u +%Y-%m-%d)" >>"$ROWS"; }
 
 # Median of the per-second Tx-pps of port 1 (net_null), warm-up seconds skipped.
 testpmd_rate() { # PCAP MBUFS
@@ -56,10 +114,11 @@ testpmd_rate() { # PCAP MBUFS
     --vdev "net_pcap0,rx_pcap=$1,infinite_rx=1" --vdev "net_null0,no-rx=1" -- \
     --forward-mode=io --auto-start --stats-period 1 --nb-cores=1 --total-num-mbufs "$2" \
     >"$WORK/testpmd.log" 2>&1 || true
-  python3 - "$WORK/testpmd.log" <<'PY'
+  python3 - "$WORK/testpmd.log" "$WARM" <<'PY'
 import re, sys, statistics
 text = open(sys.argv[1], errors="replace").read()
-rates = [int(x) for x in re.findall(r"NIC statistics for port 1.*?Tx-pps:\s+(\d+)", text, re.S)][2:]
+rates = [int(x) for x in re.findall(r"NIC statistics for port 1.*?Tx-pps:\s+(\d+)", text, re.S)]
+rates = [r for r in rates[int(sys.argv[2]):] if r > 0]
 print(int(statistics.median(rates)) if rates else 0)
 PY
 }
@@ -81,7 +140,7 @@ ferrowall_rate_loaded() { # CONFIG
   done
   wait "$fw" || true
   echo "$displays $scrapes ${lines:-0} $(echo "$(date +%s.%N) $start $displays" | awk '{printf "%.2f", ($1-$2)/($3>0?$3:1)}')" >"$WORK/load.txt"
-  grep -a '^rate:' "$WORK/fw.log" | awk '{print $6}' | tail -n +3 | median
+  grep -a '^rate:' "$WORK/fw.log" | awk '{print $6}' | tail -n +$((WARM + 1)) | median
 }
 
 # From the last run's exit counters: a port's TX packets per second over the run, and
@@ -95,7 +154,7 @@ drop_rates() {
 
 ferrowall_rate() { # CONFIG
   timeout -s INT "$SECS" target/release/ferrowall --config "$1" --stats-interval 1 >"$WORK/fw.log" 2>&1 || true
-  grep -a '^rate:' "$WORK/fw.log" | awk '{print $6}' | tail -n +3 | median
+  grep -a '^rate:' "$WORK/fw.log" | awk '{print $6}' | tail -n +$((WARM + 1)) | median
 }
 
 # net_pcap names its first port's MAC 02:70:63:61:70:00 ("pcap") and cannot change it.
@@ -133,8 +192,39 @@ sys.exit(f"probe: no {want} in what the appliance sent")
 PY
 }
 
+
+# The tcp scenarios' connections: a probe run sends the SYNs alone and its capture of
+# what left the outside port is reflected into the servers' SYN-ACKs (same order, same
+# rounds), so the measured run opens every connection with a real handshake.
+prepare_tcp() { # FLOWS SESSIONS POOL
+  local dir=$WORK/tcp empty=$WORK/empty.pcap
+  mkdir -p "$dir"
+  python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(struct.pack("<IHHiIII",0xA1B2C3D4,2,4,0,0,65535,1))' "$empty"
+  python3 scripts/gen_pcap.py tcp "$dir" --flows "$1" --ports 1,3,0
+  cp "$empty" "$dir/synack.pcap"
+  tcp_config "$WORK/tcp-probe.toml" "net_pcap0,rx_pcap=$empty,tx_pcap=/dev/null,tx_pcap=/dev/null" \
+    "net_pcap4,rx_pcap=$empty,tx_pcap=$dir/sent.pcap,tx_pcap=$dir/sent-slow.pcap" "$1" "$2" "$3"
+  target/release/ferrowall --config "$WORK/tcp-probe.toml" --stats-interval 1 >"$WORK/probe.log" 2>&1 &
+  local fw=$! waited=0
+  # Until every SYN has left (the probe's only traffic), at most 60 s.
+  until [ "$(grep -a '^packets:' "$WORK/probe.log" | tail -1 | awk '{print $5}')" = "$1" ] || [ $waited -ge 60 ]; do
+    kill -0 "$fw" 2>/dev/null || { echo "tcp probe: ferrowall stopped" >&2; cat "$WORK/probe.log" >&2; exit 1; }
+    sleep 1; waited=$((waited + 1))
+  done
+  kill -INT "$fw"; wait "$fw" || true
+  python3 scripts/gen_pcap.py tcp-reflect "$dir/sent.pcap" "$dir/synack.pcap" --dst-mac 02:70:63:61:70:02 ||
+    { cat "$WORK/probe.log" >&2; exit 1; }
+  tcp_config "$CONFIG" "net_pcap0,rx_pcap=$dir/data.pcap,infinite_rx=1,tx_pcap=/dev/null,tx_pcap=/dev/null" \
+    "net_null0,no-rx=1" "$1" "$2" "$3"
+  PCAP=$dir/data.pcap
+}
+tcp_config() { # OUT INSIDE OUTSIDE MBUF_FLOWS SESSIONS POOL
+  sed -e "s|@INSIDE@|$2|" -e "s|@DIR@|$WORK/tcp|" -e "s|@OUTSIDE@|$3|" -e "s|@EAL_MEM@|$MEM|" \
+    -e "s|@MBUFS@|$(( $4 + 32768 ))|" -e "s|@SESSIONS@|$5|" -e "s|@POOL@|$6|" bench/tcp.toml > "$1"
+}
+
 prepare() { # SCENARIO -> sets PCAP CONFIG MBUFS
-  local flows template sessions
+  local flows template="" sessions
   if [ "$1" = ctl-cost ]; then
     prepare nat-100k
     printf '\n[management]\nsocket = "%s"\n' "$WORK/api.sock" >>"$CONFIG"
@@ -150,7 +240,7 @@ prepare() { # SCENARIO -> sets PCAP CONFIG MBUFS
     return
   fi
   if [ "$1" = gre ]; then
-    PCAP=$WORK/gre.pcap; CONFIG=$WORK/gre.toml; MBUFS=36864
+    PCAP=$WORK/gre.pcap; CONFIG=$WORK/gre.toml; MBUFS=36864; FLOWS=1; SESSIONS=4096
     python3 scripts/gen_pcap.py pptp-control "$WORK" --ports 1,2,3,4,5
     local port id; port=$(probe port)
     python3 scripts/gen_pcap.py pptp-control "$WORK" --ports 1,2,3,4,5 --public-port "$port"
@@ -177,23 +267,48 @@ prepare() { # SCENARIO -> sets PCAP CONFIG MBUFS
     return
   fi
   case "$1" in
-    l3) flows=1024; template=bench/l3.toml; sessions=4096 ;;
-    nat-1k) flows=1000; template=bench/nat.toml; sessions=4096 ;;
-    nat-100k) flows=100000; template=bench/nat.toml; sessions=131072 ;;
+    l3) flows=1024; template=bench/l3.toml ;;
+    nat-1k|tcp-1k) flows=1000 ;;
+    nat-100k|tcp-100k) flows=100000 ;;
+    nat-1m|tcp-1m) flows=1000000 ;;
     *) echo "unknown scenario $1" >&2; exit 2 ;;
   esac
-  PCAP=$WORK/$1.pcap
+  flows=$(flows_for "$flows")
+  # A table a quarter larger than its flows (at least 4,096); a public address per
+  # 64,512 ports, at least four.
+  sessions=$(( flows * 5 / 4 < 4096 ? 4096 : flows * 5 / 4 ))
+  SESSIONS=$sessions
+  local last=$(( 10 + (flows - 1) / 64512 ))
+  local pool="198.51.100.10-198.51.100.$(( last < 13 ? 13 : last ))"
+  FLOWS=$flows
   CONFIG=$WORK/$1.toml
-  MBUFS=$(( flows + 16384 ))
+  MBUFS=$(( flows + 32768 ))
+  if [[ "$1" == tcp-* ]]; then
+    prepare_tcp "$flows" "$sessions" "$pool"
+    return
+  fi
+  PCAP=$WORK/$1.pcap
   python3 scripts/gen_pcap.py udp "$PCAP" --dst-mac 02:70:63:61:70:00 --flows "$flows"
   sed -e "s|@PCAP@|$PCAP|" -e "s|@EAL_MEM@|$MEM|" -e "s|@MBUFS@|$MBUFS|" -e "s|@SESSIONS@|$sessions|" \
-    "$template" > "$CONFIG"
+    -e "s|@POOL@|$pool|" "${template:-bench/nat.toml}" > "$CONFIG"
 }
 
-echo "64-byte UDP, net_pcap(infinite_rx) -> net_null, 1 forwarding core, $PAGES, medians of ${SECS}-s runs"
+
+echo "64-byte frames, net_pcap(infinite_rx) -> net_null, 1 forwarding core, $PAGES, medians of ${SECS}-s runs${SMOKE:+ (smoke run)}"
 for sc in "${SCENARIOS[@]}"; do
   if [ "$sc" = alg-setup ]; then
-    cargo bench -q -p dataplane --bench alg_setup 2>/dev/null | sed 's/^/alg-setup /'
+    tunnels=$([ -n "$SMOKE" ] && echo 2000 || echo 20000)
+    cargo bench -q -p dataplane --bench alg_setup -- "$tunnels" "$ROUNDS" 2>/dev/null | tee "$WORK/alg.txt" | sed 's/^/alg-setup /'
+    read -r setups teardowns < <(sed -n 's/^median: set-ups \([0-9]*\)\/s, teardowns \([0-9]*\)\/s.*/\1 \2/p' "$WORK/alg.txt")
+    row alg-setup "$tunnels" "${setups:-0}" 0 0 "PPTP tunnel set-ups/s on the slow path without EAL; teardowns ${teardowns:-0}/s"
+    continue
+  fi
+  if [ "$sc" = new-sessions ]; then
+    packets=$([ -n "$SMOKE" ] && echo 200000 || echo 2000000)
+    cargo bench -q -p dataplane --bench new_sessions -- "$packets" 32768 2>/dev/null | tee "$WORK/new.txt" | sed 's/^/new-sessions /'
+    rate=$(sed -n 's/.* \([0-9.]*\) M new sessions\/s.*/\1/p' "$WORK/new.txt" | awk '{printf "%d", $1 * 1e6}')
+    ns=$(sed -n 's/.*: \([0-9]*\) ns per new session.*/\1/p' "$WORK/new.txt")
+    row new-sessions 32768 "${rate:-0}" 0 0 "new NATed UDP sessions/s in steady state (table full, old ones expiring), ${ns:-?} ns each, one worker's logic without EAL"
     continue
   fi
   prepare "$sc"
@@ -241,18 +356,48 @@ for sc in "${SCENARIOS[@]}"; do
         "$sc" "$r" "$(mpps "$quiet")" "$(mpps "$busy")" "$scrapes" "$displays" "$lines" "$each"
     done
     quiet=$(printf '%s\n' "${quiet_all[@]}" | median); busy=$(printf '%s\n' "${busy_all[@]}" | median)
-    printf '%-9s median : ferrowall %7s Mpps alone, %7s Mpps with the control plane at work, ratio %.3f\n' \
-      "$sc" "$(mpps "$quiet")" "$(mpps "$busy")" "$(echo "$busy $quiet" | awk '{print $1/$2}')"
+    ratio=$(echo "$busy $quiet" | awk '{printf "%.3f", ($2 > 0 ? $1/$2 : 0)}')
+    printf '%-9s median : ferrowall %7s Mpps alone, %7s Mpps with the control plane at work, ratio %s\n' \
+      "$sc" "$(mpps "$quiet")" "$(mpps "$busy")" "$ratio"
+    row ctl-cost "$FLOWS" "$busy" 0 0 "NATed UDP while scraped every second and its session table displayed back to back: $ratio of $(mpps "$quiet") Mpps alone"
     continue
   fi
-  tp_all=(); fw_all=()
+  tp_all=(); fw_all=(); drop_all=()
   for r in $(seq 1 "$ROUNDS"); do
     tp=$(testpmd_rate "$PCAP" "$MBUFS"); fw=$(ferrowall_rate "$CONFIG")
+    drop_all+=("$(grep -a '^rate:' "$WORK/fw.log" | awk '{print $9}' | tail -n +$((WARM + 1)) | median)")
     tp_all+=("$tp"); fw_all+=("$fw")
     printf '%-9s round %d: testpmd io %7s Mpps  ferrowall %7s Mpps\n' "$sc" "$r" "$(mpps "$tp")" "$(mpps "$fw")"
   done
   tp=$(printf '%s\n' "${tp_all[@]}" | median); fw=$(printf '%s\n' "${fw_all[@]}" | median)
-  sessions=$(grep -a 'session tables' "$WORK/fw.log" | sed -n 's/.*bytes_per_session=\([0-9]*\).*/\1/p' | tail -1)
-  printf '%-9s median : testpmd io %7s Mpps  ferrowall %7s Mpps  ratio %.2f  (%s bytes/session)\n' \
-    "$sc" "$(mpps "$tp")" "$(mpps "$fw")" "$(echo "$fw $tp" | awk '{print $1/$2}')" "${sessions:-?}"
+  drops=$(printf '%s\n' "${drop_all[@]}" | median | awk '{printf "%d", $1}')
+  per_slot=$(grep -a 'session tables' "$WORK/fw.log" | sed -n 's/.*bytes_per_session=\([0-9]*\).*/\1/p' | tail -1)
+  # What the table takes per session it holds: the whole table over the flows in it.
+  per_live=$(( ${per_slot:-0} * SESSIONS / FLOWS ))
+  [ "$sc" != gre ] || per_live=0 # a tunnel's two sessions in a table of 4,096: no figure
+  printf '%-9s median : testpmd io %7s Mpps  ferrowall %7s Mpps  ratio %.2f  (%s bytes per session held, %s per slot of %s)\n' \
+    "$sc" "$(mpps "$tp")" "$(mpps "$fw")" "$(echo "$fw $tp" | awk '{print ($2 > 0 ? $1/$2 : 0)}')" "$per_live" "${per_slot:-?}" "$SESSIONS"
+  row "$sc" "$FLOWS" "$fw" "$tp" "$per_live" "table of $SESSIONS slots at ${per_slot:-?} B; drops in steady state ${drops:-0}/s"
 done
+
+python3 scripts/bench_report.py --rows "$ROWS" --results "$RESULTS" --report "$REPORT" --plot "$PLOT" \
+  --setup "$ROUNDS x ${SECS} s, $PAGES${SMOKE:+, smoke run}"
+echo "results: $RESULTS, report: $REPORT, plot: $PLOT"
+if [ -n "$SMOKE" ]; then
+  # Every scenario ran and reported a rate, its testpmd too where compared, and the
+  # report and plot were written.
+  python3 - "$ROWS" "$REPORT" "$PLOT" "${SCENARIOS[@]}" <<'PY'
+import sys
+rows_path, report, plot, *want = sys.argv[1:]
+rows = {l.split("\t")[0]: l.split("\t") for l in open(rows_path) if l.strip()}
+bad = [s for s in want if s not in rows or float(rows[s][2]) <= 0]
+bad += [s for s in ("l3", "nat-1k", "tcp-1k", "gre") if s in rows and float(rows[s][3]) <= 0]
+if bad:
+    sys.exit(f"bench smoke: no rate from {sorted(set(bad))}")
+if open(plot, "rb").read(8) != b"\x89PNG\r\n\x1a\n":
+    sys.exit(f"bench smoke: {plot} is not a PNG")
+if "suite:begin" not in open(report).read():
+    sys.exit(f"bench smoke: {report} has no suite table")
+print(f"bench smoke: {len(want)} scenarios ran and reported; report and plot written")
+PY
+fi

@@ -9,6 +9,13 @@ pptp-control OUTDIR --ports C1,S1,C2,S2,C3 [--call-id ID] [--public-port P]
     net_pcap port: what makes the ALG announce server map 1.
 gre OUT --dst-mac MAC --call-id ID [--frames N] [--size 60]
     Enhanced GRE (PPTP data) from the server to the public address, key ID.
+tcp OUTDIR --flows N --ports SYN,ACK,DATA
+    N TCP connections from inside hosts: syn.pcap (each client's SYN), ack.pcap (its
+    ACK of the server's SYN-ACK) and data.pcap (one 6-byte data segment each, in window
+    for ever when replayed), each addressed to its net_pcap port.
+tcp-reflect SENT OUT --dst-mac MAC
+    The servers' SYN-ACKs to the SYNs the appliance sent (a probe run's capture): what
+    ack.pcap and data.pcap expect, in the same order.
 """
 import argparse
 import ipaddress
@@ -52,6 +59,26 @@ def tcp_segment(src_mac, dst_mac, src, dst, sport, dport, seq, ack, flags, paylo
     seg = seg[:16] + struct.pack("!H", checksum(pseudo + seg)) + seg[18:]
     frame = dst_mac + src_mac + b"\x08\x00" + ipv4(src, dst, 6, seg)
     return frame + bytes(max(0, 60 - len(frame)))
+
+
+# A server's ISN in the tcp benchmark follows from its client's, so that the SYN-ACKs
+# reflected from a capture and the ACKs written beforehand agree without a mapping.
+SERVER_ISN_OFFSET = 0x10000000
+
+
+def tcp_client(i):
+    """Flow i's client address, port and ISN (a server: 198.51.100.1-7 port 80)."""
+    src = ipaddress.IPv4Address("192.168.1.1") + (i % 200)
+    return src, 1024 + (i // 200) % 60000, (i * 2654435761 + 1000) % 2**32
+
+
+def read_pcap(path):
+    data = open(path, "rb").read()
+    at = 24
+    while at + 16 <= len(data):
+        n = struct.unpack("<I", data[at + 8:at + 12])[0]
+        yield data[at + 16:at + 16 + n]
+        at += 16 + n
 
 
 def pptp_message(kind, length, body=b""):
@@ -126,7 +153,47 @@ def main():
     g.add_argument("--size", type=int, default=60)
     g.add_argument("--server", default="198.51.100.7")
     g.add_argument("--public", default="203.0.113.2")
+    t = sub.add_parser("tcp")
+    t.add_argument("outdir")
+    t.add_argument("--flows", type=int, default=1)
+    t.add_argument("--ports", required=True, help="net_pcap port numbers of syn,ack,data")
+    t.add_argument("--src-mac", default="02:00:00:00:01:01")
+    r = sub.add_parser("tcp-reflect")
+    r.add_argument("sent")
+    r.add_argument("out")
+    r.add_argument("--dst-mac", required=True)
+    r.add_argument("--src-mac", default="02:00:00:00:01:01")
     a = ap.parse_args()
+    if a.cmd == "tcp":
+        sm = mac(a.src_mac)
+        dm = [mac(f"02:70:63:61:70:{int(p):02x}") for p in a.ports.split(",")]
+        dst0 = ipaddress.IPv4Address("198.51.100.1")
+        steps = {"syn": [], "ack": [], "data": []}
+        for i in range(a.flows):
+            src, sport, isn = tcp_client(i)
+            dst = dst0 + (i % 7)
+            ack = (isn + SERVER_ISN_OFFSET + 1) % 2**32
+            steps["syn"].append(tcp_segment(sm, dm[0], src, dst, sport, 80, isn, 0, 0x02, b""))
+            steps["ack"].append(tcp_segment(sm, dm[1], src, dst, sport, 80, (isn + 1) % 2**32, ack, 0x10, b""))
+            steps["data"].append(tcp_segment(sm, dm[2], src, dst, sport, 80, (isn + 1) % 2**32, ack, 0x18, bytes(6)))
+        for name, frames in steps.items():
+            write_pcap(f"{a.outdir}/{name}.pcap", frames)
+        return
+    if a.cmd == "tcp-reflect":
+        sm, dm = mac(a.src_mac), mac(a.dst_mac)
+        frames = []
+        for f in read_pcap(a.sent):
+            ihl = (f[14] & 15) * 4
+            if len(f) < 14 + ihl + 20 or f[23] != 6 or f[14 + ihl + 13] != 0x02:
+                continue
+            src, dst = ipaddress.IPv4Address(f[26:30]), ipaddress.IPv4Address(f[30:34])
+            sport, dport, seq = struct.unpack("!HHI", f[14 + ihl:14 + ihl + 8])
+            frames.append(tcp_segment(sm, dm, dst, src, dport, sport, (seq + SERVER_ISN_OFFSET) % 2**32,
+                                      (seq + 1) % 2**32, 0x12, b""))
+        if not frames:
+            raise SystemExit(f"tcp-reflect: no SYN in {a.sent}")
+        write_pcap(a.out, frames)
+        return
     if a.cmd == "pptp-control":
         cl, sv = ipaddress.IPv4Address(a.client), ipaddress.IPv4Address(a.server)
         pub, pp = ipaddress.IPv4Address(a.public), a.public_port

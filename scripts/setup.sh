@@ -10,6 +10,8 @@ PACKAGES=(
   iproute2 ethtool iputils-ping python3 python3-scapy tshark bc
   # the control plane's tests: promtool and a real Prometheus server, curl
   prometheus curl
+  # the benchmark suite's plot
+  gnuplot-nox
   # real PPTP peers, and Linux as the router to compare with
   pptp-linux pptpd nftables conntrack
 )

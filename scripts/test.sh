@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, unit and property tests, DPDK vdev tests,
-# config errors, then the live lab in network namespaces. Installs what is missing first.
+# config errors, a smoke run of the benchmark suite, then the live lab in network
+# namespaces. Installs what is missing first.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -34,6 +35,11 @@ CARGO_LOG=$(mktemp /tmp/ferrowall-cargo-test.XXXXXX.log)
 trap 'rm -f "$CARGO_LOG"' EXIT
 cargo test --release --workspace 2>&1 | tee "$CARGO_LOG"
 grep -q "test result: FAILED" "$CARGO_LOG" && exit 1
+
+step "benchmark suite, smoke run"
+# Every scenario for seconds, its report and plot into a scratch directory: the suite
+# cannot rot unnoticed. Figures from this run mean nothing.
+scripts/bench.sh --smoke
 
 step "live lab"
 cargo build --release -q -p ctrlplane
