@@ -99,7 +99,9 @@ else
   MEM='"--no-huge", "-m", "1024"'; MEM_ARGS=(--no-huge -m 1024); PAGES="no hugepages"
 fi
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR == 0 ? 0 : NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# Integers out: awk would print the mean of two rates as 1.53812e+07, which loses digits
+# and which `sort -n` (the next median up) orders as 1.5.
+median() { sort -n | awk '{a[NR]=$1} END {printf "%d\n", (NR == 0 ? 0 : NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 mpps() { echo "$1" | awk '{printf "%.2f", $1/1e6}'; }
 # Flows in a scenario: as named, but at most 2,000 in a smoke run.
 flows_for() { if [ -n "$SMOKE" ] && [ "$1" -gt 2000 ]; then echo 2000; else echo "$1"; fi; }
@@ -364,7 +366,14 @@ for sc in "${SCENARIOS[@]}"; do
   fi
   tp_all=(); fw_all=(); drop_all=()
   for r in $(seq 1 "$ROUNDS"); do
-    tp=$(testpmd_rate "$PCAP" "$MBUFS"); fw=$(ferrowall_rate "$CONFIG")
+    tp=$(testpmd_rate "$PCAP" "$MBUFS")
+    if [ "$tp" = 0 ]; then
+      # Seen once on the first run after the hugepages grew: EAL took the whole run.
+      echo "$sc round $r: testpmd reported no rate, once more" >&2
+      tail -3 "$WORK/testpmd.log" >&2
+      tp=$(testpmd_rate "$PCAP" "$MBUFS")
+    fi
+    fw=$(ferrowall_rate "$CONFIG")
     drop_all+=("$(grep -a '^rate:' "$WORK/fw.log" | awk '{print $9}' | tail -n +$((WARM + 1)) | median)")
     tp_all+=("$tp"); fw_all+=("$fw")
     printf '%-9s round %d: testpmd io %7s Mpps  ferrowall %7s Mpps\n' "$sc" "$r" "$(mpps "$tp")" "$(mpps "$fw")"
