@@ -21,6 +21,21 @@
 #             (so its steps arrive in order), probe runs learn its NAT port and the Call
 #             ID the ALG translates the client's to, then the server's GRE to it is
 #             replayed (1,024 frames, one tunnel)
+#   workers-2 NATed UDP (1,000 flows, as nat-1k) through 1 worker and through 2 workers
+#             (on CPUs 0 and 1: the second shares CPU 0 with the main lcore and slow path),
+#             the inside port's frames in two RX queues: spread as a NIC ferrowall
+#             programmed would (each flow on its owner's queue), then scattered as a NIC
+#             hashing otherwise would; reports each rate and the share handed off
+#   gre-10k   the GRE of 10,000 PPTP tunnels, both ways at once (every tunnel's server
+#             and client in turn), through their server-map sessions: the tunnels are
+#             set up by their control connections (six one-shot ports, a step each, the
+#             ALG behind its ring), probe runs learning the NAT ports and translated
+#             Call IDs the server's side must use; reports the share of the tunnels up
+#   pptp-setups
+#             PPTP tunnel set-ups per second end to end on a real EAL: 10,000 tunnels, each
+#             control connection from SYN to OCRP through ring ports, the worker, the
+#             ALG ring and the slow path, a driver answering as client and server in
+#             batches of 256: cargo bench -p ferrowall-tests --bench pptp_setups
 #   ctl-cost  nat-100k with and without the control plane at work: a Prometheus scrape
 #             every second and full session-table displays (100,000 sessions) back to
 #             back, through the management API, both pinned to CPU 0
@@ -53,7 +68,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-DEFAULT_SUITE="l3 nat-1k nat-100k nat-1m tcp-1k tcp-100k tcp-1m new-sessions gre ctl-cost alg-setup"
+DEFAULT_SUITE="l3 nat-1k nat-100k nat-1m tcp-1k tcp-100k tcp-1m new-sessions gre gre-10k workers-2 pptp-setups ctl-cost alg-setup"
 if [ -n "$SMOKE" ]; then ROUNDS=${1:-1}; SECS=${2:-3}; else ROUNDS=${1:-3}; SECS=${2:-10}; fi
 shift $(( $# > 2 ? 2 : $# ))
 # In a smoke run the million-session scenarios would be the 100k ones again (2,000 flows).
@@ -225,6 +240,121 @@ tcp_config() { # OUT INSIDE OUTSIDE MBUF_FLOWS SESSIONS POOL
     -e "s|@MBUFS@|$(( $4 + 32768 ))|" -e "s|@SESSIONS@|$5|" -e "s|@POOL@|$6|" bench/tcp.toml > "$1"
 }
 
+# workers-2: one config per spreading, the inside port with an RX queue per worker.
+workers_config() { # OUT SPLIT
+  local flows; flows=$(flows_for 1000)
+  python3 scripts/gen_pcap.py udp "$WORK/w2-$2" --dst-mac 02:70:63:61:70:00 --flows "$flows" --queues 2 --split "$2"
+  sed -e "s|@PCAP@|$WORK/w2-$2.q0.pcap,rx_pcap=$WORK/w2-$2.q1.pcap|" -e "s|tx_pcap=/dev/null,tx_pcap=/dev/null|tx_pcap=/dev/null,tx_pcap=/dev/null,tx_pcap=/dev/null|" \
+    -e "s|^workers = \[1\]|workers = [0, 1]|" -e "s|@EAL_MEM@|$MEM|" -e "s|@MBUFS@|$(( flows + 32768 ))|" \
+    -e "s|@SESSIONS@|4096|" -e "s|@POOL@|198.51.100.10-198.51.100.13|" bench/nat.toml >"$1"
+  FLOWS=$flows
+}
+# The share of the packets the workers received that they handed to another worker.
+handoff_share() {
+  awk '$1 == "worker" {for (i=1;i<=NF;i++) {if ($i == "rx") rx += $(i+1); if ($i == "out") out += $(i+1)}}
+       END {printf "%.1f", (rx > 0 ? 100 * out / rx : 0)}' "$WORK/fw.log"
+}
+workers_2() {
+  prepare nat-1k
+  local one="$CONFIG" r one_all=() rss_all=() flows_all=() rss_share="" flows_share=""
+  workers_config "$WORK/w2-rss.toml" rss
+  workers_config "$WORK/w2-flows.toml" flows
+  for r in $(seq 1 "$ROUNDS"); do
+    one_all+=("$(ferrowall_rate "$one")")
+    rss_all+=("$(ferrowall_rate "$WORK/w2-rss.toml")"); rss_share=$(handoff_share)
+    flows_all+=("$(ferrowall_rate "$WORK/w2-flows.toml")"); flows_share=$(handoff_share)
+    printf '%-9s round %d: 1 worker %7s Mpps; 2 workers %7s Mpps (%s%% handed off) spread by the plan, %7s Mpps (%s%%) scattered\n' \
+      "workers-2" "$r" "$(mpps "${one_all[-1]}")" "$(mpps "${rss_all[-1]}")" "$rss_share" "$(mpps "${flows_all[-1]}")" "$flows_share"
+  done
+  local one_m rss_m flows_m
+  one_m=$(printf '%s\n' "${one_all[@]}" | median); rss_m=$(printf '%s\n' "${rss_all[@]}" | median)
+  flows_m=$(printf '%s\n' "${flows_all[@]}" | median)
+  printf '%-9s median : 1 worker %7s Mpps; 2 workers %7s Mpps spread by the plan (%s%% handed off), %7s Mpps scattered (%s%%)\n' \
+    "workers-2" "$(mpps "$one_m")" "$(mpps "$rss_m")" "$rss_share" "$(mpps "$flows_m")" "$flows_share"
+  row workers-2 "$FLOWS" "$rss_m" 0 0 "2 workers, frames on their owners' queues: $rss_share% handed off; against 1 worker $(mpps "$one_m") Mpps (ratio $(echo "$rss_m $one_m" | awk '{printf "%.2f", ($2 > 0 ? $1/$2 : 0)}')); scattered over the queues instead $(mpps "$flows_m") Mpps, $flows_share% handed off. Only 2 CPUs: worker 0 shares CPU 0 with the main lcore and the slow path"
+}
+
+# gre-10k: the tunnels' pcaps, what the probe runs learn, and the measured run's config.
+PPTP_PORTS=1,2,3,4,5,6,0,7
+pptp_config() { # OUT SERVER_GRE CLIENT_GRE OUTSIDE
+  sed -e "s|@SERVER_GRE@|$2|" -e "s|@CLIENT_GRE@|$3|" -e "s|@OUTSIDE@|$4|" -e "s|@DIR@|$WORK/pptp|" \
+    -e "s|@EAL_MEM@|$MEM|" -e "s|@MBUFS@|$MBUFS|" -e "s|@SESSIONS@|$SESSIONS|" bench/pptp.toml >"$1"
+}
+# A probe run: what leaves the outside port once every control step has passed.
+pptp_probe() { # WHAT(port|call-id) OUT
+  local dir=$WORK/pptp empty=$WORK/empty.pcap idle
+  idle="net_pcap0,rx_pcap=$empty,tx_pcap=/dev/null,tx_pcap=/dev/null"
+  pptp_config "$WORK/pptp-probe.toml" "$idle" "${idle//pcap0/pcap7}" \
+    "net_pcap8,rx_pcap=$empty,tx_pcap=$dir/sent.pcap,tx_pcap=$dir/sent-slow.pcap"
+  target/release/ferrowall --config "$WORK/pptp-probe.toml" --stats-interval 1 >"$WORK/probe.log" 2>&1 &
+  local fw=$! waited=0 last=-1 now
+  # Until what the appliance sends stops growing (the ALG drains its ring), at most 60 s.
+  while [ $waited -lt 60 ]; do
+    kill -0 "$fw" 2>/dev/null || { echo "pptp probe: ferrowall stopped" >&2; cat "$WORK/probe.log" >&2; exit 1; }
+    sleep 1; waited=$((waited + 1))
+    now=$(grep -a '^slow path:\|^packets:' "$WORK/probe.log" | tail -2 | awk '{for (i=1;i<=NF;i++) if ($i == "tx") s += $(i+1)} END {print s+0}' || true)
+    [ "$now" -gt 0 ] && [ "$now" = "$last" ] && break
+    last=$now
+  done
+  kill -INT "$fw"; wait "$fw" || true
+  python3 - "$1" "$dir/sent.pcap" "$dir/sent-slow.pcap" >"$2" <<'PY' || { cat "$WORK/probe.log" >&2; exit 1; }
+import struct, sys
+want, paths = sys.argv[1], sys.argv[2:]
+found = {}
+for path in paths:
+    data = open(path, "rb").read()
+    at = 24
+    while at + 16 <= len(data):
+        n = struct.unpack("<I", data[at + 8:at + 12])[0]
+        f = data[at + 16:at + 16 + n]
+        at += 16 + n
+        if f[23] != 6:
+            continue
+        ihl = (f[14] & 15) * 4
+        tcp = f[14 + ihl:]
+        pport = struct.unpack("!H", tcp[0:2])[0]
+        payload = tcp[(tcp[12] >> 4) * 4:]
+        if want == "port" and tcp[13] == 0x02:
+            found[len(found)] = pport
+        if want == "call-id" and payload[4:8] == b"\x1a\x2b\x3c\x4d" and payload[9] == 7:
+            # Which tunnel: its OCRQ carries the client's Call ID (tunnel i: i + 1)?
+            # No, the translated one: the connection's NAT port tells the tunnel.
+            found[pport] = struct.unpack("!H", payload[12:14])[0]
+if want == "port":
+    for i in range(len(found)):
+        print(found[i])
+else:
+    ports = [int(x) for x in open(sys.argv[2].rsplit("/", 1)[0] + "/ports.txt").read().split()]
+    missing = [p for p in ports if p not in found]
+    if missing:
+        sys.exit(f"pptp probe: no OCRQ left for {len(missing)} of {len(ports)} tunnels")
+    for p in ports:
+        print(found[p])
+PY
+}
+prepare_pptp() { # TUNNELS
+  local dir=$WORK/pptp
+  mkdir -p "$dir"
+  python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(struct.pack("<IHHiIII",0xA1B2C3D4,2,4,0,0,65535,1))' "$WORK/empty.pcap"
+  FLOWS=$1; SESSIONS=$(( $1 * 4 + 4096 )); MBUFS=$(( $1 * 8 + 100000 ))
+  python3 scripts/gen_pcap.py pptp-tunnels "$dir" --tunnels "$1" --ports "$PPTP_PORTS"
+  pptp_probe port "$dir/ports.txt"
+  python3 scripts/gen_pcap.py pptp-tunnels "$dir" --tunnels "$1" --ports "$PPTP_PORTS" --public-ports "$dir/ports.txt"
+  pptp_probe call-id "$dir/ids.txt"
+  python3 scripts/gen_pcap.py pptp-tunnels "$dir" --tunnels "$1" --ports "$PPTP_PORTS" --public-ports "$dir/ports.txt" \
+    --call-ids "$dir/ids.txt"
+  CONFIG=$WORK/gre-10k.toml
+  pptp_config "$CONFIG" "net_pcap0,rx_pcap=$dir/gre-down.pcap,infinite_rx=1,tx_pcap=/dev/null,tx_pcap=/dev/null" \
+    "net_pcap7,rx_pcap=$dir/gre-up.pcap,infinite_rx=1,tx_pcap=/dev/null,tx_pcap=/dev/null" "net_null1,no-rx=1"
+  # testpmd forwards the same GRE, both directions' frames one after the other.
+  PCAP=$dir/gre-both.pcap
+  python3 - "$dir/gre-down.pcap" "$dir/gre-up.pcap" "$PCAP" <<'PY'
+import sys
+down, up = (open(p, "rb").read() for p in sys.argv[1:3])
+open(sys.argv[3], "wb").write(down + up[24:])
+PY
+}
+
 prepare() { # SCENARIO -> sets PCAP CONFIG MBUFS
   local flows template="" sessions
   if [ "$1" = ctl-cost ]; then
@@ -239,6 +369,10 @@ prepare() { # SCENARIO -> sets PCAP CONFIG MBUFS
     cp "$WORK/gre.toml" "$CONFIG"
     printf '\n[[port]]\nname = "control-flood"\ndevice = "net_pcap6,rx_pcap=%s,infinite_rx=1,tx_pcap=/dev/null,tx_pcap=/dev/null"\nzone = "trust"\naddress = "10.0.6.254/24"\n' \
       "$WORK/echo.pcap" >>"$CONFIG"
+    return
+  fi
+  if [ "$1" = gre-10k ]; then
+    prepare_pptp "$(flows_for 10000)"
     return
   fi
   if [ "$1" = gre ]; then
@@ -305,12 +439,24 @@ for sc in "${SCENARIOS[@]}"; do
     row alg-setup "$tunnels" "${setups:-0}" 0 0 "PPTP tunnel set-ups/s on the slow path without EAL; teardowns ${teardowns:-0}/s"
     continue
   fi
+  if [ "$sc" = pptp-setups ]; then
+    tunnels=$([ -n "$SMOKE" ] && echo 2000 || echo 10000)
+    cargo bench -q -p ferrowall-tests --bench pptp_setups -- "$tunnels" 2>/dev/null | tee "$WORK/setups.txt" | grep '^pptp_setups' | sed 's/^/pptp-setups /'
+    rate=$(sed -n 's/.*slow path: \([0-9]*\) set-ups\/s.*/\1/p' "$WORK/setups.txt")
+    settled=$(sed -n 's/.*), \([0-9]*\)\/s until all.*/\1/p' "$WORK/setups.txt")
+    row pptp-setups "$tunnels" "${rate:-0}" 0 0 "PPTP set-ups/s end to end on a real EAL (ring ports, worker, ALG ring, slow path; a driver answering in batches of 256, sharing CPU 0 with the slow path); ${settled:-?}/s until every server-map entry was in the worker"
+    continue
+  fi
   if [ "$sc" = new-sessions ]; then
     packets=$([ -n "$SMOKE" ] && echo 200000 || echo 2000000)
     cargo bench -q -p dataplane --bench new_sessions -- "$packets" 32768 2>/dev/null | tee "$WORK/new.txt" | sed 's/^/new-sessions /'
     rate=$(sed -n 's/.* \([0-9.]*\) M new sessions\/s.*/\1/p' "$WORK/new.txt" | awk '{printf "%d", $1 * 1e6}')
     ns=$(sed -n 's/.*: \([0-9]*\) ns per new session.*/\1/p' "$WORK/new.txt")
     row new-sessions 32768 "${rate:-0}" 0 0 "new NATed UDP sessions/s in steady state (table full, old ones expiring), ${ns:-?} ns each, one worker's logic without EAL"
+    continue
+  fi
+  if [ "$sc" = workers-2 ]; then
+    workers_2
     continue
   fi
   prepare "$sc"
@@ -384,6 +530,9 @@ for sc in "${SCENARIOS[@]}"; do
   # What the table takes per session it holds: the whole table over the flows in it.
   per_live=$(( ${per_slot:-0} * SESSIONS / FLOWS ))
   [ "$sc" != gre ] || per_live=0 # a tunnel's two sessions in a table of 4,096: no figure
+  # Three sessions a tunnel (its control connection, GRE each way): no per-session figure.
+  # No drops in steady state says every tunnel was up.
+  [ "$sc" != gre-10k ] || per_live=0
   printf '%-9s median : testpmd io %7s Mpps  ferrowall %7s Mpps  ratio %.2f  (%s bytes per session held, %s per slot of %s)\n' \
     "$sc" "$(mpps "$tp")" "$(mpps "$fw")" "$(echo "$fw $tp" | awk '{print ($2 > 0 ? $1/$2 : 0)}')" "$per_live" "${per_slot:-?}" "$SESSIONS"
   row "$sc" "$FLOWS" "$fw" "$tp" "$per_live" "table of $SESSIONS slots at ${per_slot:-?} B; drops in steady state ${drops:-0}/s"
@@ -403,7 +552,7 @@ bad = [s for s in want if s not in rows or float(rows[s][2]) <= 0]
 bad += [s for s in ("l3", "nat-1k", "tcp-1k", "gre") if s in rows and float(rows[s][3]) <= 0]
 if bad:
     sys.exit(f"bench smoke: no rate from {sorted(set(bad))}")
-if open(plot, "rb").read(8) != b"\x89PNG\r\n\x1a\n":
+if any(s.startswith(("nat-", "tcp-")) for s in want) and open(plot, "rb").read(8) != b"\x89PNG\r\n\x1a\n":
     sys.exit(f"bench smoke: {plot} is not a PNG")
 if "suite:begin" not in open(report).read():
     sys.exit(f"bench smoke: {report} has no suite table")

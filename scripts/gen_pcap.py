@@ -7,8 +7,16 @@ pptp-control OUTDIR --ports C1,S1,C2,S2,C3 [--call-id ID] [--public-port P]
     A PPTP control connection up to the client's Outgoing-Call-Request (handshake,
     SCCRQ, SCCRP, OCRQ), one pcap per step (c1 s1 c2 s2 c3), each addressed to its
     net_pcap port: what makes the ALG announce server map 1.
-gre OUT --dst-mac MAC --call-id ID [--frames N] [--size 60]
-    Enhanced GRE (PPTP data) from the server to the public address, key ID.
+gre OUT --dst-mac MAC (--call-id ID | --call-ids FIRST-LAST) [--frames N] [--size 60]
+    Enhanced GRE (PPTP data) from the server to the public address, key ID (or the keys
+    in turn).
+pptp-tunnels OUTDIR --tunnels N --ports C1,S1,C2,S2,C3,S3,SERVER_GRE,CLIENT_GRE
+             [--public-ports FILE] [--call-ids FILE]
+    N PPTP tunnels from one client, each on its own control connection, one pcap per
+    step as pptp-control (c2 is the ACK carrying the SCCRQ, s3 the server's OCRP) and
+    the GRE of every tunnel both ways (gre-down.pcap from the server, gre-up.pcap from
+    the client). FILE: one number per line per tunnel, what probe runs learnt: the
+    connections' NAT ports and the Call IDs the ALG translated the client's to.
 tcp OUTDIR --flows N --ports SYN,ACK,DATA
     N TCP connections from inside hosts: syn.pcap (each client's SYN), ack.pcap (its
     ACK of the server's SYN-ACK) and data.pcap (one 6-byte data segment each, in window
@@ -72,6 +80,26 @@ def tcp_client(i):
     return src, 1024 + (i // 200) % 60000, (i * 2654435761 + 1000) % 2**32
 
 
+# The symmetric RSS key ferrowall programs (0x6d5a repeated) and its 128-entry
+# redirection table (entry i: worker i % workers), as wire::toeplitz and the owner map.
+SYMMETRIC_KEY = bytes([0x6D, 0x5A] * 20)
+
+
+def toeplitz(data, key=SYMMETRIC_KEY):
+    k, bits = int.from_bytes(key, "big"), len(key) * 8
+    h = 0
+    for i, byte in enumerate(data):
+        for b in range(8):
+            if byte & (0x80 >> b):
+                h ^= (k >> (bits - 32 - (i * 8 + b))) & 0xFFFFFFFF
+    return h
+
+
+def rss_queue(src, dst, sport, dport, queues):
+    h = toeplitz(src.packed + dst.packed + struct.pack("!HH", sport, dport))
+    return (h & 127) % queues
+
+
 def read_pcap(path):
     data = open(path, "rb").read()
     at = 24
@@ -91,6 +119,11 @@ def ocrq(call_id):
     return m + bytes(168 - len(m))
 
 
+def ocrp(call_id, peer_call_id):
+    body = struct.pack("!HHBBHIHHI", call_id, peer_call_id, 1, 0, 0, 64000, 64, 0, 0)
+    return pptp_message(8, 32, body)
+
+
 def gre_frame(src_mac, dst_mac, src, dst, call_id, seq, size):
     ppp = bytes(max(0, size - 14 - 20 - 12))
     gre = struct.pack("!BBHHHI", 0x30, 0x01, 0x880B, len(ppp), call_id, seq) + ppp
@@ -105,6 +138,38 @@ def write_pcap(path, frames):
             f.write(frame)
 
 
+def pptp_tunnels(a):
+    cl, sv, pub = (ipaddress.IPv4Address(x) for x in (a.client, a.server, a.public))
+    sm = mac(a.src_mac)
+    dm = [mac(f"02:70:63:61:70:{int(p):02x}") for p in a.ports.split(",")]
+    n = a.tunnels
+    lines = lambda path: [int(x) for x in open(path).read().split()] if path else None
+    pports, ids = lines(a.public_ports), lines(a.call_ids)
+    for name, got in (("--public-ports", pports), ("--call-ids", ids)):
+        if got is not None and len(got) != n:
+            raise SystemExit(f"pptp-tunnels: {name} has {len(got)} lines for {n} tunnels")
+    sccrq = pptp_message(1, 156, struct.pack("!H", 0x0100))
+    sccrp = pptp_message(2, 156, struct.pack("!HBB", 0x0100, 1, 0))
+    steps = {k: [] for k in ("c1", "s1", "c2", "s2", "c3", "s3", "gre-down", "gre-up")}
+    for i in range(n):
+        cport = 1024 + i
+        seg = lambda d, src, dst, sp, dp, seq, ack, flags, payload=b"": tcp_segment(sm, d, src, dst, sp, dp, seq, ack,
+                                                                                    flags, payload)
+        steps["c1"].append(seg(dm[0], cl, sv, cport, 1723, 1000, 0, 0x02))
+        steps["c2"].append(seg(dm[2], cl, sv, cport, 1723, 1001, 5001, 0x18, sccrq))
+        steps["c3"].append(seg(dm[4], cl, sv, cport, 1723, 1157, 5157, 0x18, ocrq(1 + i)))
+        if pports:
+            pp = pports[i]
+            steps["s1"].append(seg(dm[1], sv, pub, 1723, pp, 5000, 1001, 0x12))
+            steps["s2"].append(seg(dm[3], sv, pub, 1723, pp, 5001, 1157, 0x18, sccrp))
+            if ids:
+                steps["s3"].append(seg(dm[5], sv, pub, 1723, pp, 5157, 1325, 0x18, ocrp(1 + i, ids[i])))
+                steps["gre-down"].append(gre_frame(sm, dm[6], sv, pub, ids[i], 1, 60))
+                steps["gre-up"].append(gre_frame(sm, dm[7], cl, sv, 1 + i, 1, 60))
+    for name, frames in steps.items():
+        write_pcap(f"{a.outdir}/{name}.pcap", frames)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -116,6 +181,12 @@ def main():
     u.add_argument("--size", type=int, default=60)
     u.add_argument("--src", default="192.168.1.1")
     u.add_argument("--dst", default="198.51.100.1")
+    u.add_argument("--queues", type=int, default=1,
+                   help="write OUT.qN.pcap per RX queue instead of OUT")
+    u.add_argument("--split", choices=["rss", "flows"], default="rss",
+                   help="rss: each flow to the queue a NIC programmed by ferrowall picks "
+                        "(symmetric key, its table); flows: flow i to queue i %% queues, as a "
+                        "NIC hashing otherwise would scatter them")
     c = sub.add_parser("pptp-control",
                        help="a PPTP control connection up to its OCRQ, one pcap per step: "
                             "c1 SYN, s1 SYN-ACK, c2 ACK+SCCRQ, s2 SCCRP, c3 OCRQ; each "
@@ -148,11 +219,22 @@ def main():
     g.add_argument("out")
     g.add_argument("--dst-mac", required=True)
     g.add_argument("--src-mac", default="02:00:00:00:01:01")
-    g.add_argument("--call-id", type=int, required=True)
+    g.add_argument("--call-id", type=int, help="the one key of every frame")
+    g.add_argument("--call-ids", help="keys in turn, FIRST-LAST")
     g.add_argument("--frames", type=int, default=1024)
     g.add_argument("--size", type=int, default=60)
     g.add_argument("--server", default="198.51.100.7")
     g.add_argument("--public", default="203.0.113.2")
+    pt = sub.add_parser("pptp-tunnels")
+    pt.add_argument("outdir")
+    pt.add_argument("--tunnels", type=int, default=1)
+    pt.add_argument("--ports", required=True)
+    pt.add_argument("--public-ports", help="the NAT port of each control connection, a line each")
+    pt.add_argument("--call-ids", help="the translated Call ID of each tunnel, a line each")
+    pt.add_argument("--src-mac", default="02:00:00:00:01:01")
+    pt.add_argument("--client", default="192.168.1.1")
+    pt.add_argument("--server", default="198.51.100.7")
+    pt.add_argument("--public", default="203.0.113.2")
     t = sub.add_parser("tcp")
     t.add_argument("outdir")
     t.add_argument("--flows", type=int, default=1)
@@ -164,6 +246,9 @@ def main():
     r.add_argument("--dst-mac", required=True)
     r.add_argument("--src-mac", default="02:00:00:00:01:01")
     a = ap.parse_args()
+    if a.cmd == "pptp-tunnels":
+        pptp_tunnels(a)
+        return
     if a.cmd == "tcp":
         sm = mac(a.src_mac)
         dm = [mac(f"02:70:63:61:70:{int(p):02x}") for p in a.ports.split(",")]
@@ -244,19 +329,36 @@ def main():
         return
     if a.cmd == "gre":
         s, p = ipaddress.IPv4Address(a.server), ipaddress.IPv4Address(a.public)
-        write_pcap(a.out, [gre_frame(mac(a.src_mac), mac(a.dst_mac), s, p, a.call_id, i, a.size)
-                           for i in range(a.frames)])
+        if a.call_ids:
+            first, last = (int(x) for x in a.call_ids.split("-"))
+            ids = list(range(first, last + 1))
+        elif a.call_id is not None:
+            ids = [a.call_id]
+        else:
+            ap.error("gre: --call-id or --call-ids")
+        frames = max(a.frames, len(ids))
+        write_pcap(a.out, [gre_frame(mac(a.src_mac), mac(a.dst_mac), s, p, ids[i % len(ids)], i, a.size)
+                           for i in range(frames)])
         return
     src0, dst0 = ipaddress.IPv4Address(a.src), ipaddress.IPv4Address(a.dst)
-    with open(a.out, "wb") as f:
+    paths = [a.out] if a.queues == 1 else [f"{a.out}.q{q}.pcap" for q in range(a.queues)]
+    files = [open(p, "wb") for p in paths]
+    counts = [0] * len(files)
+    for f in files:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for i in range(a.flows):
-            # Spread flows over source hosts (/24) and ports, as many clients would.
-            src = src0 + (i % 200)
-            sport = 1024 + (i // 200) % 60000
-            frame = udp_frame(mac(a.src_mac), mac(a.dst_mac), src, dst0 + (i % 7), sport, 53, a.size)
-            f.write(struct.pack("<IIII", i // 1000000, i % 1000000, len(frame), len(frame)))
-            f.write(frame)
+    for i in range(a.flows):
+        # Spread flows over source hosts (/24) and ports, as many clients would.
+        src = src0 + (i % 200)
+        sport = 1024 + (i // 200) % 60000
+        dst = dst0 + (i % 7)
+        frame = udp_frame(mac(a.src_mac), mac(a.dst_mac), src, dst, sport, 53, a.size)
+        q = 0 if a.queues == 1 else rss_queue(src, dst, sport, 53, a.queues) if a.split == "rss" else i % a.queues
+        n = counts[q]
+        counts[q] += 1
+        files[q].write(struct.pack("<IIII", n // 1000000, n % 1000000, len(frame), len(frame)))
+        files[q].write(frame)
+    for f in files:
+        f.close()
 
 
 if __name__ == "__main__":

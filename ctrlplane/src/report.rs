@@ -25,8 +25,15 @@ pub fn counters(total: &CoreStats, per_worker: &[CoreStats], slow: &CoreStats) -
         }
     }
     for (i, w) in per_worker.iter().enumerate() {
-        let _ =
-            writeln!(s, "worker {i}: rx {} tx {} busy {:.1}%", w.rx_packets, w.tx_packets, busy_percent(w));
+        let _ = writeln!(
+            s,
+            "worker {i}: rx {} tx {} handed-off out {} in {} busy {:.1}%",
+            w.rx_packets,
+            w.tx_packets,
+            w.handoffs_out,
+            w.handoffs_in,
+            busy_percent(w)
+        );
     }
     let _ = writeln!(
         s,
