@@ -3,8 +3,10 @@
 //! Written by hand because it sits on the per-packet path and must never allocate or
 //! pause: the bucket array is sized once (at most half full, so probes stay short),
 //! and deletion shifts the following entries back instead of leaving tombstones, so
-//! there is never a rehash. A bucket keeps the key's hash beside the key: a probe
-//! compares 32 bits before comparing keys.
+//! there is never a rehash. A bucket holds only the key's hash and its value, 8 bytes:
+//! the key itself lives in the session the value names, which a packet reads anyway, so
+//! a probe compares 32 bits of hash and only on a match asks `key_of` for the key.
+//! Keeping keys out of the buckets makes the index a third of its old size per session.
 use wire::FlowKey;
 
 #[derive(Clone, Copy, Default)]
@@ -12,7 +14,6 @@ struct Bucket {
     /// The key's keyed hash (never 0); 0 marks an empty bucket.
     tag: u32,
     value: u32,
-    key: FlowKey,
 }
 
 pub struct FlowIndex {
@@ -72,7 +73,7 @@ impl FlowIndex {
         (capacity.max(1) * 2).next_power_of_two() * std::mem::size_of::<Bucket>()
     }
 
-    /// The hash `key` is found by, for [`Index::prefetch`] and [`Index::get_hashed`].
+    /// The hash `key` is found by, for [`FlowIndex::prefetch`] and [`FlowIndex::get_hashed`].
     #[inline]
     pub fn hash_of(&self, key: &FlowKey) -> u32 {
         self.hash(key)
@@ -85,36 +86,61 @@ impl FlowIndex {
         dpdk::prefetch(&self.buckets[tag as usize & self.mask]);
     }
 
+    /// The value of `key`; `key_of` gives the key stored under a value.
     #[inline]
-    pub fn get(&self, key: &FlowKey) -> Option<u32> {
-        self.get_hashed(key, self.hash(key))
+    pub fn get(&self, key: &FlowKey, key_of: impl Fn(u32) -> FlowKey) -> Option<u32> {
+        self.get_hashed(key, self.hash(key), key_of)
     }
 
-    /// [`Index::get`] with the key's hash computed already (`hash_of`).
+    /// [`FlowIndex::get`] with the key's hash computed already (`hash_of`).
     #[inline]
-    pub fn get_hashed(&self, key: &FlowKey, tag: u32) -> Option<u32> {
+    pub fn get_hashed(&self, key: &FlowKey, tag: u32, key_of: impl Fn(u32) -> FlowKey) -> Option<u32> {
         let mut i = tag as usize & self.mask;
         loop {
             let b = &self.buckets[i];
             if b.tag == 0 {
                 return None;
             }
-            if b.tag == tag && b.key == *key {
+            if b.tag == tag && key_of(b.value) == *key {
                 return Some(b.value);
             }
             i = (i + 1) & self.mask;
         }
     }
 
-    pub fn insert(&mut self, key: FlowKey, value: u32) -> Result<(), InsertError> {
-        let tag = self.hash(&key);
+    /// The first value stored under hash `tag`, without comparing keys: where a lookup
+    /// of that hash will most likely end (to prefetch what it names).
+    #[inline]
+    pub fn candidate(&self, tag: u32) -> Option<u32> {
+        let mut i = tag as usize & self.mask;
+        loop {
+            let b = &self.buckets[i];
+            if b.tag == 0 {
+                return None;
+            }
+            if b.tag == tag {
+                return Some(b.value);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Stores `value` under `key`; `key_of` must give, for every value already stored,
+    /// its key (not yet for `value`).
+    pub fn insert(
+        &mut self,
+        key: &FlowKey,
+        value: u32,
+        key_of: impl Fn(u32) -> FlowKey,
+    ) -> Result<(), InsertError> {
+        let tag = self.hash(key);
         let mut i = tag as usize & self.mask;
         loop {
             let b = &self.buckets[i];
             if b.tag == 0 {
                 break;
             }
-            if b.tag == tag && b.key == key {
+            if b.tag == tag && key_of(b.value) == *key {
                 return Err(InsertError::Exists(b.value));
             }
             i = (i + 1) & self.mask;
@@ -122,26 +148,26 @@ impl FlowIndex {
         if self.len >= self.capacity {
             return Err(InsertError::Full);
         }
-        self.buckets[i] = Bucket { tag, value, key };
+        self.buckets[i] = Bucket { tag, value };
         self.len += 1;
         Ok(())
     }
 
-    /// Removes `key`; the entries after it in its probe run move back to fill the gap.
-    pub fn remove(&mut self, key: &FlowKey) -> Option<u32> {
+    /// Removes the entry of `key` holding `value` (values are unique, so no key needs
+    /// comparing); the entries after it in its probe run move back to fill the gap.
+    pub fn remove(&mut self, key: &FlowKey, value: u32) -> bool {
         let tag = self.hash(key);
         let mut i = tag as usize & self.mask;
         loop {
             let b = &self.buckets[i];
             if b.tag == 0 {
-                return None;
+                return false;
             }
-            if b.tag == tag && b.key == *key {
+            if b.tag == tag && b.value == value {
                 break;
             }
             i = (i + 1) & self.mask;
         }
-        let value = self.buckets[i].value;
         let mut hole = i;
         let mut j = (i + 1) & self.mask;
         while self.buckets[j].tag != 0 {
@@ -156,7 +182,7 @@ impl FlowIndex {
         }
         self.buckets[hole] = Bucket::default();
         self.len -= 1;
-        Some(value)
+        true
     }
 }
 
@@ -170,20 +196,40 @@ mod tests {
         FlowKey { src: i, dst: i.rotate_left(7), sport: i as u16, dport: 80, proto: 6 }
     }
 
+    /// Values name their key as sessions do: key number in the high bits.
+    fn key_of(v: u32) -> FlowKey {
+        key(v >> 10)
+    }
+
     #[test]
     fn insert_get_remove() {
         let mut ix = FlowIndex::with_capacity(4);
+        let v = |k: u32, n: u32| (k << 10) | n;
         for i in 0..4 {
-            assert_eq!(ix.insert(key(i), i + 100), Ok(()));
+            assert_eq!(ix.insert(&key(i), v(i, 100), key_of), Ok(()));
         }
-        assert_eq!(ix.insert(key(9), 9), Err(InsertError::Full));
-        assert_eq!(ix.insert(key(2), 5), Err(InsertError::Exists(102)));
-        assert_eq!(ix.get(&key(3)), Some(103));
-        assert_eq!(ix.remove(&key(3)), Some(103));
-        assert_eq!(ix.get(&key(3)), None);
-        assert_eq!(ix.remove(&key(3)), None);
-        assert_eq!(ix.insert(key(9), 9), Ok(()));
+        assert_eq!(ix.insert(&key(9), v(9, 9), key_of), Err(InsertError::Full));
+        assert_eq!(ix.insert(&key(2), v(2, 5), key_of), Err(InsertError::Exists(v(2, 100))));
+        assert_eq!(ix.get(&key(3), key_of), Some(v(3, 100)));
+        assert_eq!(ix.candidate(ix.hash_of(&key(3))), Some(v(3, 100)));
+        assert!(!ix.remove(&key(3), v(3, 7)), "only the entry holding that value");
+        assert!(ix.remove(&key(3), v(3, 100)));
+        assert_eq!(ix.get(&key(3), key_of), None);
+        assert!(!ix.remove(&key(3), v(3, 100)));
+        assert_eq!(ix.insert(&key(9), v(9, 9), key_of), Ok(()));
         assert_eq!(ix.len(), 4);
+    }
+
+    /// A bucket whose hash matches is the key's only if the key stored under its value
+    /// is: a value whose session now holds another key is not found (a full 32-bit
+    /// collision between two keys is what this guards against).
+    #[test]
+    fn a_matching_hash_is_not_enough() {
+        let mut ix = FlowIndex::with_secret(16, 1);
+        ix.insert(&key(1), 1 << 10, key_of).unwrap();
+        assert_eq!(ix.get(&key(1), key_of), Some(1 << 10));
+        assert_eq!(ix.get(&key(1), |_| key(7)), None, "the stored key decides, not the hash");
+        assert_eq!(ix.candidate(ix.hash_of(&key(1))), Some(1 << 10), "a candidate compares no key");
     }
 
     #[derive(Debug, Clone)]
@@ -207,22 +253,28 @@ mod tests {
                 match op {
                     Op::Insert(k) => {
                         let k = u32::from(k);
-                        let r = ix.insert(key(k), n as u32);
+                        let value = (k << 10) | (n as u32 & 1023);
+                        let r = ix.insert(&key(k), value, key_of);
                         match model.get(&k) {
                             Some(v) => prop_assert_eq!(r, Err(InsertError::Exists(*v))),
                             None if model.len() >= 64 => prop_assert_eq!(r, Err(InsertError::Full)),
-                            None => { prop_assert_eq!(r, Ok(())); model.insert(k, n as u32); }
+                            None => { prop_assert_eq!(r, Ok(())); model.insert(k, value); }
                         }
                     }
                     Op::Remove(k) => {
                         let k = u32::from(k);
-                        prop_assert_eq!(ix.remove(&key(k)), model.remove(&k));
+                        let stored = ix.get(&key(k), key_of);
+                        prop_assert_eq!(stored, model.get(&k).copied());
+                        if let Some(v) = stored {
+                            prop_assert!(ix.remove(&key(k), v));
+                            model.remove(&k);
+                        }
                     }
                 }
                 prop_assert_eq!(ix.len(), model.len());
             }
             for k in 0..300u32 {
-                prop_assert_eq!(ix.get(&key(k)), model.get(&k).copied());
+                prop_assert_eq!(ix.get(&key(k), key_of), model.get(&k).copied());
             }
         }
     }

@@ -160,6 +160,7 @@ pub struct NatBinding {
 /// One flow's state. `keys[d]` is the key packets of direction `d` arrive with.
 #[derive(Debug, Clone)]
 pub struct Session {
+    /// Set once, at creation: the flow index finds the session's keys here.
     pub keys: [FlowKey; 2],
     pub rewrite: [Rewrite; 2],
     pub tcp: Option<TcpTrack>,
@@ -307,17 +308,23 @@ impl SessionTable {
         hash
     }
 
+    /// The key the index value `v` (a session and a direction) stands for.
+    #[inline]
+    fn key_of(slots: &[Session]) -> impl Fn(u32) -> FlowKey + '_ {
+        move |v| slots.get((v >> 1) as usize).map_or(FlowKey::default(), |s| s.keys[(v & 1) as usize])
+    }
+
     #[inline]
     pub fn lookup(&self, key: &FlowKey) -> Option<(SessionId, Dir)> {
-        let v = self.index.get(key)?;
+        let v = self.index.get(key, Self::key_of(&self.slots))?;
         Some((v >> 1, if v & 1 == 0 { Dir::Original } else { Dir::Reply }))
     }
 
     /// Starts loading the session `key` names, if its index bucket says there is one
     /// (the bucket was prefetched a stage earlier): the lines a packet of it touches.
     #[inline]
-    pub fn prefetch_session(&self, key: &FlowKey, hash: u32) {
-        if let Some(v) = self.index.get_hashed(key, hash) {
+    pub fn prefetch_session(&self, _key: &FlowKey, hash: u32) {
+        if let Some(v) = self.index.candidate(hash) {
             if let Some(s) = self.slots.get((v >> 1) as usize) {
                 let at = (s as *const Session).cast::<u8>();
                 for line in 0..std::mem::size_of::<Session>().div_ceil(64) {
@@ -330,7 +337,7 @@ impl SessionTable {
     /// [`SessionTable::lookup`] with the hash [`SessionTable::prefetch`] returned for it.
     #[inline]
     pub fn lookup_hashed(&self, key: &FlowKey, hash: u32) -> Option<(SessionId, Dir)> {
-        let v = self.index.get_hashed(key, hash)?;
+        let v = self.index.get_hashed(key, hash, Self::key_of(&self.slots))?;
         Some((v >> 1, if v & 1 == 0 { Dir::Original } else { Dir::Reply }))
     }
 
@@ -375,7 +382,7 @@ impl SessionTable {
         if self.free.is_empty() {
             self.expire(now, 8, on_removed);
         }
-        if self.index.get(&new.original).is_some() || (new.two_way && self.index.get(&new.reply).is_some()) {
+        if self.lookup(&new.original).is_some() || (new.two_way && self.lookup(&new.reply).is_some()) {
             return Err(CreateError::Conflict);
         }
         let needed = if new.two_way { 2 } else { 1 };
@@ -383,16 +390,17 @@ impl SessionTable {
             return Err(CreateError::Full);
         }
         let Some(id) = self.free.pop() else { return Err(CreateError::Full) };
-        let _ = self.index.insert(new.original, id << 1);
+        // The index finds keys through the slot: the keys first.
+        self.slots[id as usize].keys = [new.original, new.reply];
+        let _ = self.index.insert(&new.original, id << 1, Self::key_of(&self.slots));
         let index_reply = new.two_way
             || (new.reply.sport != 0
-                && self.index.get(&new.reply).is_none()
+                && self.lookup(&new.reply).is_none()
                 && self.index.len() < self.index.capacity());
         if index_reply {
-            let _ = self.index.insert(new.reply, (id << 1) | 1);
+            let _ = self.index.insert(&new.reply, (id << 1) | 1, Self::key_of(&self.slots));
         }
         let s = &mut self.slots[id as usize];
-        s.keys = [new.original, new.reply];
         s.rewrite = [
             Rewrite::between(&new.original, &new.translated),
             Rewrite::between(&new.reply, &new.original.reversed()),
@@ -468,9 +476,9 @@ impl SessionTable {
             return;
         }
         let (k0, k1, reply_indexed) = (s.keys[0], s.keys[1], s.reply_indexed);
-        self.index.remove(&k0);
+        self.index.remove(&k0, id << 1);
         if reply_indexed {
-            self.index.remove(&k1);
+            self.index.remove(&k1, (id << 1) | 1);
         }
         self.unlink(id);
         let kind = Kind::of(&self.slots[id as usize]) as usize;
