@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 FIELDS = ["scenario", "sessions", "ferrowall_pps", "testpmd_pps", "bytes_per_session", "detail", "date", "setup"]
-ORDER = ["l3", "nat-1k", "nat-100k", "nat-1m", "tcp-1k", "tcp-100k", "tcp-1m", "new-sessions", "gre", "gre-10k", "workers-2", "pptp-setups",
+ORDER = ["l3", "nat-1k", "nat-100k", "nat-1m", "tcp-1k", "tcp-100k", "tcp-1m", "new-sessions", "gre", "gre-10k", "mix", "workers-2", "pptp-setups",
          "ctl-cost", "alg-setup"]
 BEGIN = "<!-- suite:begin: written by scripts/bench.sh from bench/suite.tsv, edits here are lost -->"
 END = "<!-- suite:end -->"

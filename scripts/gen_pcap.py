@@ -17,6 +17,13 @@ pptp-tunnels OUTDIR --tunnels N --ports C1,S1,C2,S2,C3,S3,SERVER_GRE,CLIENT_GRE
     the GRE of every tunnel both ways (gre-down.pcap from the server, gre-up.pcap from
     the client). FILE: one number per line per tunnel, what probe runs learnt: the
     connections' NAT ports and the Call IDs the ALG translated the client's to.
+mix OUTDIR --tunnels-dir DIR --in-port N --out-port N --dmz-port N [--flows N]
+    An RFC 9411-style mix for the tunnels pptp-tunnels and its probes made in DIR, in
+    IMIX sizes (60/590/1514 bytes, 7:4:1): mix-dmz.pcap, UDP flows from a DMZ (routed,
+    not translated: NAT ports taken while the tunnels are set up would move the ones the
+    probes learnt); mix-in.pcap, the tunnels' GRE to the server (80%) and SMTP SYNs no
+    policy permits (20%); mix-out.pcap, the tunnels' GRE to the clients (80%) and UDP at
+    the public address that no session expects (20%).
 tcp OUTDIR --flows N --ports SYN,ACK,DATA
     N TCP connections from inside hosts: syn.pcap (each client's SYN), ack.pcap (its
     ACK of the server's SYN-ACK) and data.pcap (one 6-byte data segment each, in window
@@ -170,6 +177,37 @@ def pptp_tunnels(a):
         write_pcap(f"{a.outdir}/{name}.pcap", frames)
 
 
+def mix(a):
+    """Each pcap is a loop of 100-frame rounds; the shares are per round."""
+    sm = mac(a.src_mac)
+    din, dout, ddmz = (mac(f"02:70:63:61:70:{p:02x}") for p in (a.in_port, a.out_port, a.dmz_port))
+    ids = [int(x) for x in open(f"{a.tunnels_dir}/ids.txt").read().split()]
+    client, server, public = (ipaddress.IPv4Address(x) for x in ("192.168.1.1", "198.51.100.7", "203.0.113.2"))
+    imix = [60] * 7 + [590] * 4 + [1514]
+    rounds = max(a.flows // 100, len(ids) // 80, 1)
+    inside, outside, dmz = [], [], []
+    for r in range(rounds):
+        for k in range(100):
+            n = r * 100 + k
+            i = n % a.flows
+            dmz.append(udp_frame(sm, ddmz, ipaddress.IPv4Address("10.0.9.1") + (i % 200),
+                                 ipaddress.IPv4Address("198.18.0.1") + (i % 7), 1024 + (i // 200) % 60000, 53,
+                                 imix[n % len(imix)]))
+            t = (r * 80 + k) % len(ids)
+            if k < 80:  # the tunnels' GRE, both ways (the server's Call ID: tunnel + 1)
+                inside.append(gre_frame(sm, din, client, server, t + 1, r, imix[n % len(imix)]))
+                outside.append(gre_frame(sm, dout, server, public, ids[t], r, imix[(n + 5) % len(imix)]))
+            else:  # denied: SMTP out, which no policy permits; UDP at the public address
+                src = ipaddress.IPv4Address("192.168.1.1") + (k % 200)
+                inside.append(tcp_segment(sm, din, src, ipaddress.IPv4Address("198.18.0.25"), 2000 + r % 60000, 25,
+                                          r * 7919, 0, 0x02, b""))
+                outside.append(udp_frame(sm, dout, ipaddress.IPv4Address("198.18.1.1") + k, public, 5000 + k,
+                                         30000 + r % 30000, 60))
+    write_pcap(f"{a.outdir}/mix-in.pcap", inside)
+    write_pcap(f"{a.outdir}/mix-out.pcap", outside)
+    write_pcap(f"{a.outdir}/mix-dmz.pcap", dmz)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -235,6 +273,14 @@ def main():
     pt.add_argument("--client", default="192.168.1.1")
     pt.add_argument("--server", default="198.51.100.7")
     pt.add_argument("--public", default="203.0.113.2")
+    mx = sub.add_parser("mix")
+    mx.add_argument("outdir")
+    mx.add_argument("--tunnels-dir", required=True)
+    mx.add_argument("--in-port", type=int, required=True)
+    mx.add_argument("--out-port", type=int, required=True)
+    mx.add_argument("--dmz-port", type=int, required=True)
+    mx.add_argument("--flows", type=int, default=1000)
+    mx.add_argument("--src-mac", default="02:00:00:00:01:01")
     t = sub.add_parser("tcp")
     t.add_argument("outdir")
     t.add_argument("--flows", type=int, default=1)
@@ -248,6 +294,9 @@ def main():
     a = ap.parse_args()
     if a.cmd == "pptp-tunnels":
         pptp_tunnels(a)
+        return
+    if a.cmd == "mix":
+        mix(a)
         return
     if a.cmd == "tcp":
         sm = mac(a.src_mac)
