@@ -448,11 +448,12 @@ PY
     *) echo "unknown scenario $1" >&2; exit 2 ;;
   esac
   flows=$(flows_for "$flows")
-  # A table a quarter larger than its flows (at least 4,096); a public address per
-  # 64,512 ports, at least four.
+  # A table a quarter larger than its flows (at least 4,096); public addresses for
+  # twice the flows' ports (at least four): NAT keeps each inside host on one address
+  # (paired pooling), so 200 hosts do not spread evenly over them.
   sessions=$(( flows * 5 / 4 < 4096 ? 4096 : flows * 5 / 4 ))
   SESSIONS=$sessions
-  local last=$(( 10 + (flows - 1) / 64512 ))
+  local last=$(( 10 + (flows * 2 - 1) / 64512 ))
   local pool="198.51.100.10-198.51.100.$(( last < 13 ? 13 : last ))"
   FLOWS=$flows
   CONFIG=$WORK/$1.toml
@@ -580,6 +581,11 @@ for sc in "${SCENARIOS[@]}"; do
   printf '%-9s median : testpmd io %7s Mpps  ferrowall %7s Mpps  ratio %.2f  (%s bytes per session held, %s per slot of %s)\n' \
     "$sc" "$(mpps "$tp")" "$(mpps "$fw")" "$(echo "$fw $tp" | awk '{print ($2 > 0 ? $1/$2 : 0)}')" "$per_live" "${per_slot:-?}" "$SESSIONS"
   row "$sc" "$FLOWS" "$fw" "$tp" "$per_live" "table of $SESSIONS slots at ${per_slot:-?} B; drops in steady state ${drops:-0}/s$drop_note"
+  if [ -z "$SMOKE" ] && [ "$sc" != mix ] && [ "${drops:-0}" -gt 0 ]; then
+    # Found this way: a probe's half-open cap and a pool too small for paired pooling
+    # each left flows unopened, and the rate counted only the others.
+    echo "WARNING: $sc dropped ${drops}/s in steady state: some flows never opened, its rate flatters (see the exit report of a KEEP=1 run)" >&2
+  fi
 done
 
 python3 scripts/bench_report.py --rows "$ROWS" --results "$RESULTS" --report "$REPORT" --plot "$PLOT" \
