@@ -100,8 +100,10 @@ pub fn update32(csum: u16, old: u32, new: u32) -> u16 {
 /// patches every packet of the flow with a single [`apply`](Self::apply),
 /// including the IPv4 header and the L4 checksum, which both cover the
 /// addresses.
+///
+/// Folded after every step, so it keeps in 16 bits (a session stores two per direction).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ChecksumDelta(u32);
+pub struct ChecksumDelta(u16);
 
 impl ChecksumDelta {
     /// An empty delta: applying it leaves a checksum unchanged.
@@ -113,8 +115,7 @@ impl ChecksumDelta {
     /// Records that a 16-bit field changed from `old` to `new`.
     #[inline]
     pub fn add16(&mut self, old: u16, new: u16) {
-        // Folding on every step keeps the accumulator below 2^17.
-        self.0 = u32::from(fold(self.0 + u32::from(!old) + u32::from(new)));
+        self.0 = fold(u32::from(self.0) + u32::from(!old) + u32::from(new));
     }
 
     /// Records that a 16-bit aligned 32-bit field changed from `old` to `new`.
@@ -127,7 +128,7 @@ impl ChecksumDelta {
     /// Applies the recorded changes to a stored checksum.
     #[inline]
     pub fn apply(self, csum: u16) -> u16 {
-        !fold(u32::from(!csum) + self.0)
+        !fold(u32::from(!csum) + u32::from(self.0))
     }
 
     /// Like [`apply`](Self::apply) for a UDP checksum, where zero means the

@@ -62,7 +62,7 @@ impl Pipeline {
             rewrite.apply(ip, pkt.ihl, if pkt.l4 { pkt.key.proto } else { 0 });
         }
         self.sessions.touch(id, dir, pkt.total_len, now);
-        let routed = self.forward(frame, rewrite.dst_addr.map_or(pkt.key.dst_addr(), Ipv4Addr::from));
+        let routed = self.forward(frame, rewrite.dst_addr().map_or(pkt.key.dst_addr(), Ipv4Addr::from));
         match (app, pkt.info) {
             // Every segment of a control connection, so none overtakes another on the
             // way out (the slow path transmits them all, in order).

@@ -57,7 +57,7 @@ impl Pipeline {
         }
         let s = self.sessions.get(id);
         let rw = s.rewrite[dir.index()];
-        let outer = (rw.src_addr.unwrap_or(pkt.key.src), rw.dst_addr.unwrap_or(pkt.key.dst));
+        let outer = (rw.src_addr().unwrap_or(pkt.key.src), rw.dst_addr().unwrap_or(pkt.key.dst));
         // The quoted packet is the other direction's, put back as it was sent.
         let restore = s.keys[1 - dir.index()];
         let ok =

@@ -7,16 +7,23 @@
 use wire::ChecksumDelta;
 use wire::FlowKey;
 
-/// What changes in one direction. `None` fields stay as they are.
+/// What changes in one direction: the new values, which of them apply (`changes`, a
+/// bit per field) and the two checksum deltas; 20 bytes, as every session keeps two.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Rewrite {
-    pub src_addr: Option<u32>,
-    pub dst_addr: Option<u32>,
-    pub sport: Option<u16>,
-    pub dport: Option<u16>,
-    pub ip_delta: ChecksumDelta,
-    pub l4_delta: ChecksumDelta,
+    src_addr: u32,
+    dst_addr: u32,
+    sport: u16,
+    dport: u16,
+    ip_delta: ChecksumDelta,
+    l4_delta: ChecksumDelta,
+    changes: u8,
 }
+
+const SRC_ADDR: u8 = 1;
+const DST_ADDR: u8 = 2;
+const SPORT: u8 = 4;
+const DPORT: u8 = 8;
 
 const TCP: u8 = 6;
 const UDP: u8 = 17;
@@ -26,20 +33,26 @@ const GRE: u8 = 47;
 impl Rewrite {
     /// The rewrite that turns packets with key `from` into packets with key `to`.
     pub fn between(from: &FlowKey, to: &FlowKey) -> Rewrite {
-        let mut r = Rewrite::default();
+        let mut r = Rewrite {
+            src_addr: to.src,
+            dst_addr: to.dst,
+            sport: to.sport,
+            dport: to.dport,
+            ..Rewrite::default()
+        };
         if from.src != to.src {
-            r.src_addr = Some(to.src);
+            r.changes |= SRC_ADDR;
             r.ip_delta.add32(from.src, to.src);
         }
         if from.dst != to.dst {
-            r.dst_addr = Some(to.dst);
+            r.changes |= DST_ADDR;
             r.ip_delta.add32(from.dst, to.dst);
         }
         if from.sport != to.sport {
-            r.sport = Some(to.sport);
+            r.changes |= SPORT;
         }
         if from.dport != to.dport {
-            r.dport = Some(to.dport);
+            r.changes |= DPORT;
         }
         r.l4_delta = match from.proto {
             // The pseudo-header carries the addresses: their change counts twice.
@@ -66,7 +79,36 @@ impl Rewrite {
     }
 
     pub fn is_identity(&self) -> bool {
-        self.src_addr.is_none() && self.dst_addr.is_none() && self.sport.is_none() && self.dport.is_none()
+        self.changes == 0
+    }
+
+    #[inline]
+    fn field<T: Copy>(&self, bit: u8, value: T) -> Option<T> {
+        (self.changes & bit != 0).then_some(value)
+    }
+
+    /// The new source address, if it changes.
+    #[inline]
+    pub fn src_addr(&self) -> Option<u32> {
+        self.field(SRC_ADDR, self.src_addr)
+    }
+
+    /// The new destination address, if it changes.
+    #[inline]
+    pub fn dst_addr(&self) -> Option<u32> {
+        self.field(DST_ADDR, self.dst_addr)
+    }
+
+    /// The new source port (ICMP identifier), if it changes.
+    #[inline]
+    pub fn sport(&self) -> Option<u16> {
+        self.field(SPORT, self.sport)
+    }
+
+    /// The new destination port (ICMP identifier, GRE Call ID), if it changes.
+    #[inline]
+    pub fn dport(&self) -> Option<u16> {
+        self.field(DPORT, self.dport)
     }
 
     /// Applies the rewrite to an IPv4 packet (`ip` starts at the IPv4 header, whose
@@ -76,10 +118,10 @@ impl Rewrite {
         if self.is_identity() {
             return;
         }
-        if let Some(a) = self.src_addr {
+        if let Some(a) = self.src_addr() {
             put32(ip, 12, a);
         }
-        if let Some(a) = self.dst_addr {
+        if let Some(a) = self.dst_addr() {
             put32(ip, 16, a);
         }
         let csum = get16(ip, 10);
@@ -97,14 +139,14 @@ impl Rewrite {
                 put16(l4, 6, self.l4_delta.apply_udp(c));
             }
             ICMP => {
-                if let Some(id) = self.sport.or(self.dport) {
+                if let Some(id) = self.sport().or(self.dport()) {
                     put16(l4, 4, id);
                 }
                 let c = get16(l4, 2);
                 put16(l4, 2, self.l4_delta.apply(c));
             }
             GRE => {
-                if let Some(call_id) = self.dport {
+                if let Some(call_id) = self.dport() {
                     write_gre_call_id(l4, call_id);
                 }
             }
@@ -113,10 +155,10 @@ impl Rewrite {
     }
 
     fn write_ports(&self, l4: &mut [u8], sport_at: usize, dport_at: usize) {
-        if let Some(p) = self.sport {
+        if let Some(p) = self.sport() {
             put16(l4, sport_at, p);
         }
-        if let Some(p) = self.dport {
+        if let Some(p) = self.dport() {
             put16(l4, dport_at, p);
         }
     }

@@ -34,8 +34,8 @@ fn both_directions_find_the_session() {
     assert_eq!(t.lookup(&reply), Some((id, Dir::Reply)));
     assert_eq!(t.lookup(&key(2)), None);
     let s = t.get(id);
-    assert_eq!(s.rewrite[0].src_addr, Some(0xcb00_7102));
-    assert_eq!(s.rewrite[1].dst_addr, Some(key(1).src));
+    assert_eq!(s.rewrite[0].src_addr(), Some(0xcb00_7102));
+    assert_eq!(s.rewrite[1].dst_addr(), Some(key(1).src));
 }
 
 #[test]
