@@ -191,29 +191,10 @@ probe() { # port|call-id
     -e "s|@OUT_TX@|$WORK/probe-tx0.pcap|" -e "s|@OUT_TX2@|$WORK/probe-tx1.pcap|" bench/gre.toml > "$WORK/probe.toml"
   rm -f "$WORK"/probe-tx*.pcap
   timeout -s INT 3 target/release/ferrowall --config "$WORK/probe.toml" >"$WORK/probe.log" 2>&1 || true
-  python3 - "$1" "$WORK"/probe-tx*.pcap <<'PY' || { cat "$WORK/probe.log" >&2; exit 1; }
-import struct, sys
-want = sys.argv[1]
-for path in sys.argv[2:]:
-    data = open(path, "rb").read()
-    at = 24
-    while at + 16 <= len(data):
-        n = struct.unpack("<I", data[at + 8:at + 12])[0]
-        frame = data[at + 16:at + 16 + n]
-        at += 16 + n
-        if frame[23] != 6:
-            continue
-        ihl = (frame[14] & 15) * 4
-        tcp = frame[14 + ihl:]
-        payload = tcp[(tcp[12] >> 4) * 4:]
-        if want == "port" and tcp[13] == 0x02:
-            print(struct.unpack("!H", tcp[0:2])[0])
-            sys.exit(0)
-        if want == "call-id" and payload[4:8] == b"\x1a\x2b\x3c\x4d" and payload[9] == 7:
-            print(struct.unpack("!H", payload[12:14])[0])
-            sys.exit(0)
-sys.exit(f"probe: no {want} in what the appliance sent")
-PY
+  local what=syn-port learnt
+  [ "$1" = port ] || what=call-id
+  learnt=$(python3 scripts/gen_pcap.py learn "$what" "$WORK"/probe-tx*.pcap) || { cat "$WORK/probe.log" >&2; exit 1; }
+  echo "${learnt%%$'\n'*}"
 }
 
 
@@ -304,40 +285,10 @@ pptp_probe() { # WHAT(port|call-id) OUT
     last=$now
   done
   kill -INT "$fw"; wait "$fw" || true
-  python3 - "$1" "$dir/sent.pcap" "$dir/sent-slow.pcap" >"$2" <<'PY' || { cat "$WORK/probe.log" >&2; exit 1; }
-import struct, sys
-want, paths = sys.argv[1], sys.argv[2:]
-found = {}
-for path in paths:
-    data = open(path, "rb").read()
-    at = 24
-    while at + 16 <= len(data):
-        n = struct.unpack("<I", data[at + 8:at + 12])[0]
-        f = data[at + 16:at + 16 + n]
-        at += 16 + n
-        if f[23] != 6:
-            continue
-        ihl = (f[14] & 15) * 4
-        tcp = f[14 + ihl:]
-        pport = struct.unpack("!H", tcp[0:2])[0]
-        payload = tcp[(tcp[12] >> 4) * 4:]
-        if want == "port" and tcp[13] == 0x02:
-            found[len(found)] = pport
-        if want == "call-id" and payload[4:8] == b"\x1a\x2b\x3c\x4d" and payload[9] == 7:
-            # Which tunnel: its OCRQ carries the client's Call ID (tunnel i: i + 1)?
-            # No, the translated one: the connection's NAT port tells the tunnel.
-            found[pport] = struct.unpack("!H", payload[12:14])[0]
-if want == "port":
-    for i in range(len(found)):
-        print(found[i])
-else:
-    ports = [int(x) for x in open(sys.argv[2].rsplit("/", 1)[0] + "/ports.txt").read().split()]
-    missing = [p for p in ports if p not in found]
-    if missing:
-        sys.exit(f"pptp probe: no OCRQ left for {len(missing)} of {len(ports)} tunnels")
-    for p in ports:
-        print(found[p])
-PY
+  local order=()
+  [ "$1" = port ] || order=(--order "$dir/ports.txt")
+  python3 scripts/gen_pcap.py learn "$([ "$1" = port ] && echo syn-port || echo call-id)" \
+    "$dir/sent.pcap" "$dir/sent-slow.pcap" "${order[@]}" >"$2" || { cat "$WORK/probe.log" >&2; exit 1; }
 }
 prepare_pptp() { # TUNNELS
   local dir=$WORK/pptp

@@ -24,6 +24,11 @@ mix OUTDIR --tunnels-dir DIR --in-port N --out-port N --dmz-port N [--flows N]
     probes learnt); mix-in.pcap, the tunnels' GRE to the server (80%) and SMTP SYNs no
     policy permits (20%); mix-out.pcap, the tunnels' GRE to the clients (80%) and UDP at
     the public address that no session expects (20%).
+learn syn-port|call-id CAPTURE... [--order PORTS]
+    What probe runs learn from the appliance's captures: the source port of every SYN
+    it sent (its NAT ports, in order), or the Call ID of every Outgoing-Call-Request
+    (the ALG's translation), in capture order or in the order of the NAT ports listed
+    in the file PORTS (one per line; the OCRQ's source port tells its connection).
 tcp OUTDIR --flows N --ports SYN,ACK,DATA
     N TCP connections from inside hosts: syn.pcap (each client's SYN), ack.pcap (its
     ACK of the server's SYN-ACK) and data.pcap (one 6-byte data segment each, in window
@@ -116,6 +121,42 @@ def read_pcap(path):
         at += 16 + n
 
 
+def sent_tcp(paths):
+    """(source port, flags, payload) of every TCP segment in captures."""
+    for path in paths:
+        for f in read_pcap(path):
+            if len(f) < 34 or f[23] != 6:
+                continue
+            tcp = f[14 + (f[14] & 15) * 4:]
+            yield struct.unpack("!H", tcp[0:2])[0], tcp[13], tcp[(tcp[12] >> 4) * 4:]
+
+
+def learn(a):
+    if a.what == "syn-port":
+        ports = [port for port, flags, _ in sent_tcp(a.captures) if flags == 0x02]
+        if not ports:
+            raise SystemExit("learn: no SYN in what the appliance sent")
+        print("\n".join(map(str, ports)))
+        return
+    ids = [(port, struct.unpack("!H", p[12:14])[0]) for port, _, p in sent_tcp(a.captures)
+           if p[4:8] == b"\x1a\x2b\x3c\x4d" and len(p) >= 14 and p[9] == 7]
+    if a.order:
+        by_port = dict(ids)
+        order = [int(x) for x in open(a.order).read().split()]
+        missing = [p for p in order if p not in by_port]
+        if missing:
+            raise SystemExit(f"learn: no OCRQ left for {len(missing)} of {len(order)} connections")
+        ids = [(p, by_port[p]) for p in order]
+    if not ids:
+        raise SystemExit("learn: no OCRQ in what the appliance sent")
+    print("\n".join(str(i) for _, i in ids))
+
+
+def write_steps(outdir, steps):
+    for name, frames in steps.items():
+        write_pcap(f"{outdir}/{name}.pcap", frames)
+
+
 def pptp_message(kind, length, body=b""):
     m = struct.pack("!HHIHH", length, 1, 0x1A2B3C4D, kind, 0) + body
     return m + bytes(length - len(m))
@@ -173,8 +214,7 @@ def pptp_tunnels(a):
                 steps["s3"].append(seg(dm[5], sv, pub, 1723, pp, 5157, 1325, 0x18, ocrp(1 + i, ids[i])))
                 steps["gre-down"].append(gre_frame(sm, dm[6], sv, pub, ids[i], 1, 60))
                 steps["gre-up"].append(gre_frame(sm, dm[7], cl, sv, 1 + i, 1, 60))
-    for name, frames in steps.items():
-        write_pcap(f"{a.outdir}/{name}.pcap", frames)
+    write_steps(a.outdir, steps)
 
 
 def mix(a):
@@ -281,6 +321,10 @@ def main():
     mx.add_argument("--dmz-port", type=int, required=True)
     mx.add_argument("--flows", type=int, default=1000)
     mx.add_argument("--src-mac", default="02:00:00:00:01:01")
+    le = sub.add_parser("learn")
+    le.add_argument("what", choices=["syn-port", "call-id"])
+    le.add_argument("captures", nargs="+")
+    le.add_argument("--order")
     t = sub.add_parser("tcp")
     t.add_argument("outdir")
     t.add_argument("--flows", type=int, default=1)
@@ -294,6 +338,9 @@ def main():
     a = ap.parse_args()
     if a.cmd == "pptp-tunnels":
         pptp_tunnels(a)
+        return
+    if a.cmd == "learn":
+        learn(a)
         return
     if a.cmd == "mix":
         mix(a)
@@ -310,8 +357,7 @@ def main():
             steps["syn"].append(tcp_segment(sm, dm[0], src, dst, sport, 80, isn, 0, 0x02, b""))
             steps["ack"].append(tcp_segment(sm, dm[1], src, dst, sport, 80, (isn + 1) % 2**32, ack, 0x10, b""))
             steps["data"].append(tcp_segment(sm, dm[2], src, dst, sport, 80, (isn + 1) % 2**32, ack, 0x18, bytes(6)))
-        for name, frames in steps.items():
-            write_pcap(f"{a.outdir}/{name}.pcap", frames)
+        write_steps(a.outdir, steps)
         return
     if a.cmd == "tcp-reflect":
         sm, dm = mac(a.src_mac), mac(a.dst_mac)
@@ -344,8 +390,7 @@ def main():
             "s2": [tcp_segment(sm, dm[3], sv, pub, 1723, pp, 5001, 1157, 0x18, sccrp)],
             "c3": [tcp_segment(sm, dm[4], cl, sv, 40000, 1723, 1157, 5157, 0x18, ocrq(a.call_id))],
         }
-        for name, frames in steps.items():
-            write_pcap(f"{a.outdir}/{name}.pcap", frames)
+        write_steps(a.outdir, steps)
         return
     if a.cmd == "flood":
         sm, dm = mac(a.src_mac), mac(a.dst_mac)

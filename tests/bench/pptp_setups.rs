@@ -11,10 +11,8 @@
 //! path on a 2-core machine; the worker has CPU 1.
 use dataplane::alg::pptp::MsgType;
 use dataplane::appliance::Appliance;
-use dataplane::policy::{Action, AddrSet, Rule};
-use dataplane::sim;
 use dpdk::{ring_port, Mbuf, MbufBurst, Mempool, RingRx, RingTx};
-use ferrowall_tests::{port_spec, start_eal, test_config};
+use ferrowall_tests::{port_spec, pptp_out_rules, start_eal, test_config};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 use wire::craft::{self, tcp_flags::*, L2, L3};
@@ -94,18 +92,7 @@ fn main() {
     let pool = Mempool::new("bench_inject", 8191, 256, -1).expect("pool");
     let (in_id, in_rx, in_tx) = ring_port("bench_in", 1, 2, 1024).expect("ring port");
     let (out_id, out_rx, out_tx) = ring_port("bench_out", 1, 2, 1024).expect("ring port");
-    let rules = sim::nat_lab_rules(true, |trust, untrust| {
-        vec![Rule {
-            name: "pptp-out".into(),
-            from: trust,
-            to: untrust,
-            source: AddrSet::any(),
-            destination: AddrSet(vec![(SERVER, 32)]),
-            protocol: Some(6),
-            ports: vec![(1723, 1723)],
-            action: Action::Permit,
-        }]
-    });
+    let rules = pptp_out_rules(SERVER);
     let mut cfg = test_config(
         1,
         vec![

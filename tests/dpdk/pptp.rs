@@ -4,12 +4,9 @@
 //! workers' inboxes, and GRE opens its sessions through them. DESIGN.md's addresses.
 use dataplane::alg::pptp::MsgType;
 use dataplane::appliance::Appliance;
-use dataplane::policy::{Action, AddrSet, Rule};
-use dataplane::ruleset::Ruleset;
 use dataplane::session::Kind;
-use dataplane::sim;
 use dpdk::{ring_port, Mempool, RingRx, RingTx};
-use ferrowall_tests::{collect_any, inject, port_spec, start_eal, test_config, wait_for};
+use ferrowall_tests::{collect_any, inject, port_spec, pptp_out_rules, start_eal, test_config, wait_for};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 use wire::craft::{self, tcp_flags::*, L2, L3};
@@ -24,21 +21,6 @@ const SERVER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0x99]);
 const AAAA: u16 = 0x1234;
 const CCCC: u16 = 0x0080;
 const WAIT: Duration = Duration::from_secs(3);
-
-fn rules() -> Ruleset {
-    sim::nat_lab_rules(true, |trust, untrust| {
-        vec![Rule {
-            name: "pptp-out".into(),
-            from: trust,
-            to: untrust,
-            source: AddrSet::any(),
-            destination: AddrSet(vec![(SERVER, 32)]),
-            protocol: Some(6),
-            ports: vec![(1723, 1723)],
-            action: Action::Permit,
-        }]
-    })
-}
 
 fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
@@ -109,7 +91,7 @@ fn pptp_tunnel_across_two_workers() {
             port_spec(in_id, "inside", "trust", [192, 168, 1, 254].into()),
             port_spec(out_id, "outside", "untrust", PUBLIC),
         ],
-        rules(),
+        pptp_out_rules(SERVER),
     );
     cfg.static_neighbours = vec![(SERVER, SERVER_MAC), (CLIENT, CLIENT_MAC)];
     cfg.events = Some((1024, true));

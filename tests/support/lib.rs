@@ -65,6 +65,24 @@ pub fn permit_all(zones: &[&str]) -> Ruleset {
     Ruleset { policy: Policy::new(&z, rules), zones: z, ..Ruleset::default() }
 }
 
+/// The NAT lab's rules with the PPTP ALG on and one policy: PPTP control (TCP 1723) from
+/// the inside to `server`.
+pub fn pptp_out_rules(server: std::net::Ipv4Addr) -> Ruleset {
+    use dataplane::policy::{Action, AddrSet};
+    dataplane::sim::nat_lab_rules(true, |trust, untrust| {
+        vec![Rule {
+            name: "pptp-out".into(),
+            from: trust,
+            to: untrust,
+            source: AddrSet::any(),
+            destination: AddrSet(vec![(server, 32)]),
+            protocol: Some(6),
+            ports: vec![(1723, 1723)],
+            action: Action::Permit,
+        }]
+    })
+}
+
 /// Starts the EAL without hugepages or PCI, with lcore 0 (main) and `extra` more lcores
 /// spread over the machine's CPUs.
 pub fn start_eal(name: &str, extra: usize) -> Eal {
