@@ -12,12 +12,12 @@
 use dataplane::alg::pptp::MsgType;
 use dataplane::appliance::Appliance;
 use dpdk::{ring_port, Mbuf, MbufBurst, Mempool, RingRx, RingTx};
-use ferrowall_tests::{port_spec, pptp_out_rules, start_eal, test_config};
+use ferrowall_tests::{be16, port_spec, pptp_out_rules, start_eal, tcp_of, test_config};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 use wire::craft::{self, tcp_flags::*, L2, L3};
 use wire::frame::Frame;
-use wire::{Ipv4Packet, MacAddr, TcpPacket};
+use wire::MacAddr;
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
 const PUBLIC: Ipv4Addr = Ipv4Addr::new(1, 1, 1, 2);
@@ -73,17 +73,6 @@ impl Driver {
     }
 }
 
-/// (source port, destination port, payload) of a TCP frame.
-fn tcp_of(f: &[u8]) -> (u16, u16, Vec<u8>) {
-    let ip = Ipv4Packet::new_checked(&f[14..]).expect("IPv4");
-    let t = TcpPacket::new_checked(ip.payload()).expect("TCP");
-    (t.src_port(), t.dst_port(), t.payload().to_vec())
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
 fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let tunnels = args.first().copied().unwrap_or(10_000).min(60_000);
@@ -132,7 +121,7 @@ fn main() {
         let c = CLIENT_ISN;
         let s = SERVER_ISN;
         let syns: Vec<_> = ids.iter().map(|&t| up(t, c, 0, SYN, b"")).collect();
-        let pports: Vec<u16> = d.step(true, &syns).iter().map(|f| tcp_of(f).0).collect();
+        let pports: Vec<u16> = d.step(true, &syns).iter().map(|f| tcp_of(f).2).collect();
         let down = |i: usize, seq: u32, ack: u32, flags: u8, payload: &[u8]| {
             craft::tcp(down_l2, down_l3, 1723, pports[i], seq, ack, flags, payload)
         };
@@ -154,7 +143,7 @@ fn main() {
             .step(true, &ocrqs)
             .iter()
             .map(|f| {
-                let (pport, _, payload) = tcp_of(f);
+                let (_, _, pport, _, payload) = tcp_of(f);
                 (pport, be16(&payload, 12))
             })
             .collect();

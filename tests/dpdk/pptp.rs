@@ -6,11 +6,13 @@ use dataplane::alg::pptp::MsgType;
 use dataplane::appliance::Appliance;
 use dataplane::session::Kind;
 use dpdk::{ring_port, Mempool, RingRx, RingTx};
-use ferrowall_tests::{collect_any, inject, port_spec, pptp_out_rules, start_eal, test_config, wait_for};
+use ferrowall_tests::{
+    be16, collect_any, inject, port_spec, pptp_out_rules, start_eal, tcp_of, test_config, wait_for,
+};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 use wire::craft::{self, tcp_flags::*, L2, L3};
-use wire::{GrePacket, Ipv4Packet, MacAddr, TcpPacket};
+use wire::{GrePacket, Ipv4Packet, MacAddr};
 
 const WORKERS: usize = 2;
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
@@ -21,19 +23,6 @@ const SERVER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0x99]);
 const AAAA: u16 = 0x1234;
 const CCCC: u16 = 0x0080;
 const WAIT: Duration = Duration::from_secs(3);
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-/// (source, destination, ports, payload) of a TCP frame, its checksums checked.
-fn tcp_of(f: &[u8]) -> (Ipv4Addr, Ipv4Addr, u16, u16, Vec<u8>) {
-    let ip = Ipv4Packet::new_checked(&f[14..]).unwrap();
-    assert!(ip.verify_checksum());
-    let t = TcpPacket::new_checked(ip.payload()).unwrap();
-    assert!(t.verify_checksum(ip.src_addr(), ip.dst_addr()), "TCP checksum");
-    (ip.src_addr(), ip.dst_addr(), t.src_port(), t.dst_port(), t.payload().to_vec())
-}
 
 fn gre_of(f: &[u8]) -> (Ipv4Addr, Ipv4Addr, u16) {
     let ip = Ipv4Packet::new_checked(&f[14..]).unwrap();

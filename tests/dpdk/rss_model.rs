@@ -11,7 +11,7 @@ use dataplane::policy::{Action, AddrSet, Rule};
 use dataplane::ruleset::Ruleset;
 use dataplane::sim;
 use dpdk::{ring_port, softrss, Mbuf, Mempool, RingRx, RingTx, RssKey, RssPlan};
-use ferrowall_tests::{collect_any, port_spec, start_eal, test_config, wait_for};
+use ferrowall_tests::{be16, collect_any, port_spec, start_eal, test_config, wait_for};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 use wire::craft::{self, tcp_flags::*, L2, L3};
@@ -165,10 +165,6 @@ impl Tcp {
         self.sseq += payload.len() as u32;
         got
     }
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 fn tcp_payload(f: &[u8]) -> Vec<u8> {

@@ -20,6 +20,7 @@
 use dataplane::policy::{Action, AddrSet, Rule};
 use dataplane::sim::{self, Sim, SimLimits};
 use dataplane::stats::DropReason;
+use ferrowall_tests::be16;
 use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
 use pcap_file::pcapng::{Block, PcapNgReader};
 use pcap_file::DataLink;
@@ -413,10 +414,6 @@ impl Player {
         assert_ne!(out_port, port, "left where it came in");
         Some(f.data()[14..].to_vec())
     }
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 /// PPTP control messages that start in this payload at message boundaries: (offset,

@@ -8,6 +8,7 @@ use dataplane::ruleset::Ruleset;
 use dataplane::session::Timeouts;
 use dataplane::sim::{self, Sim, SimLimits};
 use dataplane::stats::DropReason;
+use ferrowall_tests::be16;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use wire::craft::{self, tcp_flags::*, L2, L3};
@@ -62,10 +63,6 @@ fn lab_with(s: Setup, limits: SimLimits) -> Sim {
 
 fn msg(kind: MsgType, id12: u16, id14: u16, result: u8) -> Vec<u8> {
     craft::pptp(kind, id12, id14, result)
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 /// The one frame the last step sent, if any.

@@ -65,6 +65,21 @@ pub fn permit_all(zones: &[&str]) -> Ruleset {
     Ruleset { policy: Policy::new(&z, rules), zones: z, ..Ruleset::default() }
 }
 
+/// A big-endian 16-bit field of a frame the tests read.
+pub fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+/// (source, destination, ports, payload) of an Ethernet frame holding TCP, its IPv4 and
+/// TCP checksums checked.
+pub fn tcp_of(f: &[u8]) -> (std::net::Ipv4Addr, std::net::Ipv4Addr, u16, u16, Vec<u8>) {
+    let ip = wire::Ipv4Packet::new_checked(&f[14..]).expect("IPv4");
+    assert!(ip.verify_checksum(), "IPv4 checksum");
+    let t = wire::TcpPacket::new_checked(ip.payload()).expect("TCP");
+    assert!(t.verify_checksum(ip.src_addr(), ip.dst_addr()), "TCP checksum");
+    (ip.src_addr(), ip.dst_addr(), t.src_port(), t.dst_port(), t.payload().to_vec())
+}
+
 /// The NAT lab's rules with the PPTP ALG on and one policy: PPTP control (TCP 1723) from
 /// the inside to `server`.
 pub fn pptp_out_rules(server: std::net::Ipv4Addr) -> Ruleset {
