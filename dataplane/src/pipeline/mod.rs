@@ -281,7 +281,7 @@ impl Pipeline {
     /// should be in cache by now).
     #[inline]
     pub fn prefetch_session(&self, hint: &Hint) {
-        self.sessions.prefetch_session(&hint.key, hint.hash);
+        self.sessions.prefetch_session(hint.hash);
     }
 
     /// [`Pipeline::process`] with what [`Pipeline::hint`] read of the frame earlier. A

@@ -320,10 +320,11 @@ impl SessionTable {
         Some((v >> 1, if v & 1 == 0 { Dir::Original } else { Dir::Reply }))
     }
 
-    /// Starts loading the session `key` names, if its index bucket says there is one
-    /// (the bucket was prefetched a stage earlier): the lines a packet of it touches.
+    /// Starts loading the session a key of this hash most likely names, if its index
+    /// bucket says there is one (the bucket was prefetched a stage earlier): the lines a
+    /// packet of it touches. No key is compared: that would read the session itself.
     #[inline]
-    pub fn prefetch_session(&self, _key: &FlowKey, hash: u32) {
+    pub fn prefetch_session(&self, hash: u32) {
         if let Some(v) = self.index.candidate(hash) {
             if let Some(s) = self.slots.get((v >> 1) as usize) {
                 let at = (s as *const Session).cast::<u8>();
