@@ -190,7 +190,7 @@ probe() { # port|call-id
   sed -e "s|@GRE@|$WORK/gre-probe.pcap|" -e "s|@CTRL@|$WORK|" -e "s|@EAL_MEM@|$MEM|" -e "s|@MBUFS@|32768|" \
     -e "s|@OUT_TX@|$WORK/probe-tx0.pcap|" -e "s|@OUT_TX2@|$WORK/probe-tx1.pcap|" bench/gre.toml > "$WORK/probe.toml"
   rm -f "$WORK"/probe-tx*.pcap
-  timeout -s INT 3 target/release/ferrowall --config "$WORK/probe.toml" >"$WORK/probe.log" 2>&1 || true
+  probe_run "$WORK/probe.toml"
   local what=syn-port learnt
   [ "$1" = port ] || what=call-id
   learnt=$(python3 scripts/gen_pcap.py learn "$what" "$WORK"/probe-tx*.pcap) || { cat "$WORK/probe.log" >&2; exit 1; }
@@ -201,22 +201,30 @@ probe() { # port|call-id
 # The tcp scenarios' connections: a probe run sends the SYNs alone and its capture of
 # what left the outside port is reflected into the servers' SYN-ACKs (same order, same
 # rounds), so the measured run opens every connection with a real handshake.
+# A probe run: ferrowall on CONFIG until what it sends stops growing (its workers and
+# the ALG have passed everything the one-shot ports held), at most 60 s.
+probe_run() { # CONFIG
+  target/release/ferrowall --config "$1" --stats-interval 1 >"$WORK/probe.log" 2>&1 &
+  local fw=$! waited=0 last=-1 now
+  while [ $waited -lt 60 ]; do
+    kill -0 "$fw" 2>/dev/null || { echo "probe: ferrowall stopped" >&2; cat "$WORK/probe.log" >&2; exit 1; }
+    sleep 1; waited=$((waited + 1))
+    now=$(grep -a '^slow path:\|^packets:' "$WORK/probe.log" | tail -2 | awk '{for (i=1;i<=NF;i++) if ($i == "tx") s += $(i+1)} END {print s+0}' || true)
+    [ "$now" -gt 0 ] && [ "$now" = "$last" ] && break
+    last=$now
+  done
+  kill -INT "$fw"; wait "$fw" || true
+}
+
 prepare_tcp() { # FLOWS SESSIONS POOL
   local dir=$WORK/tcp empty=$WORK/empty.pcap
   mkdir -p "$dir"
-  python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(struct.pack("<IHHiIII",0xA1B2C3D4,2,4,0,0,65535,1))' "$empty"
+  python3 scripts/gen_pcap.py cat "$empty"
   python3 scripts/gen_pcap.py tcp "$dir" --flows "$1" --ports 1,3,0
   cp "$empty" "$dir/synack.pcap"
   tcp_config "$WORK/tcp-probe.toml" "net_pcap0,rx_pcap=$empty,tx_pcap=/dev/null,tx_pcap=/dev/null" \
     "net_pcap4,rx_pcap=$empty,tx_pcap=$dir/sent.pcap,tx_pcap=$dir/sent-slow.pcap" "$1" "$2" "$3"
-  target/release/ferrowall --config "$WORK/tcp-probe.toml" --stats-interval 1 >"$WORK/probe.log" 2>&1 &
-  local fw=$! waited=0
-  # Until every SYN has left (the probe's only traffic), at most 60 s.
-  until [ "$(grep -a '^packets:' "$WORK/probe.log" | tail -1 | awk '{print $5}')" = "$1" ] || [ $waited -ge 60 ]; do
-    kill -0 "$fw" 2>/dev/null || { echo "tcp probe: ferrowall stopped" >&2; cat "$WORK/probe.log" >&2; exit 1; }
-    sleep 1; waited=$((waited + 1))
-  done
-  kill -INT "$fw"; wait "$fw" || true
+  probe_run "$WORK/tcp-probe.toml"
   python3 scripts/gen_pcap.py tcp-reflect "$dir/sent.pcap" "$dir/synack.pcap" --dst-mac 02:70:63:61:70:02 ||
     { cat "$WORK/probe.log" >&2; exit 1; }
   tcp_config "$CONFIG" "net_pcap0,rx_pcap=$dir/data.pcap,infinite_rx=1,tx_pcap=/dev/null,tx_pcap=/dev/null" \
@@ -274,17 +282,7 @@ pptp_probe() { # WHAT(port|call-id) OUT
   idle="net_pcap0,rx_pcap=$empty,tx_pcap=/dev/null,tx_pcap=/dev/null"
   pptp_config "$WORK/pptp-probe.toml" "$idle" "${idle//pcap0/pcap7}" \
     "net_pcap8,rx_pcap=$empty,tx_pcap=$dir/sent.pcap,tx_pcap=$dir/sent-slow.pcap"
-  target/release/ferrowall --config "$WORK/pptp-probe.toml" --stats-interval 1 >"$WORK/probe.log" 2>&1 &
-  local fw=$! waited=0 last=-1 now
-  # Until what the appliance sends stops growing (the ALG drains its ring), at most 60 s.
-  while [ $waited -lt 60 ]; do
-    kill -0 "$fw" 2>/dev/null || { echo "pptp probe: ferrowall stopped" >&2; cat "$WORK/probe.log" >&2; exit 1; }
-    sleep 1; waited=$((waited + 1))
-    now=$(grep -a '^slow path:\|^packets:' "$WORK/probe.log" | tail -2 | awk '{for (i=1;i<=NF;i++) if ($i == "tx") s += $(i+1)} END {print s+0}' || true)
-    [ "$now" -gt 0 ] && [ "$now" = "$last" ] && break
-    last=$now
-  done
-  kill -INT "$fw"; wait "$fw" || true
+  probe_run "$WORK/pptp-probe.toml"
   local order=()
   [ "$1" = port ] || order=(--order "$dir/ports.txt")
   python3 scripts/gen_pcap.py learn "$([ "$1" = port ] && echo syn-port || echo call-id)" \
@@ -293,7 +291,7 @@ pptp_probe() { # WHAT(port|call-id) OUT
 prepare_pptp() { # TUNNELS
   local dir=$WORK/pptp
   mkdir -p "$dir"
-  python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(struct.pack("<IHHiIII",0xA1B2C3D4,2,4,0,0,65535,1))' "$WORK/empty.pcap"
+  python3 scripts/gen_pcap.py cat "$WORK/empty.pcap"
   FLOWS=$1; SESSIONS=$(( $1 * 4 + 4096 )); MBUFS=$(( $1 * 8 + 100000 ))
   python3 scripts/gen_pcap.py pptp-tunnels "$dir" --tunnels "$1" --ports "$PPTP_PORTS"
   pptp_probe port "$dir/ports.txt"
@@ -306,11 +304,7 @@ prepare_pptp() { # TUNNELS
     "net_pcap7,rx_pcap=$dir/gre-up.pcap,infinite_rx=1,tx_pcap=/dev/null,tx_pcap=/dev/null" "net_null1,no-rx=1"
   # testpmd forwards the same GRE, both directions' frames one after the other.
   PCAP=$dir/gre-both.pcap
-  python3 - "$dir/gre-down.pcap" "$dir/gre-up.pcap" "$PCAP" <<'PY'
-import sys
-down, up = (open(p, "rb").read() for p in sys.argv[1:3])
-open(sys.argv[3], "wb").write(down + up[24:])
-PY
+  python3 scripts/gen_pcap.py cat "$PCAP" "$dir/gre-down.pcap" "$dir/gre-up.pcap"
 }
 
 prepare() { # SCENARIO -> sets PCAP CONFIG MBUFS
@@ -357,11 +351,7 @@ protocol = "udp"
 action = "permit"
 EOF
     PCAP=$dir/mix-all.pcap
-    python3 - "$dir/mix-dmz.pcap" "$dir/mix-in.pcap" "$dir/mix-out.pcap" "$PCAP" <<'PY'
-import sys
-parts = [open(p, "rb").read() for p in sys.argv[1:4]]
-open(sys.argv[4], "wb").write(parts[0] + b"".join(p[24:] for p in parts[1:]))
-PY
+    python3 scripts/gen_pcap.py cat "$PCAP" "$dir/mix-dmz.pcap" "$dir/mix-in.pcap" "$dir/mix-out.pcap"
     return
   fi
   if [ "$1" = gre ]; then

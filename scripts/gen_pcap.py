@@ -24,6 +24,8 @@ mix OUTDIR --tunnels-dir DIR --in-port N --out-port N --dmz-port N [--flows N]
     probes learnt); mix-in.pcap, the tunnels' GRE to the server (80%) and SMTP SYNs no
     policy permits (20%); mix-out.pcap, the tunnels' GRE to the clients (80%) and UDP at
     the public address that no session expects (20%).
+cat OUT [PCAP...]
+    The frames of the PCAPs one after the other; without any, a pcap with none.
 learn syn-port|call-id CAPTURE... [--order PORTS]
     What probe runs learn from the appliance's captures: the source port of every SYN
     it sent (its NAT ports, in order), or the Call ID of every Outgoing-Call-Request
@@ -321,6 +323,9 @@ def main():
     mx.add_argument("--dmz-port", type=int, required=True)
     mx.add_argument("--flows", type=int, default=1000)
     mx.add_argument("--src-mac", default="02:00:00:00:01:01")
+    ct = sub.add_parser("cat")
+    ct.add_argument("out")
+    ct.add_argument("pcaps", nargs="*")
     le = sub.add_parser("learn")
     le.add_argument("what", choices=["syn-port", "call-id"])
     le.add_argument("captures", nargs="+")
@@ -338,6 +343,9 @@ def main():
     a = ap.parse_args()
     if a.cmd == "pptp-tunnels":
         pptp_tunnels(a)
+        return
+    if a.cmd == "cat":
+        write_pcap(a.out, [f for path in a.pcaps for f in read_pcap(path)])
         return
     if a.cmd == "learn":
         learn(a)
