@@ -11,6 +11,7 @@
 //! GET  /v1/interface
 //! GET  /v1/statistics[?drop]
 //! POST /v1/reload
+//! GET  /v1/health      (503 when a core's loop stalled or a worker did not answer)
 //! ```
 //! Every display answers JSON, or the reference text with `format=text`. The data
 //! comes from the cores through their inboxes, a bounded chunk per loop iteration, so
@@ -123,6 +124,8 @@ fn filter_of(q: &[(String, String)]) -> Result<SessionFilter, String> {
 
 enum Reply {
     Shown(Shown),
+    /// A display whose content is also a failure (an unhealthy appliance).
+    Failed(u16, Shown),
     Error(u16, String),
 }
 
@@ -137,6 +140,7 @@ enum Resource {
     Interface,
     Statistics,
     Reload,
+    Health,
 }
 
 fn resource(path: &str) -> Option<(Resource, Method)> {
@@ -150,6 +154,7 @@ fn resource(path: &str) -> Option<(Resource, Method)> {
         "/v1/interface" => (Interface, Method::Get),
         "/v1/statistics" => (Statistics, Method::Get),
         "/v1/reload" => (Reload, Method::Post),
+        "/v1/health" => (Health, Method::Get),
         _ => return None,
     })
 }
@@ -180,6 +185,7 @@ fn route(c: &Control, method: &Method, path: &str, q: &[(String, String)]) -> Re
         Resource::Interface => Ok(display::interfaces(a)),
         Resource::Statistics => Ok(display::statistics(a, has("drop"))),
         Resource::Reload => return reload(c),
+        Resource::Health => return health(c),
     };
     match shown {
         Ok(s) => Reply::Shown(s),
@@ -201,6 +207,21 @@ fn reload(c: &Control) -> Reply {
     }
 }
 
+/// Long enough for every core to publish its counters several times over.
+const HEALTH_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
+const HEALTH_ANSWER: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn health(c: &Control) -> Reply {
+    let h = crate::health::check(c.appliance(), HEALTH_WINDOW, HEALTH_ANSWER);
+    let shown = Shown { text: h.text(), json: serde_json::json!(h) };
+    if h.healthy {
+        Reply::Shown(shown)
+    } else {
+        tracing::warn!("health check failed:\n{}", shown.text);
+        Reply::Failed(503, shown)
+    }
+}
+
 fn handle(c: &Control, req: Request) {
     let url = req.url().to_owned();
     let q = query(&url);
@@ -210,6 +231,8 @@ fn handle(c: &Control, req: Request) {
     let (status, body, content_type) = match reply {
         Reply::Shown(s) if text => (200, s.text, "text/plain; charset=utf-8"),
         Reply::Shown(s) => (200, format!("{:#}\n", s.json), "application/json"),
+        Reply::Failed(code, s) if text => (code, s.text, "text/plain; charset=utf-8"),
+        Reply::Failed(code, s) => (code, format!("{:#}\n", s.json), "application/json"),
         Reply::Error(code, m) if text => (code, format!("{m}\n"), "text/plain; charset=utf-8"),
         Reply::Error(code, m) => {
             (code, format!("{:#}\n", serde_json::json!({ "error": m })), "application/json")

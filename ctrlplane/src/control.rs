@@ -1,6 +1,7 @@
 //! The running appliance and the config it runs, as the management API, the metrics
 //! endpoint and signals see them; reload lives here.
 use crate::config::{self, Validated, DEFAULT_CONFIG};
+use crate::notify::Notifier;
 use dataplane::ruleset::Ruleset;
 use dataplane::Appliance;
 use parking_lot::Mutex;
@@ -19,11 +20,18 @@ pub struct Control {
     source: ConfigSource,
     /// The config running now; the lock also serializes reloads.
     running: Mutex<Validated>,
+    /// systemd hears of every reload, however it was asked for.
+    notify: Arc<Notifier>,
 }
 
 impl Control {
-    pub fn new(appliance: Arc<Appliance>, source: ConfigSource, running: Validated) -> Control {
-        Control { appliance, source, running: Mutex::new(running) }
+    pub fn new(
+        appliance: Arc<Appliance>,
+        source: ConfigSource,
+        running: Validated,
+        notify: Arc<Notifier>,
+    ) -> Control {
+        Control { appliance, source, running: Mutex::new(running), notify }
     }
 
     pub fn appliance(&self) -> &Appliance {
@@ -39,6 +47,17 @@ impl Control {
     /// change has changed. On any error the running config stays as it is.
     pub fn reload(&self) -> Result<String, String> {
         let mut running = self.running.lock();
+        self.notify.reloading();
+        let result = self.reload_locked(&mut running);
+        // Refused or applied, the appliance runs on: systemd must hear it is ready again.
+        let status = match &result {
+            Ok(m) | Err(m) => m,
+        };
+        self.notify.ready(status);
+        result
+    }
+
+    fn reload_locked(&self, running: &mut Validated) -> Result<String, String> {
         let new = self.load().map_err(|e| format!("reload refused: {e}"))?;
         if let Some(why) = running.needs_restart(&new) {
             return Err(format!("reload refused: {why}"));

@@ -8,6 +8,7 @@
 //! display interface | display statistics [drop]
 //! reset firewall session-table [source IP] [destination IP] [protocol P]
 //! reload
+//! health
 //! ```
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -31,7 +32,8 @@ const USAGE: &str = "commands:
   display interface
   display statistics [drop]
   reset firewall session-table [source IP] [destination IP] [protocol P]
-  reload";
+  reload
+  health      (exit 0 healthy, 1 a core stalled or did not answer, 3 no answer at all)";
 
 pub fn usage() -> &'static str {
     USAGE
@@ -55,6 +57,7 @@ pub fn parse(words: &[String], json: bool) -> Result<Request, String> {
             ("POST", "/v1/firewall/session-table/reset", rest)
         }
         ["reload"] => ("POST", "/v1/reload", &[]),
+        ["health"] => ("GET", "/v1/health", &[]),
         [] => return Err(format!("no command given\n{USAGE}")),
         _ => return Err(format!("unknown command: {}\n{USAGE}", w.join(" "))),
     };
@@ -172,6 +175,10 @@ mod tests {
         assert_eq!(p("display statistics drop", false).unwrap().path, "/v1/statistics?format=text&drop");
         assert_eq!(p("reset firewall session-table destination 1.1.1.1", false).unwrap().method, "POST");
         assert_eq!(p("reload", false).unwrap().path, "/v1/reload?format=text");
+        assert_eq!(
+            p("health", true).unwrap(),
+            Request { method: "GET", path: "/v1/health?format=json".into() }
+        );
         assert!(p("display firewall session-table source nowhere", false)
             .unwrap_err()
             .contains("not an IPv4"));

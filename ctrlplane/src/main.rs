@@ -19,6 +19,10 @@ struct Args {
     /// Print the built-in default config and exit.
     #[arg(long)]
     print_default_config: bool,
+    /// With --check-config: judge [cores] against these CPUs (`0-15`, `0,2,4-7`) instead
+    /// of this machine's, to check a config meant for another server.
+    #[arg(long, value_name = "LIST", requires = "check_config", value_parser = parse_cpu_list)]
+    cpus: Option<Vec<usize>>,
     /// Print counters every SECONDS while running.
     #[arg(long, value_name = "SECONDS")]
     stats_interval: Option<u64>,
@@ -33,8 +37,11 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
+    // Before any thread starts: only this process may notify systemd, and reading the
+    // variables then removing them is safe while nothing else runs.
+    let notify = std::sync::Arc::new(ctrlplane::notify::Notifier::from_env());
     // Before EAL pins this thread: reloads judge [cores] against every usable CPU.
-    let _ = config::available_cpus();
+    config::set_available_cpus(args.cpus.clone());
     if args.print_default_config {
         print!("{DEFAULT_CONFIG}");
         return ExitCode::SUCCESS;
@@ -54,7 +61,7 @@ fn main() -> ExitCode {
         Some(path) => ctrlplane::control::ConfigSource::File(path.clone()),
         None => ctrlplane::control::ConfigSource::BuiltIn,
     };
-    match run(&validated, source, args.stats_interval.map(Duration::from_secs)) {
+    match run(&validated, source, args.stats_interval.map(Duration::from_secs), notify) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ferrowall: {e:#}");
@@ -82,7 +89,27 @@ fn run(
     v: &config::Validated,
     source: ctrlplane::control::ConfigSource,
     interval: Option<Duration>,
+    notify: std::sync::Arc<ctrlplane::notify::Notifier>,
 ) -> anyhow::Result<()> {
     let (_eal, appliance) = ctrlplane::run::start(v).context("start-up failed")?;
-    ctrlplane::run::run_until_signal(appliance, v, source, interval)
+    ctrlplane::run::run_until_signal(appliance, v, source, interval, notify)
+}
+
+/// `0-3,8,10-11` as CPU numbers.
+fn parse_cpu_list(s: &str) -> Result<Vec<usize>, String> {
+    let mut cpus = Vec::new();
+    for part in s.split(',').map(str::trim) {
+        let num = |t: &str| t.trim().parse::<usize>().map_err(|_| format!("{t:?} is not a CPU number"));
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b)?);
+                if a > b || b - a > 4096 {
+                    return Err(format!("{part:?} is not a range of CPUs"));
+                }
+                cpus.extend(a..=b);
+            }
+            None => cpus.push(num(part)?),
+        }
+    }
+    Ok(cpus)
 }

@@ -3,7 +3,9 @@ use crate::api::ApiServer;
 use crate::config::Validated;
 use crate::control::{ConfigSource, Control};
 use crate::display;
+use crate::health::Liveness;
 use crate::metrics::MetricsServer;
+use crate::notify::Notifier;
 use crate::report;
 use anyhow::Context;
 use dataplane::session::SessionFilter;
@@ -52,12 +54,14 @@ pub fn start(v: &Validated) -> anyhow::Result<(Eal, Appliance)> {
 /// Runs until SIGINT or SIGTERM: the management API and the metrics endpoint serve,
 /// SIGHUP reloads, SIGUSR1 prints the session table and server map, counters are
 /// printed every `interval` if given, and drops that point at a problem are logged (at
-/// most once per reason every 10 s).
+/// most once per reason every 10 s). systemd hears of readiness, reloads and the stop
+/// through `notify`, and its watchdog only while every core's loop turns.
 pub fn run_until_signal(
     appliance: Appliance,
     v: &Validated,
     source: ConfigSource,
     interval: Option<Duration>,
+    notify: Arc<Notifier>,
 ) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -71,7 +75,7 @@ pub fn run_until_signal(
         .context("installing signal handler")?;
 
     let appliance = Arc::new(appliance);
-    let control = Arc::new(Control::new(appliance.clone(), source, v.clone()));
+    let control = Arc::new(Control::new(appliance.clone(), source, v.clone(), notify.clone()));
     // On an error here the control's hold on the appliance goes first, so the appliance
     // stops and the error that stopped it is the one reported.
     let api = match ApiServer::start(control.clone(), &v.management) {
@@ -92,6 +96,9 @@ pub fn run_until_signal(
         }
     };
     tracing::info!("ferrowall running; SIGINT or SIGTERM stops it, SIGHUP reloads the config");
+    notify.ready(&format!("running: {} port(s), {} worker(s)", appliance.ports().len(), appliance.workers()));
+    let mut watchdog =
+        notify.watchdog_every().map(|every| (every, Instant::now(), Liveness::new(&appliance)));
     let mut last = (Instant::now(), appliance.total_stats());
     let mut warn = DropWarnings::default();
     let mut events_lost = 0;
@@ -106,6 +113,12 @@ pub fn run_until_signal(
                 Err(m) => tracing::warn!("SIGHUP {m}"),
             }
         }
+        if let Some((every, at, liveness)) = &mut watchdog {
+            if at.elapsed() >= *every {
+                *at = Instant::now();
+                feed_watchdog(&notify, liveness, &appliance);
+            }
+        }
         warn.check(&appliance.total_stats());
         log_events(&appliance, &mut events_lost);
         if let Some(every) = interval {
@@ -118,6 +131,7 @@ pub fn run_until_signal(
         }
     }
     tracing::info!("stopping: draining queues");
+    notify.stopping();
     log_events(&appliance, &mut events_lost);
     api.stop();
     if let Some(m) = metrics {
@@ -126,6 +140,18 @@ pub fn run_until_signal(
     drop(control);
     print_counters(&appliance);
     stop_appliance(appliance)
+}
+
+/// Tells the watchdog all is well only if every core's loop turned since the last time:
+/// a stalled core is then restarted by systemd, with the reason logged here first.
+fn feed_watchdog(notify: &Notifier, liveness: &mut Liveness, a: &Appliance) {
+    let stalled = liveness.stalled(a);
+    if stalled.is_empty() {
+        notify.watchdog();
+    } else {
+        tracing::error!(cores = %stalled.join(", "), "poll loop stalled: not feeding the watchdog");
+        notify.status(&format!("stalled: {}", stalled.join(", ")));
+    }
 }
 
 /// Writes what the cores put in the event log (at most a bounded batch per tick).

@@ -35,8 +35,35 @@ if [ "$rc" = 3 ] && echo "$out" | grep -q "is ferrowall running"; then ok "fwctl
 LAB_SERVER_ROUTE=1 "$ROOT/scripts/lab.sh" up 1
 CONFIG=$WORK/ferrowall.toml
 lab_config "$ROOT/tests/lab/control.toml" >"$CONFIG"
-fw_start "$CONFIG" --stats-interval 1 || { fail "ferrowall starts"; summary control_plane; exit 1; }
+# systemd's side of sd_notify: a datagram socket that writes down each message.
+NOTIFY_LOG=$WORK/notify.log
+python3 - "$WORK/notify.sock" "$NOTIFY_LOG" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as log:
+    while True:
+        log.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+PY
+PIDS+=($!)
+wait_until 5 test -S "$WORK/notify.sock"
+NOTIFY_SOCKET=$WORK/notify.sock WATCHDOG_USEC=200000 fw_start "$CONFIG" --stats-interval 1 \
+  || { fail "ferrowall starts"; summary control_plane; exit 1; }
 ok "ferrowall starts with the API on $SOCK and metrics on 127.0.0.1:9469"
+if wait_until 5 grep -q "^READY=1 STATUS=running: 2 port(s), 1 worker(s)$" "$NOTIFY_LOG"; then
+  ok "systemd hears READY=1 once it runs: $(grep -m1 READY "$NOTIFY_LOG")"
+else
+  fail "sd_notify READY=1: $(cat "$NOTIFY_LOG")"
+fi
+fed() { [ "$(grep -c '^WATCHDOG=1$' "$NOTIFY_LOG")" -ge 5 ]; }
+if wait_until 5 fed; then ok "the watchdog is fed while every core polls (WATCHDOG_USEC 0.2 s)"; else fail "watchdog: $(grep -c WATCHDOG "$NOTIFY_LOG") pings"; fi
+out=$(fwctl health); rc=$?
+if [ $rc = 0 ] && echo "$out" | grep -q "^ ferrowall: healthy" && echo "$out" | grep -q "^ worker 0   polling" \
+  && echo "$out" | grep -q "^ slow path  polling" && echo "$out" | grep -q "every worker answered"; then
+  ok "fwctl health: healthy, exit 0 ($(echo "$out" | grep -c polling) cores polling)"
+else
+  fail "fwctl health (rc $rc): $out"
+fi
 if [ "$(stat -c %a "$SOCK")" = 600 ]; then ok "the API socket is root-only (0600)"; else fail "socket mode $(stat -c %a "$SOCK")"; fi
 reports() { grep -c "^rate: rx " "$FW_LOG"; }
 at_least_2_reports() { [ "$(reports)" -ge 2 ]; }
@@ -252,6 +279,11 @@ EOF
 at_reload=$(sent_now)
 r=$(fwctl reload 2>&1); rc=$?
 if [ $rc = 0 ] && echo "$r" | grep -q "reload: applied (2 security rule(s)"; then ok "valid reload under traffic: $r"; else fail "valid reload: $r"; fi
+if grep -v "^WATCHDOG=1$" "$NOTIFY_LOG" | grep -A1 "^RELOADING=1" | grep -q "^READY=1 STATUS=reload: applied (2 security rule(s)"; then
+  ok "systemd hears RELOADING=1, then READY=1 with the reload's result"
+else
+  fail "sd_notify around the reload: $(grep -v WATCHDOG "$NOTIFY_LOG")"
+fi
 during=$(sessions_5002)
 moving() { [ "$(sent_now)" -gt $((at_reload + 262144)) ]; }
 if wait_until 20 moving; then moved=1; else moved=0; fi
@@ -312,6 +344,7 @@ kill -HUP "$FW_PID"
 if wait_until 5 grep -q "SIGHUP reload: no change" "$FW_LOG"; then ok "SIGHUP with nothing changed: no change"; else fail "SIGHUP reload"; grep -i reload "$FW_LOG"; fi
 
 if fw_stop; then ok "ferrowall exits 0 on SIGTERM"; else fail "ferrowall exits 0 on SIGTERM"; fi
+if grep -q "^STOPPING=1 " "$NOTIFY_LOG"; then ok "systemd hears STOPPING=1 on SIGTERM"; else fail "sd_notify STOPPING=1"; fi
 if grep -Eq "pptp call up: 192\.168\.1\.1\[203\.0\.113\.2\] --> 203\.0\.113\.1, client Call ID 4660 as [0-9]+, server Call ID 128" "$FW_LOG"; then
   ok "event log: $(grep -o 'pptp call up: .*' "$FW_LOG" | head -1)"
 else

@@ -12,7 +12,7 @@ mod validated;
 
 pub use fields::parse_prefix;
 pub use load::{load_file, load_str, ConfigError, DEFAULT_CONFIG};
-pub use validate::{available_cpus, validate};
+pub use validate::{available_cpus, set_available_cpus, validate};
 pub use validated::{EalPlan, Management, Validated};
 
 use dataplane::alg::pptp::AlgLimits;

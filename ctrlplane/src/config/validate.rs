@@ -104,15 +104,23 @@ pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, Confi
     Ok(Validated { eal, template, management, metrics })
 }
 
+static CPUS: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+
 /// The CPUs this process may use, as first seen: once EAL runs, the main thread is
 /// pinned to one CPU, and a reload must still judge `[cores]` against the whole set.
-/// `main` calls this before EAL starts.
 pub fn available_cpus() -> Vec<usize> {
-    static CPUS: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
-    CPUS.get_or_init(|| {
-        core_affinity::get_core_ids().map(|v| v.iter().map(|c| c.id).collect()).unwrap_or_default()
-    })
-    .clone()
+    CPUS.get_or_init(available_cpus_now).clone()
+}
+
+/// Fixes the CPUs `[cores]` is judged against: `Some` for another machine's (checking a
+/// config meant for it), `None` for this process's own. `main` calls it before EAL
+/// starts; later calls change nothing.
+pub fn set_available_cpus(cpus: Option<Vec<usize>>) {
+    let _ = CPUS.set(cpus.unwrap_or_else(available_cpus_now));
+}
+
+fn available_cpus_now() -> Vec<usize> {
+    core_affinity::get_core_ids().map(|v| v.iter().map(|c| c.id).collect()).unwrap_or_default()
 }
 
 fn check_management(cfg: &Config) -> Check<Management> {
