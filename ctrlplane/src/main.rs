@@ -22,7 +22,7 @@ struct Args {
     /// With --check-config: judge [cores] against these CPUs (`0-15`, `0,2,4-7`) instead
     /// of this machine's, to check a config meant for another server.
     #[arg(long, value_name = "LIST", requires = "check_config", value_parser = parse_cpu_list)]
-    cpus: Option<Vec<usize>>,
+    cpus: Option<CpuList>,
     /// Print counters every SECONDS while running.
     #[arg(long, value_name = "SECONDS")]
     stats_interval: Option<u64>,
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     // variables then removing them is safe while nothing else runs.
     let notify = std::sync::Arc::new(ctrlplane::notify::Notifier::from_env());
     // Before EAL pins this thread: reloads judge [cores] against every usable CPU.
-    config::set_available_cpus(args.cpus.clone());
+    config::set_available_cpus(args.cpus.clone().map(|c| c.0));
     if args.print_default_config {
         print!("{DEFAULT_CONFIG}");
         return ExitCode::SUCCESS;
@@ -95,8 +95,11 @@ fn run(
     ctrlplane::run::run_until_signal(appliance, v, source, interval, notify)
 }
 
-/// `0-3,8,10-11` as CPU numbers.
-fn parse_cpu_list(s: &str) -> Result<Vec<usize>, String> {
+/// CPU numbers, given as `0-3,8,10-11`.
+#[derive(Debug, Clone)]
+struct CpuList(Vec<usize>);
+
+fn parse_cpu_list(s: &str) -> Result<CpuList, String> {
     let mut cpus = Vec::new();
     for part in s.split(',').map(str::trim) {
         let num = |t: &str| t.trim().parse::<usize>().map_err(|_| format!("{t:?} is not a CPU number"));
@@ -111,5 +114,21 @@ fn parse_cpu_list(s: &str) -> Result<Vec<usize>, String> {
             None => cpus.push(num(part)?),
         }
     }
-    Ok(cpus)
+    Ok(CpuList(cpus))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+        let a = Args::try_parse_from(["ferrowall", "--check-config", "--cpus", "0-2,5"]).unwrap();
+        assert_eq!(a.cpus.map(|c| c.0), Some(vec![0, 1, 2, 5]));
+        assert!(Args::try_parse_from(["ferrowall", "--cpus", "0-3"]).is_err(), "only with --check-config");
+        assert!(parse_cpu_list("3-1").is_err());
+        assert!(parse_cpu_list("x").is_err());
+    }
 }
