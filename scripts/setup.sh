@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages ferrowall needs to build, test and run its lab.
-# Idempotent: installs only what is missing. Needs root (or sudo).
+# Installs the Debian 12 packages ferrowall needs. Idempotent: installs only what is
+# missing. Needs root (or sudo).
+# Usage: scripts/setup.sh [build]   build: only what building the binaries and the
+#        Debian package needs (the container image's build stage); default: everything
+#        the tests, the lab and the benchmarks need as well.
 set -euo pipefail
 
-PACKAGES=(
-  # build: DPDK 22.11 LTS and bindgen's libclang
-  dpdk dpdk-dev libdpdk-dev libclang-dev clang pkg-config
+BUILD_PACKAGES=(
+  # DPDK 22.11 LTS and bindgen's libclang
+  dpdk-dev libdpdk-dev libclang-dev clang pkg-config
+  # the Debian package: dpkg-shlibdeps, strip
+  dpkg-dev binutils
+)
+TEST_PACKAGES=(
+  dpdk
   # lab and tests: namespaces, veths, real traffic, capture decoding
   iproute2 ethtool iputils-ping python3 python3-scapy tshark bc
   # the control plane's tests: promtool and a real Prometheus server, curl
@@ -14,7 +22,14 @@ PACKAGES=(
   gnuplot-nox
   # real PPTP peers, and Linux as the router to compare with
   pptp-linux pptpd nftables conntrack
+  # the unit files' check (systemd-analyze), the compose file's
+  systemd python3-yaml
 )
+case "${1:-all}" in
+  build) PACKAGES=("${BUILD_PACKAGES[@]}") ;;
+  all) PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  *) echo "setup: unknown profile $1 (build or all)" >&2; exit 2 ;;
+esac
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
