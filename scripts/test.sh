@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, unit and property tests, DPDK vdev tests,
-# config errors, a smoke run of the benchmark suite, then the live lab in network
-# namespaces. Installs what is missing first.
+# config errors, the deployment helpers and the Debian package (built, installed, run,
+# purged), a smoke run of the benchmark suite, then the live lab in network namespaces.
+# Installs what is missing first.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -35,6 +36,12 @@ CARGO_LOG=$(mktemp /tmp/ferrowall-cargo-test.XXXXXX.log)
 trap 'rm -f "$CARGO_LOG"' EXIT
 cargo test --release --workspace 2>&1 | tee "$CARGO_LOG"
 grep -q "test result: FAILED" "$CARGO_LOG" && exit 1
+
+step "deployment: helpers' dry runs, the Debian package and the container image's steps"
+# Builds the package through docker/steps.sh, installs it with apt on this machine,
+# checks and runs what it installed, and purges it.
+bash tests/packaging/helpers.sh
+bash tests/packaging/package.sh
 
 step "benchmark suite, smoke run"
 # Every scenario for seconds, its report and plot into a scratch directory: the suite
