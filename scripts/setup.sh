@@ -22,8 +22,9 @@ TEST_PACKAGES=(
   gnuplot-nox
   # real PPTP peers, and Linux as the router to compare with
   pptp-linux pptpd nftables conntrack
-  # the unit files' check (systemd-analyze), the compose file's
-  systemd python3-yaml
+  # the unit files: systemd-analyze, and a systemd in a container to run them under;
+  # the compose file's check
+  systemd systemd-container python3-yaml
 )
 case "${1:-all}" in
   build) PACKAGES=("${BUILD_PACKAGES[@]}") ;;

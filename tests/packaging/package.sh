@@ -2,8 +2,9 @@
 # The Debian package and the container image, through the image's own build steps on
 # this machine: docker/steps.sh build (scripts/package.sh), then steps.sh runtime,
 # which installs the package with apt as the image does. Then the installed files, the
-# sample config, the units, the entrypoint, and the installed ferrowall running on null
-# ports with fwctl health; then the package is purged and must leave nothing behind.
+# sample config, the units, the entrypoint, the installed ferrowall running on null
+# ports with fwctl health, and the service under a real systemd (service.sh); then the
+# package is purged and must leave nothing behind.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d /tmp/ferrowall-pkg.XXXXXX)
@@ -143,6 +144,9 @@ PY
 )
 if grep -q "^services" <<<"$out"; then ok "compose.yaml: $out"; else fail "compose.yaml: $out"; fi
 out=$(/usr/sbin/ferrowall --config "$ROOT/docker/lab.toml" --check-config 2>&1) && ok "docker/lab.toml: $out" || fail "docker/lab.toml: $out"
+
+# The installed units under a real systemd, in a container.
+if bash "$ROOT/tests/packaging/service.sh"; then ok "the service under systemd (above)"; else fail "the service under systemd (above)"; fi
 
 # Remove: nothing of it stays.
 if apt-get purge -y -q ferrowall >"$WORK/purge.log" 2>&1; then ok "apt-get purge ferrowall"; else fail "purge: $(tail -3 "$WORK/purge.log")"; fi

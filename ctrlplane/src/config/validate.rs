@@ -19,6 +19,7 @@ use wire::MacAddr;
 pub fn validate(cfg: &Config, file: &str, text: &str) -> Result<Validated, ConfigError> {
     let loc = Locator::new(file, text);
     let err = |path: FieldPath, msg: String| loc.error(&path, msg);
+    check_eal(cfg).map_err(|(p, m)| err(p, m))?;
     check_cores(cfg).map_err(|(p, m)| err(p, m))?;
     check_buffers(cfg).map_err(|(p, m)| err(p, m))?;
     let ports = check_ports(cfg).map_err(|(p, m)| err(p, m))?;
@@ -198,6 +199,29 @@ fn check_cores(cfg: &Config) -> Check<()> {
                 format!("CPU {w} is given to two workers"),
             ));
         }
+    }
+    Ok(())
+}
+
+/// EAL arguments that DPDK would refuse, or that fight the ones `[cores]` and `[[port]]`
+/// generate: caught here, with the field, rather than as EAL's usage text at start.
+fn check_eal(cfg: &Config) -> Check<()> {
+    let args = &cfg.eal.args;
+    let path = |i: usize| FieldPath::default().key("eal").key("args").index(i);
+    const GENERATED: [&str; 9] =
+        ["-l", "-c", "--lcores", "--main-lcore", "-a", "--allow", "-b", "--block", "--vdev"];
+    for (i, a) in args.iter().enumerate() {
+        let flag = a.split('=').next().unwrap_or(a);
+        if GENERATED.contains(&flag) {
+            return Err((path(i), format!("{flag} is generated from [cores] and [[port]]; give it there")));
+        }
+    }
+    let at = |flag: &str| args.iter().position(|a| a == flag);
+    if let (Some(_), Some(i)) = (at("--no-huge"), at("--in-memory")) {
+        return Err((
+            path(i),
+            "--in-memory cannot go with --no-huge (DPDK refuses: --no-huge means legacy memory)".into(),
+        ));
     }
     Ok(())
 }
