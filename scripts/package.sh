@@ -14,14 +14,16 @@
 # the EAL plugins every run needs (ring mempool, PCI and vdev buses); recommends the
 # PMDs of the common server NICs. dpkg-deb builds it as root:root, dated by the last
 # commit, so the same tree gives the same package.
-# Usage: scripts/package.sh [--out DIR]
+# Usage: scripts/package.sh [--out DIR] [--revision N]   (the Debian revision, default 1)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 OUT=$ROOT/target/debian
+REVISION=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT=${2:?--out needs a directory}; shift ;;
+    --revision) REVISION=${2:?--revision needs a number}; shift ;;
     *) echo "package: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -32,7 +34,7 @@ cargo build --release --locked -q -p ctrlplane
 
 VERSION=$(cargo metadata --no-deps --format-version 1 \
   | python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "ctrlplane"))')
-DEB_VERSION=$VERSION-1
+DEB_VERSION=$VERSION-$REVISION
 ARCH=$(dpkg --print-architecture)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 

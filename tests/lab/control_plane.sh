@@ -279,7 +279,8 @@ EOF
 at_reload=$(sent_now)
 r=$(fwctl reload 2>&1); rc=$?
 if [ $rc = 0 ] && echo "$r" | grep -q "reload: applied (2 security rule(s)"; then ok "valid reload under traffic: $r"; else fail "valid reload: $r"; fi
-if grep -v "^WATCHDOG=1$" "$NOTIFY_LOG" | grep -A1 "^RELOADING=1" | grep -q "^READY=1 STATUS=reload: applied (2 security rule(s)"; then
+notified=$(grep -v "^WATCHDOG=1$" "$NOTIFY_LOG" | grep -A1 "^RELOADING=1")
+if grep -q "^READY=1 STATUS=reload: applied (2 security rule(s)" <<<"$notified"; then
   ok "systemd hears RELOADING=1, then READY=1 with the reload's result"
 else
   fail "sd_notify around the reload: $(grep -v WATCHDOG "$NOTIFY_LOG")"

@@ -148,6 +148,26 @@ out=$(/usr/sbin/ferrowall --config "$ROOT/docker/lab.toml" --check-config 2>&1) 
 # The installed units under a real systemd, in a container.
 if bash "$ROOT/tests/packaging/service.sh"; then ok "the service under systemd (above)"; else fail "the service under systemd (above)"; fi
 
+# Upgrade and roll back as deploy.md says: an operator's edit of the config survives
+# both, and the binary follows the version.
+VERSION=$(dpkg-deb -f "$DEB" Version)
+NEXT=${VERSION%-*}-$(( ${VERSION##*-} + 1 ))
+echo "# edited by the operator" >>/etc/ferrowall/ferrowall.toml
+if "$ROOT/scripts/package.sh" --out "$WORK/next" --revision "${NEXT##*-}" >/dev/null 2>&1 \
+  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$WORK/next/ferrowall_${NEXT}_$(dpkg --print-architecture).deb" >"$WORK/up.log" 2>&1 \
+  && [ "$(dpkg-query -W -f='${Version}' ferrowall)" = "$NEXT" ] && tail -1 /etc/ferrowall/ferrowall.toml | grep -q "edited by the operator"; then
+  ok "upgrade $VERSION -> $NEXT with apt-get install: the operator's config kept"
+else
+  fail "upgrade to $NEXT: $(tail -3 "$WORK/up.log" 2>/dev/null)"
+fi
+if DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades "$DEB" >"$WORK/down.log" 2>&1 \
+  && [ "$(dpkg-query -W -f='${Version}' ferrowall)" = "$VERSION" ] && tail -1 /etc/ferrowall/ferrowall.toml | grep -q "edited by the operator" \
+  && /usr/sbin/ferrowall --config /etc/ferrowall/ferrowall.toml --check-config --cpus 0-3 >/dev/null; then
+  ok "roll back to $VERSION with --allow-downgrades: the config kept and still valid"
+else
+  fail "rollback: $(tail -3 "$WORK/down.log")"
+fi
+
 # Remove: nothing of it stays.
 if apt-get purge -y -q ferrowall >"$WORK/purge.log" 2>&1; then ok "apt-get purge ferrowall"; else fail "purge: $(tail -3 "$WORK/purge.log")"; fi
 left=""

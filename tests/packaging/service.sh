@@ -54,12 +54,17 @@ systemd-nspawn -D / --volatile=yes --private-network --register=no --keep-unit -
   --bind-ro=/sys/module \
   >"$WORK/boot.log" 2>&1 &
 NSPAWN=$!
+# The container's init: nspawn's child once it is systemd (children before it are
+# nspawn's own, and short-lived).
 CPID=""
-for _ in $(seq 1 100); do
-  CPID=$(pgrep -P "$NSPAWN" | head -1)
+for _ in $(seq 1 200); do
+  for c in $(pgrep -P "$NSPAWN"); do
+    [ "$(cat "/proc/$c/comm" 2>/dev/null)" = systemd ] && CPID=$c
+  done
   [ -n "$CPID" ] && break
   sleep 0.1
 done
+[ -n "$CPID" ] || { fail "no systemd in the container: $(tail -3 "$WORK/boot.log")"; finish; }
 in_c() { nsenter -t "$CPID" -a "$@"; }
 # Until its manager answers at all, then until it has booted.
 for _ in $(seq 1 100); do
@@ -69,6 +74,10 @@ for _ in $(seq 1 100); do
 done
 if [ "$state" = running ] || [ "$state" = degraded ]; then ok "a container booted systemd ($state)"; else fail "systemd in the container: '$state' $(tail -3 "$WORK/boot.log")"; finish; fi
 show() { in_c systemctl show -P "$1" ferrowall.service; }
+# A unit's journal, whole: read into a variable before grep, since `grep -q` leaving a
+# pipe early fails the pipeline (pipefail) while journalctl still writes.
+journal() { in_c journalctl -u "${1:-ferrowall}" --no-pager 2>&1; }
+has() { local text; text=$(journal "${2:-ferrowall}"); grep -q -- "$1" <<<"$text"; }
 # The config is bind-mounted into the container: change it in place (same inode).
 edit() { sed "$1" "$WORK/ferrowall.toml" >"$WORK/edited"; cat "$WORK/edited" >"$WORK/ferrowall.toml"; }
 
@@ -76,9 +85,9 @@ edit() { sed "$1" "$WORK/ferrowall.toml" >"$WORK/edited"; cat "$WORK/edited" >"$
 if out=$(in_c timeout 120 systemctl start ferrowall.service 2>&1) && [ "$(in_c systemctl is-active ferrowall.service)" = active ]; then
   ok "systemctl start returns with the service active: $(show StatusText)"
 else
-  fail "start: $out $(in_c journalctl -u ferrowall --no-pager | tail -8)"; finish
+  fail "start: $out $(journal | tail -8)"; finish
 fi
-if in_c journalctl -u ferrowall --no-pager | grep -q "config OK: 2 port(s), 1 worker(s)"; then ok "ExecStartPre checked the config first"; else fail "no --check-config in the journal"; fi
+if has "config OK: 2 port(s), 1 worker(s)"; then ok "ExecStartPre checked the config first"; else fail "no --check-config in the journal"; fi
 pid=$(show MainPID)
 # Inside ferrowall's own mount namespace: the system read-only, its runtime directory not.
 in_fw() { in_c nsenter -t "$pid" -m "$@"; }
@@ -91,10 +100,10 @@ else
   fail "sandbox of PID $pid: $(in_fw sh -c 'touch /etc/fw-probe; touch /run/ferrowall/fw-probe; ls -ld /run/ferrowall /home' 2>&1)"
 fi
 if [ "$(in_c systemctl is-active ferrowall-healthcheck.timer)" = active ]; then ok "the health check timer runs with it"; else fail "healthcheck timer: $(in_c systemctl is-active ferrowall-healthcheck.timer)"; fi
-if in_c systemctl start ferrowall-healthcheck.service && in_c journalctl -u ferrowall-healthcheck --no-pager | grep -q "ferrowall: healthy"; then
+if in_c systemctl start ferrowall-healthcheck.service && has "ferrowall: healthy" ferrowall-healthcheck; then
   ok "ferrowall-healthcheck.service: fwctl health says healthy"
 else
-  fail "health check: $(in_c journalctl -u ferrowall-healthcheck --no-pager | tail -5)"
+  fail "health check: $(journal ferrowall-healthcheck | tail -5)"
 fi
 w0=$(show WatchdogTimestampMonotonic)
 sleep 6
@@ -103,7 +112,7 @@ if [ -n "$w0" ] && [ "$w1" -gt "$w0" ]; then ok "systemd hears the watchdog (las
 
 # Reload: valid, then a file that does not parse.
 edit 's/^name = "lan-to-internet"/name = "lan-out-reloaded"/'
-if out=$(in_c systemctl reload ferrowall.service 2>&1) && in_c journalctl -u ferrowall --no-pager | grep -q "reload: applied"; then
+if out=$(in_c systemctl reload ferrowall.service 2>&1) && has "reload: applied"; then
   ok "systemctl reload: fwctl reload applied the change"
 else
   fail "reload: $out"
@@ -122,7 +131,7 @@ in_c kill -STOP "$pid"
 restarted() { [ "$(show NRestarts)" -ge 1 ] && [ "$(in_c systemctl is-active ferrowall.service)" = active ] && [ "$(show MainPID)" != "$pid" ]; }
 for _ in $(seq 1 120); do restarted && break; sleep 0.5; done
 if restarted; then
-  ok "stalled: the watchdog fired and systemd restarted ferrowall ($(in_c journalctl -u ferrowall --no-pager | grep -m1 -o 'Watchdog timeout[^.]*'))"
+  ok "stalled: the watchdog fired and systemd restarted ferrowall ($(journal | grep -m1 -o 'Watchdog timeout[^.]*'))"
 else
   fail "no restart after a stall: NRestarts $(show NRestarts), $(in_c systemctl is-active ferrowall.service)"
 fi
@@ -130,10 +139,10 @@ fi
 # A config that does not validate keeps a (re)start from happening, and says why.
 edit 's/^workers = \[1\]/workers = [1, 1]/'
 out=$(in_c timeout 60 systemctl restart ferrowall.service 2>&1); rc=$?
-if [ $rc != 0 ] && in_c journalctl -u ferrowall --no-pager | grep -q "cores.workers\[1\]: CPU 1 is given to two workers"; then
+if [ $rc != 0 ] && has "cores.workers\[1\]: CPU 1 is given to two workers"; then
   ok "an invalid config stops the start at ExecStartPre; the journal names the field"
 else
-  fail "restart with a bad config (rc $rc): $(in_c journalctl -u ferrowall --no-pager | tail -4)"
+  fail "restart with a bad config (rc $rc): $(journal | tail -8)"
 fi
 cp "$WORK/good.toml" "$WORK/ferrowall.toml"
 in_c systemctl reset-failed ferrowall.service 2>/dev/null
