@@ -181,6 +181,17 @@ fn check_cores(cfg: &Config) -> Check<()> {
             format!("{} workers; at most 64 are supported", c.workers.len()),
         ));
     }
+    // A poller asleep longer than this lets an RX ring overflow at any real rate, and
+    // would look stalled to the health check and the watchdog.
+    if c.worker_idle_sleep_us > 1000 {
+        return Err((
+            at_key("cores", "worker_idle_sleep_us"),
+            format!(
+                "{} µs is above 1000 (a worker must poll at least every millisecond)",
+                c.worker_idle_sleep_us
+            ),
+        ));
+    }
     let available = available_cpus();
     let check_cpu = |path: FieldPath, cpu: usize| -> Check<()> {
         if available.is_empty() || available.contains(&cpu) {
