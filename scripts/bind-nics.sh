@@ -86,6 +86,12 @@ for a in "${DEVICES[@]}"; do
   if [ ! -d "$dev" ]; then refuse "$a: no such PCI device (see --status)"; continue; fi
   current=$(driver_of "$a")
   if [ "$current" = "$DRIVER" ]; then echo "bind-nics: $a already on $DRIVER"; continue; fi
+  # NVIDIA/Mellanox PMDs drive the port through its kernel driver (bifurcated): taking
+  # it away breaks DPDK's access rather than granting it.
+  case "$current" in mlx4_core | mlx5_core)
+    refuse "$a is on $current: mlx4/mlx5 ports stay on their kernel driver for DPDK (leave it out)"
+    continue ;;
+  esac
   up=""
   for i in $(ifaces_of "$a"); do is_up "$i" && up+="$i "; done
   if [ -n "$up" ] && [ -z "$FORCE" ]; then

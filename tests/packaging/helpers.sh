@@ -40,6 +40,8 @@ make_sysfs() {
   port 0000:03:00.0 ixgbe eth2 0x1003 # up
   port 0000:03:00.1 ixgbe eth3 0x1002 # down
   port 0000:04:00.0 vfio-pci
+  mkdir -p "$s/bus/pci/drivers/mlx5_core"
+  port 0000:05:00.0 mlx5_core eth5 0x1002
 }
 
 # expect WHAT RC PATTERN COMMAND...: the exit status and a line of the output.
@@ -86,6 +88,8 @@ if [ "$(grep '^would:' <<<"$out")" = "$want" ]; then ok "bind --dry-run prints d
 expect "bind refuses a port whose interface is up" 1 "0000:03:00.0: interface eth2 is up" "$BIND" --dry-run 0000:03:00.0
 expect "bind --force takes it anyway" 0 "0000:03:00.0: ixgbe -> vfio-pci" "$BIND" --dry-run --force 0000:03:00.0
 expect "bind: a port already on vfio-pci is left alone" 0 "0000:04:00.0 already on vfio-pci" "$BIND" --dry-run 0000:04:00.0
+expect "bind refuses to take an mlx5 port from its kernel driver" 1 "0000:05:00.0 is on mlx5_core: .* stay on their kernel driver" \
+  "$BIND" --dry-run 0000:05:00.0
 expect "bind: no such device" 1 "0000:09:00.0: no such PCI device" "$BIND" --dry-run 0000:09:00.0
 expect "bind: not a PCI address" 1 "is not a PCI address" "$BIND" --dry-run eth2
 expect "bind: a driver not loaded yet is loaded first" 0 "^would: modprobe uio_pci_generic$" \
