@@ -29,13 +29,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logging();
     let args = Args::parse();
     // Before any thread starts: only this process may notify systemd, and reading the
     // variables then removing them is safe while nothing else runs.
@@ -67,6 +61,22 @@ fn main() -> ExitCode {
             eprintln!("ferrowall: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs to standard error; under systemd's journal (which stamps every line itself, and
+/// says so in JOURNAL_STREAM) without a second timestamp.
+fn init_logging() {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        builder.without_time().init();
+    } else {
+        builder.init();
     }
 }
 

@@ -2,7 +2,7 @@
 # The installed ferrowall.service under a real systemd: a container (systemd-nspawn)
 # boots this machine's /usr read-only on a volatile root, with no network but its own,
 # and a config of null ports. There: start (Type=notify: systemctl returns once ferrowall
-# says READY=1), the hardening the unit sets, the health check timer and service,
+# says READY=1), its log in the journal, the hardening the unit sets, the health check timer and service,
 # reload valid and invalid, the watchdog restarting a stalled ferrowall, a bad config
 # stopping the start at ExecStartPre, and stop.
 # Expects the package installed (tests/packaging/package.sh calls it).
@@ -88,6 +88,13 @@ else
   fail "start: $out $(journal | tail -8)"; finish
 fi
 if has "config OK: 2 port(s), 1 worker(s)"; then ok "ExecStartPre checked the config first"; else fail "no --check-config in the journal"; fi
+log=$(journal)
+if grep -q "ferrowall\[[0-9]*\]: *INFO ctrlplane::run: ferrowall running" <<<"$log" \
+  && ! grep -qE "ferrowall\[[0-9]*\]: [0-9]{4}-[0-9]{2}-[0-9]{2}T" <<<"$log"; then
+  ok "the journal's lines carry one timestamp (the journal's own)"
+else
+  fail "log lines: $(grep -m2 "ferrowall\[" <<<"$log")"
+fi
 pid=$(show MainPID)
 # Inside ferrowall's own mount namespace: the system read-only, its runtime directory not.
 in_fw() { in_c nsenter -t "$pid" -m "$@"; }
