@@ -12,8 +12,8 @@
 #
 # Depends on the DPDK runtime libraries the binaries link (found by dpkg-shlibdeps) and
 # the EAL plugins every run needs (ring mempool, PCI and vdev buses); recommends the
-# PMDs of the common server NICs. dpkg-deb builds it as root:root, dated by the last
-# commit, so the same tree gives the same package.
+# PMDs of the common server NICs. dpkg-deb builds it as root:root, every file dated by
+# the last commit: packaging the same build twice gives the same bytes.
 # Usage: scripts/package.sh [--out DIR] [--revision N]   (the Debian revision, default 1)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -42,6 +42,8 @@ else
 fi
 conffiles=$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles)
 if [ "$conffiles" = $'/etc/ferrowall/ferrowall.toml\n/etc/default/ferrowall' ]; then ok "conffiles: the config and /etc/default/ferrowall"; else fail "conffiles: $conffiles"; fi
+"$ROOT/scripts/package.sh" --out "$WORK/again" >/dev/null 2>&1
+if cmp -s "$DEB" "$WORK/again/$(basename "$DEB")"; then ok "packaging the same build again gives the same bytes"; else fail "a second packaging differs"; fi
 owners=$(dpkg-deb --contents "$DEB" | awk '{print $2}' | sort -u)
 if [ "$owners" = root/root ]; then ok "every file is root:root"; else fail "owners: $owners"; fi
 
