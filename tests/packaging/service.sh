@@ -11,6 +11,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d /tmp/ferrowall-svc.XXXXXX)
 NAME=fwsvc$$
 NSPAWN=""
+CPID=""
 # The cgroups nspawn and the container's systemd leave at the root of this machine's
 # hierarchies when they run outside any systemd unit: removed after, if the run made them.
 CGROUPS=()
@@ -25,12 +26,23 @@ ok() { PASSED=$((PASSED + 1)); echo "  ok   $*"; }
 fail() { FAILED=$((FAILED + 1)); echo "  FAIL $*"; }
 cleanup() {
   if [ -n "$NSPAWN" ] && kill -0 "$NSPAWN" 2>/dev/null; then
+    # The container's init, known or not: it outlives an nspawn that is killed.
+    local inits
+    inits="$CPID $(pgrep -P "$NSPAWN")"
     kill -TERM "$NSPAWN" 2>/dev/null
     for _ in $(seq 1 50); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.2; done
     kill -KILL "$NSPAWN" 2>/dev/null
     wait "$NSPAWN" 2>/dev/null
+    # SIGKILL to a PID namespace's init ends everything in it.
+    for p in $inits; do
+      [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ] && kill -KILL "$p" 2>/dev/null
+    done
   fi
-  for d in "${CGROUPS[@]}"; do [ ! -d "$d" ] || rmdir "$d" 2>/dev/null; done
+  sleep 0.5
+  for d in "${CGROUPS[@]}"; do
+    [ -d "$d" ] || continue
+    find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -56,7 +68,6 @@ systemd-nspawn -D / --volatile=yes --private-network --register=no --keep-unit -
 NSPAWN=$!
 # The container's init: nspawn's child once it is systemd (children before it are
 # nspawn's own, and short-lived).
-CPID=""
 for _ in $(seq 1 200); do
   for c in $(pgrep -P "$NSPAWN"); do
     [ "$(cat "/proc/$c/comm" 2>/dev/null)" = systemd ] && CPID=$c
