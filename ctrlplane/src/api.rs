@@ -213,7 +213,7 @@ const HEALTH_ANSWER: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn health(c: &Control) -> Reply {
     let h = crate::health::check(c.appliance(), HEALTH_WINDOW, HEALTH_ANSWER);
-    let shown = Shown { text: h.text(), json: serde_json::json!(h) };
+    let shown = Shown { text: crate::render::health(&h), json: serde_json::json!(h) };
     if h.healthy {
         Reply::Shown(shown)
     } else {

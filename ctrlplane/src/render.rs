@@ -11,6 +11,7 @@
 //! the original source, its translation in brackets when NAT changed it, then the
 //! destination (with its translation in brackets when that changed). ICMP echo shows the
 //! identifier as the source port and 2048 (type 8, code 0) as the destination port.
+use crate::health::Health;
 use crate::views::{
     proto_name, AddressGroups, Interfaces, NatStatistics, Reset, ServerMap, SessionRow, SessionTable,
     Statistics, NAT_PROTOCOLS,
@@ -261,9 +262,26 @@ pub fn statistics(v: &Statistics, drops_only: bool) -> String {
     text
 }
 
+/// `health`: a verdict, then a line per core and the inboxes.
+pub fn health(h: &Health) -> String {
+    let mut s = format!(" ferrowall: {}\n", if h.healthy { "healthy" } else { "UNHEALTHY" });
+    for c in &h.cores {
+        let state = if c.polls > 0 { "polling" } else { "STALLED" };
+        let _ = writeln!(s, " {:<10} {state}, {} polls in {} ms", c.core, c.polls, h.window_ms);
+    }
+    match &h.inbox {
+        None => s += " inboxes    every worker answered\n",
+        Some(why) => {
+            let _ = writeln!(s, " inboxes    NOT ANSWERED: {why}");
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::CoreHealth;
     use dataplane::session::App;
 
     fn view(proto: u8, original: FlowKey, translated: FlowKey) -> SessionView {
@@ -364,5 +382,23 @@ mod tests {
             event(&down),
             "pptp call down: 192.168.1.1[1.1.1.2] --> 1.1.1.1, incoming call not answered"
         );
+    }
+
+    #[test]
+    fn the_text_names_each_stalled_core() {
+        let h = Health {
+            healthy: false,
+            cores: vec![
+                CoreHealth { core: "worker 0".into(), polls: 0 },
+                CoreHealth { core: "slow path".into(), polls: 12 },
+            ],
+            inbox: Some("worker 0 did not answer within 1s".into()),
+            window_ms: 100,
+        };
+        let t = health(&h);
+        assert!(t.starts_with(" ferrowall: UNHEALTHY\n"), "{t}");
+        assert!(t.contains(" worker 0   STALLED, 0 polls in 100 ms\n"), "{t}");
+        assert!(t.contains(" slow path  polling, 12 polls in 100 ms\n"), "{t}");
+        assert!(t.contains("NOT ANSWERED: worker 0 did not answer"), "{t}");
     }
 }
