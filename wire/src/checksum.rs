@@ -32,26 +32,33 @@ use core::net::Ipv4Addr;
 /// callers can add a handful of such sums in a `u32` without overflow.
 #[inline]
 pub fn sum(data: &[u8]) -> u32 {
-    // A u64 accumulator cannot overflow for any buffer that fits in memory
-    // (2^48 words), so folding can wait until the end.
-    let mut chunks = data.chunks_exact(2);
+    // The sum does not depend on byte order (RFC 1071 2(B)): native 32-bit words go
+    // into a u64 (no overflow for any buffer that fits in memory), and the folded
+    // 16-bit result is put in big-endian order once, at the end.
+    let mut chunks = data.chunks_exact(4);
     let mut acc: u64 = 0;
-    for word in &mut chunks {
-        acc += u64::from(u16::from_be_bytes([word[0], word[1]]));
+    for w in &mut chunks {
+        acc += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
     }
-    if let [last] = chunks.remainder() {
-        acc += u64::from(u16::from_be_bytes([*last, 0]));
-    }
-    fold64(acc)
+    let mut tail = [0u8; 4];
+    let rest = chunks.remainder();
+    tail[..rest.len()].copy_from_slice(rest);
+    acc += u64::from(u32::from_ne_bytes(tail));
+    u32::from(u16::from_be(fold64(acc) as u16))
+}
+
+/// End-around carries, without a loop: 2^32 and 2^16 are both 1 modulo 0xFFFF.
+#[inline]
+fn fold64(acc: u64) -> u32 {
+    let a = (acc & 0xffff_ffff) + (acc >> 32); // < 2^33
+    let a = (a & 0xffff) + (a >> 16); // <= 0x2FFFE
+    fold32(a as u32)
 }
 
 #[inline]
-fn fold64(mut acc: u64) -> u32 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    // The loop leaves at most 16 significant bits.
-    acc as u32
+fn fold32(x: u32) -> u32 {
+    let a = (x & 0xffff) + (x >> 16); // <= 0x1FFFE
+    (a & 0xffff) + (a >> 16) // <= 0xFFFF, and 0 only if x was
 }
 
 /// Folds the carries of a one's complement sum back into 16 bits.
@@ -60,7 +67,7 @@ fn fold64(mut acc: u64) -> u32 {
 /// compared against (a valid packet folds to 0xFFFF).
 #[inline]
 pub fn fold(sum: u32) -> u16 {
-    fold64(u64::from(sum)) as u16
+    fold32(sum) as u16
 }
 
 /// The Internet checksum of `data`, ready to be stored in a header.
@@ -125,6 +132,12 @@ impl ChecksumDelta {
         self.add16(old as u16, new as u16);
     }
 
+    /// Both sets of changes.
+    #[inline]
+    pub fn plus(self, other: ChecksumDelta) -> ChecksumDelta {
+        ChecksumDelta(fold(u32::from(self.0) + u32::from(other.0)))
+    }
+
     /// Applies the recorded changes to a stored checksum.
     #[inline]
     pub fn apply(self, csum: u16) -> u16 {
@@ -171,6 +184,34 @@ mod tests {
         assert_eq!(fold(0x0001_ffff), 0x0001);
         assert_eq!(fold(0xffff_ffff), 0xffff);
         assert_eq!(fold(0), 0);
+    }
+
+    /// RFC 1071's definition word by word, to hold the fast sum to.
+    fn sum_by_words(data: &[u8]) -> u32 {
+        let mut acc: u64 = 0;
+        for w in data.chunks(2) {
+            acc += u64::from(u16::from_be_bytes([w[0], w.get(1).copied().unwrap_or(0)]));
+        }
+        while acc > 0xffff {
+            acc = (acc & 0xffff) + (acc >> 16);
+        }
+        acc as u32
+    }
+
+    proptest! {
+        #[test]
+        fn sum_is_rfc1071s(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+            prop_assert_eq!(sum(&data), sum_by_words(&data));
+        }
+
+        #[test]
+        fn fold_is_end_around_carry(x in any::<u32>()) {
+            let mut a = u64::from(x);
+            while a > 0xffff {
+                a = (a & 0xffff) + (a >> 16);
+            }
+            prop_assert_eq!(u64::from(fold(x)), a);
+        }
     }
 
     #[test]
