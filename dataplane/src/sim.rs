@@ -29,7 +29,7 @@ use crate::slowpath::{NeighbourLimits, SlowOutput, SlowPath};
 use crate::stats::{CoreStats, DropReason};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use wire::frame::TestFrame;
+use wire::frame::{Frame, TestFrame};
 use wire::MacAddr;
 
 /// What left the appliance, and what it dropped.
@@ -243,7 +243,9 @@ impl Sim {
             let verdict = if handed {
                 p.process_handed(&mut frame, port, self.now)
             } else {
-                p.process(&mut frame, port, self.now)
+                // As a worker does: read ahead, then process with what was read.
+                let hint = p.hint(frame.data(), port);
+                p.process_hinted(&mut frame, port, self.now, hint)
             };
             let until = p.hold_until(self.now);
             let mut out =

@@ -73,7 +73,7 @@ impl Worker {
                 }
                 let mut hints = [None; BURST_SIZE];
                 for (i, hint) in hints.iter_mut().enumerate().take(n) {
-                    *hint = burst.peek(i).and_then(|d| self.pipeline.hint(d));
+                    *hint = burst.peek(i).and_then(|d| self.pipeline.hint(d, port));
                 }
                 if self.pipeline.sessions().len() > PREFETCH_SESSIONS_ABOVE {
                     for hint in hints.iter().take(n).flatten() {

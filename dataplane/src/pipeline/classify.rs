@@ -16,7 +16,7 @@ use wire::Ipv4Packet;
 use wire::L4Info;
 
 /// A checked IPv4 packet's facts, read once.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Packet {
     pub(super) key: FlowKey,
     pub(super) info: L4Info,
@@ -95,20 +95,63 @@ pub(super) fn trim<F: Frame>(frame: &mut F, total_len: usize) {
     }
 }
 
-pub(super) fn quick_key(d: &[u8]) -> Option<FlowKey> {
-    let h = d.get(..ETH_LEN + 28)?;
-    if h[12..14] != [0x08, 0x00] || h[14] != 0x45 {
+/// What [`Pipeline::classify`] concludes of a frame of the common shape, read at fixed
+/// offsets: IPv4 to the port's MAC, no options, not a fragment, addresses fit to forward,
+/// and UDP or TCP without SYN (a SYN's options are read by the full parse).
+/// `None` for anything else, which `classify` then decides, drops included. The IPv4
+/// header checksum is left to the caller: the NIC may have checked it already.
+#[inline]
+pub(super) fn common_shape(d: &[u8], port_mac: &[u8; 6]) -> Option<Packet> {
+    let h = d.get(..ETH_LEN + 20)?;
+    if h[..6] != port_mac[..] || h[12..14] != [0x08, 0x00] || h[14] != 0x45 {
         return None;
     }
-    let be16 = |at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
-    let be32 = |at: usize| u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+    let be16 = |at: usize| u16::from_be_bytes([d[at], d[at + 1]]);
+    let be32 = |at: usize| u32::from_be_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]]);
+    let total_len = usize::from(be16(16));
+    // Fragment bits (MF and the offset) all clear.
+    if total_len < 20 || d.len() < ETH_LEN + total_len || be16(20) & 0x3fff != 0 {
+        return None;
+    }
+    let (src, dst) = (be32(26), be32(30));
+    if is_martian(Ipv4Addr::from(src)) || is_martian(Ipv4Addr::from(dst)) {
+        return None;
+    }
     let proto = h[23];
-    let (sport, dport) = match proto {
-        6 | 17 => (be16(34), be16(36)),
-        1 if h[34] == 8 || h[34] == 0 => (be16(38), be16(38)),
+    let l4_len = total_len - 20;
+    let info = match proto {
+        17 => {
+            let udp_len = if l4_len >= 8 { usize::from(be16(38)) } else { 0 };
+            if udp_len < 8 || udp_len > l4_len {
+                return None;
+            }
+            L4Info::Udp
+        }
+        6 => {
+            let doff = if l4_len >= 20 { usize::from(d[46] >> 4) * 4 } else { 0 };
+            let flags = if l4_len >= 20 { d[47] } else { 0 };
+            if doff < 20 || doff > l4_len || flags & 0x02 != 0 {
+                return None;
+            }
+            L4Info::Tcp {
+                flags,
+                payload_len: (l4_len - doff) as u16,
+                seq: be32(38),
+                ack: be32(42),
+                window: be16(48),
+                wscale: None,
+            }
+        }
         _ => return None,
     };
-    Some(FlowKey { src: be32(26), dst: be32(30), sport, dport, proto })
+    let key = FlowKey { src, dst, sport: be16(34), dport: be16(36), proto };
+    Some(Packet { key, info, ihl: 20, ttl: h[22], total_len, l4: true, fragment: false })
+}
+
+/// The IPv4 header checksum of a frame of the common shape (20 bytes of header).
+#[inline]
+pub(super) fn header_checksum_ok(d: &[u8]) -> bool {
+    d.get(ETH_LEN..ETH_LEN + 20).is_some_and(|h| wire::checksum::checksum(h) == 0)
 }
 
 /// Protocols whose packets carry nothing port-like (see `flow::owner`).

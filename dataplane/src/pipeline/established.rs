@@ -3,7 +3,6 @@
 use super::classify::Packet;
 use super::Pipeline;
 use super::Verdict;
-use super::ETH_LEN;
 use crate::clock::Millis;
 use crate::ifaces::DstKind;
 use crate::ifaces::PortId;
@@ -57,12 +56,8 @@ impl Pipeline {
         }
         let s = self.sessions.get(id);
         let (rewrite, app) = (s.rewrite[dir.index()], s.app);
-        if let Some(ip) = frame.data_mut().get_mut(ETH_LEN..) {
-            // A later fragment has no transport header: only the addresses change.
-            rewrite.apply(ip, pkt.ihl, if pkt.l4 { pkt.key.proto } else { 0 });
-        }
         self.sessions.touch(id, dir, pkt.total_len, now);
-        let routed = self.forward(frame, rewrite.dst_addr().map_or(pkt.key.dst_addr(), Ipv4Addr::from));
+        let routed = self.translate_and_forward(frame, &rewrite, pkt);
         match (app, pkt.info) {
             // Every segment of a control connection, so none overtakes another on the
             // way out (the slow path transmits them all, in order).

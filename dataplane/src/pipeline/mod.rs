@@ -52,12 +52,12 @@ use crate::ruleset::Ruleset;
 use crate::servermap::ServerMap;
 use crate::session::{Session, SessionTable};
 use crate::stats::DropReason;
-use classify::{is_portless, quick_key, trim, Class};
+use classify::{common_shape, header_checksum_ok, is_portless, trim, Class, Packet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use wire::frame::Frame;
+use wire::L4Info;
 use wire::{EthernetFrame, MacAddr};
-use wire::{FlowKey, L4Info};
 
 const ETH_LEN: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 
@@ -114,11 +114,15 @@ impl Default for PipelineLimits {
     }
 }
 
-/// A packet's key and session-index hash, read ahead of its processing.
+/// What was read of a frame ahead of its processing: the checks of the common shape
+/// passed (all but the IPv4 header checksum), its key hashed, its session-index bucket
+/// on its way to the cache. Valid for the buffer it was read from (`at`) while no one
+/// writes to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hint {
-    key: FlowKey,
+    packet: Packet,
     hash: u32,
+    at: usize,
 }
 
 /// Session events the worker counts.
@@ -284,8 +288,9 @@ impl Pipeline {
         self.sessions.prefetch_session(hint.hash);
     }
 
-    /// [`Pipeline::process`] with what [`Pipeline::hint`] read of the frame earlier. A
-    /// hint whose key is not the one the frame's checks produce is ignored.
+    /// [`Pipeline::process`] with what [`Pipeline::hint`] read of the frame earlier: a
+    /// frame of the common shape skips the full parse. A hint read from another buffer
+    /// is ignored.
     pub fn process_hinted<F: Frame>(
         &mut self,
         frame: &mut F,
@@ -293,14 +298,19 @@ impl Pipeline {
         now: Millis,
         hint: Option<Hint>,
     ) -> Verdict {
-        let pkt = match self.classify(frame.data(), in_port, frame.ipv4_checksum_ok()) {
-            Ok(Class::Ip(p)) => p,
-            Ok(Class::Fragment(f)) => {
-                trim(frame, f.total_len);
-                return self.fragment(frame, in_port, f, now);
+        let (pkt, hash) = match hint {
+            Some(h) if h.at == frame.data().as_ptr() as usize && self.checksum_ok(frame) => {
+                (h.packet, Some(h.hash))
             }
-            Ok(Class::SlowPath) => return Verdict::SlowPath,
-            Err(reason) => return Verdict::Drop(reason),
+            _ => match self.classify(frame.data(), in_port, frame.ipv4_checksum_ok()) {
+                Ok(Class::Ip(p)) => (p, None),
+                Ok(Class::Fragment(f)) => {
+                    trim(frame, f.total_len);
+                    return self.fragment(frame, in_port, f, now);
+                }
+                Ok(Class::SlowPath) => return Verdict::SlowPath,
+                Err(reason) => return Verdict::Drop(reason),
+            },
         };
         trim(frame, pkt.total_len);
         if pkt.info == L4Info::IcmpError {
@@ -311,9 +321,9 @@ impl Pipeline {
         if owner != self.worker {
             return Verdict::Handoff(owner);
         }
-        let found = match hint {
-            Some(h) if h.key == pkt.key => self.sessions.lookup_hashed(&pkt.key, h.hash),
-            _ => self.sessions.lookup(&pkt.key),
+        let found = match hash {
+            Some(h) => self.sessions.lookup_hashed(&pkt.key, h),
+            None => self.sessions.lookup(&pkt.key),
         };
         match found {
             Some((id, dir)) => self.established(frame, in_port, &pkt, id, dir, now),
@@ -321,14 +331,23 @@ impl Pipeline {
         }
     }
 
-    /// Prepares a packet still to come: reads its key in the common case (IPv4 without
-    /// options; TCP, UDP or ICMP echo, at fixed offsets), hashes it and starts loading
-    /// its session's index bucket, so that [`Pipeline::process_hinted`] finds it in cache
-    /// without hashing again. `None` for anything else.
+    /// The IPv4 header checksum of a frame of the common shape: the NIC's verdict if it
+    /// gave one.
     #[inline]
-    pub fn hint(&self, data: &[u8]) -> Option<Hint> {
-        let key = quick_key(data)?;
-        Some(Hint { key, hash: self.sessions.prefetch(&key) })
+    fn checksum_ok<F: Frame>(&self, frame: &F) -> bool {
+        frame.ipv4_checksum_ok().unwrap_or_else(|| header_checksum_ok(frame.data()))
+    }
+
+    /// Reads a frame still to come, from port `in_port`: if it has the common shape
+    /// (IPv4 without options, not a fragment, UDP or TCP without SYN, to the port's
+    /// MAC), its checked facts and its key's hash, and starts loading its session's
+    /// index bucket, so that [`Pipeline::process_hinted`] parses nothing again and finds
+    /// the bucket in cache. `None` for anything else.
+    #[inline]
+    pub fn hint(&self, data: &[u8], in_port: PortId) -> Option<Hint> {
+        let mac = &self.shared.ifaces.get(in_port)?.mac.0;
+        let packet = common_shape(data, mac)?;
+        Some(Hint { packet, hash: self.sessions.prefetch(&packet.key), at: data.as_ptr() as usize })
     }
 
     /// Removes up to `max` expired sessions and gives back their NAT numbers. Called by

@@ -467,22 +467,19 @@ fn the_nic_hash_decides_where_its_nic_follows_the_plan() {
 #[test]
 fn a_hint_is_used_only_for_the_frame_it_was_read_from() {
     let mut e = env(DEFAULT);
-    let frame = |sport| outbound(CLIENT, dgram(sport, 53));
-    let (a, b) = (frame(4000), frame(4001));
-    assert_eq!(e.send(a.clone(), 0).0, Verdict::Forward(1));
-    let (hint_a, hint_b) = (e.p.hint(&a), e.p.hint(&b));
+    let frame = |sport| TestFrame::new(&outbound(CLIENT, dgram(sport, 53))).unwrap();
+    let (mut a, mut b) = (frame(4000), frame(4001));
+    assert_eq!(e.send(a.data().to_vec(), 0).0, Verdict::Forward(1));
+    let (hint_a, hint_b) = (e.p.hint(a.data(), 0), e.p.hint(b.data(), 0));
     assert!(hint_a.is_some() && hint_b.is_some(), "plain UDP is read ahead");
-    let run = |e: &mut Env, bytes: &[u8], hint| {
-        let mut f = TestFrame::new(bytes).unwrap();
-        e.p.process_hinted(&mut f, 0, e.now, hint)
-    };
-    assert_eq!(run(&mut e, &a, hint_a), Verdict::Forward(1), "its own hint finds the session");
-    assert_eq!(run(&mut e, &a, hint_b), Verdict::Forward(1), "another frame's hint is ignored");
+    assert_eq!(e.p.hint(a.data(), 1), None, "not to the MAC of port 1");
     let created = e.p.counters.created;
-    assert_eq!(run(&mut e, &b, hint_a), Verdict::Forward(1));
+    assert_eq!(e.p.process_hinted(&mut a, 0, e.now, hint_b), Verdict::Forward(1), "b's hint is ignored");
+    assert_eq!(e.p.counters.created, created, "a's session, not a new one from b's key");
+    assert_eq!(e.p.process_hinted(&mut b, 0, e.now, hint_a), Verdict::Forward(1));
     assert_eq!(e.p.counters.created, created + 1, "b is a new flow whatever a's hint says");
     let mut arp = TestFrame::new(&craft::arp(true, (CLIENT_MAC, CLIENT), (MacAddr::ZERO, SERVER))).unwrap();
-    assert_eq!(e.p.hint(arp.data()), None, "only IPv4 TCP, UDP and echo are read ahead");
+    assert_eq!(e.p.hint(arp.data(), 0), None, "only the common shape is read ahead");
     assert_eq!(e.p.process_hinted(&mut arp, 0, e.now, hint_a), Verdict::SlowPath);
 }
 
@@ -579,6 +576,8 @@ fn unresolved_next_hop_goes_to_slow_path_translated() {
 mod hostile;
 
 mod fragments;
+
+mod common_shape;
 
 /// GRE v0 (plain GRE: a tunnel with nothing port-like) as an inside host runs it.
 fn gre_v0(l2: L2, l3: L3) -> Vec<u8> {

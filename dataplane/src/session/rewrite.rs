@@ -115,29 +115,30 @@ impl Rewrite {
     /// length is `ihl`), protocol `proto`. The packet was checked when its key was read.
     #[inline]
     pub fn apply(&self, ip: &mut [u8], ihl: usize, proto: u8) {
-        if self.is_identity() {
+        self.apply_with(ip, ihl, proto, ChecksumDelta::new());
+    }
+
+    /// [`Rewrite::apply`] when the caller changes the IPv4 header too (the TTL, as a
+    /// packet is forwarded): `also` is that change's checksum difference, and the
+    /// header checksum is updated once for both.
+    #[inline]
+    pub fn apply_with(&self, ip: &mut [u8], ihl: usize, proto: u8, also: ChecksumDelta) {
+        let Some(h) = ip.get_mut(..20) else { return };
+        if self.changes & SRC_ADDR != 0 {
+            h[12..16].copy_from_slice(&self.src_addr.to_be_bytes());
+        }
+        if self.changes & DST_ADDR != 0 {
+            h[16..20].copy_from_slice(&self.dst_addr.to_be_bytes());
+        }
+        let csum = u16::from_be_bytes([h[10], h[11]]);
+        h[10..12].copy_from_slice(&self.ip_delta.plus(also).apply(csum).to_be_bytes());
+        if self.changes & (SPORT | DPORT) == 0 && self.l4_delta == ChecksumDelta::new() {
             return;
         }
-        if let Some(a) = self.src_addr() {
-            put32(ip, 12, a);
-        }
-        if let Some(a) = self.dst_addr() {
-            put32(ip, 16, a);
-        }
-        let csum = get16(ip, 10);
-        put16(ip, 10, self.ip_delta.apply(csum));
         let Some(l4) = ip.get_mut(ihl..) else { return };
         match proto {
-            TCP => {
-                self.write_ports(l4, 0, 2);
-                let c = get16(l4, 16);
-                put16(l4, 16, self.l4_delta.apply(c));
-            }
-            UDP => {
-                self.write_ports(l4, 0, 2);
-                let c = get16(l4, 6);
-                put16(l4, 6, self.l4_delta.apply_udp(c));
-            }
+            TCP => self.write_l4(l4, 16, ChecksumDelta::apply),
+            UDP => self.write_l4(l4, 6, ChecksumDelta::apply_udp),
             ICMP => {
                 if let Some(id) = self.sport().or(self.dport()) {
                     put16(l4, 4, id);
@@ -154,13 +155,18 @@ impl Rewrite {
         }
     }
 
-    fn write_ports(&self, l4: &mut [u8], sport_at: usize, dport_at: usize) {
-        if let Some(p) = self.sport() {
-            put16(l4, sport_at, p);
+    /// TCP and UDP: the ports in the first four bytes, the checksum at `csum_at`.
+    #[inline]
+    fn write_l4(&self, l4: &mut [u8], csum_at: usize, update: fn(ChecksumDelta, u16) -> u16) {
+        let Some(h) = l4.get_mut(..csum_at + 2) else { return };
+        if self.changes & SPORT != 0 {
+            h[0..2].copy_from_slice(&self.sport.to_be_bytes());
         }
-        if let Some(p) = self.dport() {
-            put16(l4, dport_at, p);
+        if self.changes & DPORT != 0 {
+            h[2..4].copy_from_slice(&self.dport.to_be_bytes());
         }
+        let c = u16::from_be_bytes([h[csum_at], h[csum_at + 1]]);
+        h[csum_at..csum_at + 2].copy_from_slice(&update(self.l4_delta, c).to_be_bytes());
     }
 }
 
@@ -184,13 +190,6 @@ fn get16(b: &[u8], at: usize) -> u16 {
 #[inline]
 fn put16(b: &mut [u8], at: usize, v: u16) {
     if let Some(s) = b.get_mut(at..at + 2) {
-        s.copy_from_slice(&v.to_be_bytes());
-    }
-}
-
-#[inline]
-fn put32(b: &mut [u8], at: usize, v: u32) {
-    if let Some(s) = b.get_mut(at..at + 4) {
         s.copy_from_slice(&v.to_be_bytes());
     }
 }
