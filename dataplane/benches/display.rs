@@ -29,7 +29,6 @@ fn main() {
         };
         let new = NewSession {
             original,
-            reply: translated.reversed(),
             translated,
             tcp: None,
             class: TimeoutClass::Udp,

@@ -77,7 +77,6 @@ impl Pipeline {
         };
         let new = NewSession {
             original: pkt.key,
-            reply: entry.translated.reversed(),
             translated: entry.translated,
             tcp: None,
             class: TimeoutClass::Gre,

@@ -55,7 +55,7 @@ impl Pipeline {
             }
         }
         let s = self.sessions.get(id);
-        let (rewrite, app) = (s.rewrite[dir.index()], s.app);
+        let (rewrite, app) = (s.rewrite(dir), s.app);
         self.sessions.touch(id, dir, pkt.total_len, now);
         let routed = self.translate_and_forward(frame, &rewrite, pkt);
         match (app, pkt.info) {

@@ -117,7 +117,6 @@ impl Pipeline {
         };
         let new = NewSession {
             original: key,
-            reply: translated.reversed(),
             translated,
             tcp,
             class,

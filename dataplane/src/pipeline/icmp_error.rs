@@ -56,7 +56,7 @@ impl Pipeline {
             return self.time_exceeded(frame, in_port, now);
         }
         let s = self.sessions.get(id);
-        let rw = s.rewrite[dir.index()];
+        let rw = s.rewrite(dir);
         let outer = (rw.src_addr().unwrap_or(pkt.key.src), rw.dst_addr().unwrap_or(pkt.key.dst));
         // The quoted packet is the other direction's, put back as it was sent.
         let restore = s.keys[1 - dir.index()];

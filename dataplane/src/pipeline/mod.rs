@@ -394,10 +394,8 @@ struct Hooks {
 /// What a session leaves behind when it ends: its NAT number goes back, the ALG hears
 /// of a control connection's end, the event log of any session's.
 fn session_ended(ports: &mut PortAllocator, hooks: &Hooks, s: &Session) {
-    if let Some(b) = s.nat {
-        if b.port != 0 {
-            ports.release(b.public, b.proto, b.port);
-        }
+    if let Some(b) = s.nat() {
+        ports.release(b.public, b.proto, b.port);
     }
     alg_handover::notify_closed(&hooks.slow_inbox, s);
     if let Some(log) = &hooks.events {

@@ -416,7 +416,7 @@ fn without_nat_the_flow_is_routed_as_is() {
     assert_eq!(ip(&f).src_addr(), CLIENT);
     let (id, dir) = e.p.sessions.lookup(&FlowKey::new(SERVER, CLIENT, 53, 7, 17)).unwrap();
     assert_eq!(dir, Dir::Reply);
-    assert!(e.p.sessions.get(id).rewrite[1].is_identity());
+    assert!(e.p.sessions.get(id).rewrite(Dir::Reply).is_identity());
 }
 
 #[test]

@@ -31,7 +31,7 @@ impl SessionView {
             state: s.tcp.map_or("active", |t| t.state.name()),
             packets: s.packets,
             bytes: s.bytes,
-            age_secs: now.saturating_sub(s.created) / 1000,
+            age_secs: now.saturating_sub(s.created()) / 1000,
             remaining_secs: table.remaining_ms(s, now).div_ceil(1000),
         }
     }

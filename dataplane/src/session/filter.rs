@@ -60,7 +60,6 @@ mod tests {
         let x = FlowKey { src: u32::from(Ipv4Addr::new(1, 1, 1, 2)), sport: 2048, ..o };
         let new = NewSession {
             original: o,
-            reply: x.reversed(),
             translated: x,
             tcp: None,
             class: TimeoutClass::TcpEstablished,

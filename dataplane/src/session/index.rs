@@ -1,7 +1,9 @@
 //! The flow index: flow key -> session slot, open addressing with linear probing.
 //!
 //! Written by hand because it sits on the per-packet path and must never allocate or
-//! pause: the bucket array is sized once (at most half full, so probes stay short),
+//! pause: the bucket array is sized once, to exactly 3 buckets per key it may hold (at
+//! most two thirds full, so probes stay short: 2 buckets on average to find a key, 5 to
+//! miss), a key's home bucket its hash scaled to the array (no power of two to round to),
 //! and deletion shifts the following entries back instead of leaving tombstones, so
 //! there is never a rehash. A bucket holds only the key's hash and its value, 8 bytes:
 //! the key itself lives in the session the value names, which a packet reads anyway, so
@@ -18,7 +20,6 @@ struct Bucket {
 
 pub struct FlowIndex {
     buckets: Box<[Bucket]>,
-    mask: usize,
     len: usize,
     capacity: usize,
     /// The hash's key, new every run (see `FlowKey::hash32_keyed`).
@@ -41,10 +42,8 @@ impl FlowIndex {
 
     /// An index with a chosen hash key (tests).
     pub fn with_secret(capacity: usize, secret: u64) -> FlowIndex {
-        let size = (capacity.max(1) * 2).next_power_of_two();
         FlowIndex {
-            buckets: vec![Bucket::default(); size].into_boxed_slice(),
-            mask: size - 1,
+            buckets: vec![Bucket::default(); Self::buckets_for(capacity)].into_boxed_slice(),
             len: 0,
             capacity,
             secret,
@@ -70,7 +69,30 @@ impl FlowIndex {
 
     /// Memory an index for `capacity` keys takes.
     pub fn memory_bytes(capacity: usize) -> usize {
-        (capacity.max(1) * 2).next_power_of_two() * std::mem::size_of::<Bucket>()
+        Self::buckets_for(capacity) * std::mem::size_of::<Bucket>()
+    }
+
+    /// Buckets for `capacity` keys: at most two thirds full, and one always empty (a
+    /// probe ends at an empty bucket).
+    fn buckets_for(capacity: usize) -> usize {
+        capacity.div_ceil(2) * 3 + 1
+    }
+
+    /// Where a key of hash `tag` is put first: the hash scaled to the array (the high
+    /// bits decide, and they are as well mixed as the low ones).
+    #[inline]
+    fn home(&self, tag: u32) -> usize {
+        ((u64::from(tag) * self.buckets.len() as u64) >> 32) as usize
+    }
+
+    /// The bucket after `i`, round the end.
+    #[inline]
+    fn next(&self, i: usize) -> usize {
+        if i + 1 == self.buckets.len() {
+            0
+        } else {
+            i + 1
+        }
     }
 
     /// The hash `key` is found by, for [`FlowIndex::prefetch`] and [`FlowIndex::get_hashed`].
@@ -83,7 +105,9 @@ impl FlowIndex {
     /// packet later in the burst).
     #[inline]
     pub fn prefetch(&self, tag: u32) {
-        dpdk::prefetch(&self.buckets[tag as usize & self.mask]);
+        if let Some(b) = self.buckets.get(self.home(tag)) {
+            dpdk::prefetch(b);
+        }
     }
 
     /// The value of `key`; `key_of` gives the key stored under a value.
@@ -95,7 +119,7 @@ impl FlowIndex {
     /// [`FlowIndex::get`] with the key's hash computed already (`hash_of`).
     #[inline]
     pub fn get_hashed(&self, key: &FlowKey, tag: u32, key_of: impl Fn(u32) -> FlowKey) -> Option<u32> {
-        let mut i = tag as usize & self.mask;
+        let mut i = self.home(tag);
         loop {
             let b = &self.buckets[i];
             if b.tag == 0 {
@@ -104,7 +128,7 @@ impl FlowIndex {
             if b.tag == tag && key_of(b.value) == *key {
                 return Some(b.value);
             }
-            i = (i + 1) & self.mask;
+            i = self.next(i);
         }
     }
 
@@ -112,7 +136,7 @@ impl FlowIndex {
     /// of that hash will most likely end (to prefetch what it names).
     #[inline]
     pub fn candidate(&self, tag: u32) -> Option<u32> {
-        let mut i = tag as usize & self.mask;
+        let mut i = self.home(tag);
         loop {
             let b = &self.buckets[i];
             if b.tag == 0 {
@@ -121,7 +145,7 @@ impl FlowIndex {
             if b.tag == tag {
                 return Some(b.value);
             }
-            i = (i + 1) & self.mask;
+            i = self.next(i);
         }
     }
 
@@ -134,7 +158,7 @@ impl FlowIndex {
         key_of: impl Fn(u32) -> FlowKey,
     ) -> Result<(), InsertError> {
         let tag = self.hash(key);
-        let mut i = tag as usize & self.mask;
+        let mut i = self.home(tag);
         loop {
             let b = &self.buckets[i];
             if b.tag == 0 {
@@ -143,7 +167,7 @@ impl FlowIndex {
             if b.tag == tag && key_of(b.value) == *key {
                 return Err(InsertError::Exists(b.value));
             }
-            i = (i + 1) & self.mask;
+            i = self.next(i);
         }
         if self.len >= self.capacity {
             return Err(InsertError::Full);
@@ -157,7 +181,7 @@ impl FlowIndex {
     /// comparing); the entries after it in its probe run move back to fill the gap.
     pub fn remove(&mut self, key: &FlowKey, value: u32) -> bool {
         let tag = self.hash(key);
-        let mut i = tag as usize & self.mask;
+        let mut i = self.home(tag);
         loop {
             let b = &self.buckets[i];
             if b.tag == 0 {
@@ -166,19 +190,19 @@ impl FlowIndex {
             if b.tag == tag && b.value == value {
                 break;
             }
-            i = (i + 1) & self.mask;
+            i = self.next(i);
         }
         let mut hole = i;
-        let mut j = (i + 1) & self.mask;
+        let mut j = self.next(i);
         while self.buckets[j].tag != 0 {
-            let home = self.buckets[j].tag as usize & self.mask;
+            let home = self.home(self.buckets[j].tag);
             // Move j into the hole unless its home lies cyclically in (hole, j].
             let stays = if hole <= j { hole < home && home <= j } else { hole < home || home <= j };
             if !stays {
                 self.buckets[hole] = self.buckets[j];
                 hole = j;
             }
-            j = (j + 1) & self.mask;
+            j = self.next(j);
         }
         self.buckets[hole] = Bucket::default();
         self.len -= 1;
@@ -289,7 +313,7 @@ mod keyed {
     #[test]
     fn tuples_that_share_a_probe_run_under_one_key_spread_under_another() {
         let (known, run) = (FlowIndex::with_secret(1024, 1), FlowIndex::with_secret(1024, 2));
-        let home = |ix: &FlowIndex, k: &FlowKey| ix.hash(k) as usize & ix.mask;
+        let home = |ix: &FlowIndex, k: &FlowKey| ix.home(ix.hash(k));
         let crafted: Vec<FlowKey> = (0u32..)
             .map(|i| FlowKey { src: i, dst: 1, sport: 2, dport: 3, proto: 17 })
             .filter(|k| home(&known, k) == 0)

@@ -2,12 +2,14 @@
 //!
 //! Both directions of a flow find the same session: the index maps the key of each
 //! direction (as packets arrive, before translation) to the session slot and the
-//! direction. A session keeps per-direction counters and the precomputed
-//! [`Rewrite`] per direction, so a hit only looks up and applies.
+//! direction. A session keeps per-direction counters and what it takes to rewrite each
+//! direction (the checksum [`Deltas`]; the new values are the other direction's key
+//! reversed), so a hit only looks up and applies.
 //!
 //! Aging without a scan: sessions sit in one least-recently-used list per timeout class
 //! (all sessions of a class share one timeout, so each list is ordered by expiry). A
-//! packet moves its session to the tail of its list (at most once a second), and the
+//! packet moves its session to the tail of its list (at most once a period of 1,024 ms:
+//! when it comes in another period than the session's last packet), and the
 //! worker removes a few expired sessions from the list heads per loop iteration, and
 //! more when the table is full and a new flow needs room.
 pub mod display;
@@ -18,7 +20,7 @@ pub mod tcp;
 
 pub use filter::SessionFilter;
 pub use index::{FlowIndex, InsertError};
-pub use rewrite::Rewrite;
+pub use rewrite::{Deltas, Rewrite};
 pub use tcp::{TcpState, TcpTrack};
 
 use crate::clock::Millis;
@@ -158,52 +160,93 @@ pub struct NatBinding {
 }
 
 /// One flow's state. `keys[d]` is the key packets of direction `d` arrive with.
+///
+/// Kept small, a table holds millions: what follows from the keys is not stored (the
+/// values each direction is rewritten to, the NAT number held), times are 32-bit where
+/// a second is precise enough.
 #[derive(Debug, Clone)]
 pub struct Session {
     /// Set once, at creation: the flow index finds the session's keys here.
     pub keys: [FlowKey; 2],
-    pub rewrite: [Rewrite; 2],
-    pub tcp: Option<TcpTrack>,
-    pub class: TimeoutClass,
-    pub app: App,
-    pub nat: Option<NatBinding>,
-    pub created: Millis,
-    pub last_seen: Millis,
-    pub packets: [u64; 2],
-    pub bytes: [u64; 2],
-    /// Whether the reply key is in the index (not for one-way flows such as PPTP GRE).
-    pub two_way: bool,
+    deltas: [Deltas; 2],
     /// The zone packets of each direction arrive from: a packet of the session from
     /// another zone (a spoofed source) is not the session's.
     pub zones: [crate::policy::ZoneId; 2],
+    pub class: TimeoutClass,
+    pub app: App,
+    /// Whether the reply key is in the index (not for one-way flows such as PPTP GRE).
+    pub two_way: bool,
     /// Whether the reply key is in the index: always for two-way sessions; for one-way
     /// ones (PPTP GRE) so that ICMP errors about what they sent find them, when no
     /// packet of the protocol can carry that key (GRE's keys have source port 0).
     reply_indexed: bool,
+    /// Whether the session holds a NAT number (its reply key's destination port) of
+    /// this worker's allocator, to give back when it ends.
+    holds_nat_port: bool,
+    in_use: bool,
+    pub last_seen: Millis,
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub tcp: Option<TcpTrack>,
     lru_prev: u32,
     lru_next: u32,
-    lru_moved: Millis,
-    in_use: bool,
+    /// Seconds of the worker's clock at creation.
+    created_secs: u32,
+}
+
+impl Session {
+    /// The rewrite of packets of direction `dir`: to the key they leave with, the other
+    /// direction's reversed.
+    #[inline]
+    pub fn rewrite(&self, dir: Dir) -> Rewrite {
+        let to = self.keys[1 - dir.index()].reversed();
+        Rewrite::from_deltas(self.deltas[dir.index()], &to)
+    }
+
+    /// The NAT number the session holds: the public address and port replies come to.
+    pub fn nat(&self) -> Option<NatBinding> {
+        let reply = &self.keys[Dir::Reply.index()];
+        self.holds_nat_port.then(|| NatBinding {
+            public: reply.dst_addr(),
+            port: reply.dport,
+            proto: reply.proto,
+        })
+    }
+
+    /// When the session was created, to the second.
+    pub fn created(&self) -> Millis {
+        Millis(u64::from(self.created_secs) * 1000)
+    }
 }
 
 /// What a new session starts from.
 #[derive(Debug, Clone)]
 pub struct NewSession {
     pub original: FlowKey,
-    /// The key replies arrive with (the original reversed, then translated).
-    pub reply: FlowKey,
-    /// The original direction as it leaves (after translation).
+    /// The original direction as it leaves (after translation): replies arrive with
+    /// this key reversed.
     pub translated: FlowKey,
     pub tcp: Option<TcpTrack>,
     pub class: TimeoutClass,
     pub app: App,
+    /// The NAT number taken for the session: the translated source (a binding without
+    /// a port holds nothing to give back).
     pub nat: Option<NatBinding>,
     pub two_way: bool,
     /// Zones the original and the reply direction arrive from.
     pub zones: [crate::policy::ZoneId; 2],
 }
 
+impl NewSession {
+    /// The key replies arrive with (the original reversed, then translated).
+    pub fn reply(&self) -> FlowKey {
+        self.translated.reversed()
+    }
+}
+
 pub type SessionId = u32;
+/// A session moves in its LRU list at most once a period of 2^10 ms.
+const LRU_PERIOD_BITS: u32 = 10;
 const NIL: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,7 +266,8 @@ struct Lru {
 /// A worker's sessions.
 pub struct SessionTable {
     slots: Vec<Session>,
-    free: Vec<u32>,
+    /// The first free slot; free slots are chained through their `lru_next`.
+    free: u32,
     index: FlowIndex,
     lru: [Lru; CLASSES],
     timeouts_ms: [u64; CLASSES],
@@ -237,26 +281,30 @@ impl SessionTable {
     pub fn new(capacity: usize, timeouts: Timeouts) -> SessionTable {
         let blank = Session {
             keys: [FlowKey::default(); 2],
-            rewrite: [Rewrite::default(); 2],
-            tcp: None,
+            deltas: [Deltas::default(); 2],
+            zones: [0; 2],
             class: TimeoutClass::Other,
             app: App::None,
-            nat: None,
-            created: Millis(0),
+            two_way: true,
+            reply_indexed: false,
+            holds_nat_port: false,
+            in_use: false,
             last_seen: Millis(0),
             packets: [0; 2],
             bytes: [0; 2],
-            two_way: true,
-            zones: [0; 2],
-            reply_indexed: false,
+            tcp: None,
             lru_prev: NIL,
             lru_next: NIL,
-            lru_moved: Millis(0),
-            in_use: false,
+            created_secs: 0,
         };
+        let mut slots = vec![blank; capacity];
+        // Every slot free, chained in order: slot 0 is taken first.
+        for (i, s) in slots.iter_mut().enumerate() {
+            s.lru_next = if i + 1 < capacity { i as u32 + 1 } else { NIL };
+        }
         SessionTable {
-            slots: vec![blank; capacity],
-            free: (0..capacity as u32).rev().collect(),
+            slots,
+            free: if capacity == 0 { NIL } else { 0 },
             index: FlowIndex::with_capacity(capacity * 2),
             lru: [Lru { head: NIL, tail: NIL }; CLASSES],
             timeouts_ms: timeouts.millis(),
@@ -293,11 +341,10 @@ impl SessionTable {
         Self::memory_bytes(self.slots.len()) / self.slots.len().max(1)
     }
 
-    /// Memory a table of `capacity` sessions takes: the slots, the free list and the
-    /// index (two keys per session, at most half full).
+    /// Memory a table of `capacity` sessions takes: the slots and the index (two keys
+    /// per session, at most half full).
     pub fn memory_bytes(capacity: usize) -> usize {
-        capacity * (std::mem::size_of::<Session>() + std::mem::size_of::<u32>())
-            + FlowIndex::memory_bytes(capacity * 2)
+        capacity * std::mem::size_of::<Session>() + FlowIndex::memory_bytes(capacity * 2)
     }
 
     /// A lookup ahead: start loading the key's index bucket.
@@ -380,44 +427,48 @@ impl SessionTable {
         now: Millis,
         on_removed: impl FnMut(&Session),
     ) -> Result<SessionId, CreateError> {
-        if self.free.is_empty() {
+        if self.free == NIL {
             self.expire(now, 8, on_removed);
         }
-        if self.lookup(&new.original).is_some() || (new.two_way && self.lookup(&new.reply).is_some()) {
+        let reply = new.reply();
+        if self.lookup(&new.original).is_some() || (new.two_way && self.lookup(&reply).is_some()) {
             return Err(CreateError::Conflict);
         }
         let needed = if new.two_way { 2 } else { 1 };
         if self.index.len() + needed > self.index.capacity() {
             return Err(CreateError::Full);
         }
-        let Some(id) = self.free.pop() else { return Err(CreateError::Full) };
+        let id = self.free;
+        if id == NIL {
+            return Err(CreateError::Full);
+        }
+        self.free = self.slots[id as usize].lru_next;
         // The index finds keys through the slot: the keys first.
-        self.slots[id as usize].keys = [new.original, new.reply];
+        self.slots[id as usize].keys = [new.original, reply];
         let _ = self.index.insert(&new.original, id << 1, Self::key_of(&self.slots));
         let index_reply = new.two_way
-            || (new.reply.sport != 0
-                && self.lookup(&new.reply).is_none()
+            || (reply.sport != 0
+                && self.lookup(&reply).is_none()
                 && self.index.len() < self.index.capacity());
         if index_reply {
-            let _ = self.index.insert(&new.reply, (id << 1) | 1, Self::key_of(&self.slots));
+            let _ = self.index.insert(&reply, (id << 1) | 1, Self::key_of(&self.slots));
         }
         let s = &mut self.slots[id as usize];
-        s.rewrite = [
-            Rewrite::between(&new.original, &new.translated),
-            Rewrite::between(&new.reply, &new.original.reversed()),
+        s.deltas = [
+            Rewrite::between(&new.original, &new.translated).deltas(),
+            Rewrite::between(&reply, &new.original.reversed()).deltas(),
         ];
         s.tcp = new.tcp;
         s.class = new.class;
         s.app = new.app;
-        s.nat = new.nat;
-        s.created = now;
+        s.holds_nat_port = new.nat.is_some_and(|b| b.port != 0);
+        s.created_secs = (now.0 / 1000) as u32;
         s.last_seen = now;
         s.packets = [0; 2];
         s.bytes = [0; 2];
         s.two_way = new.two_way;
         s.zones = new.zones;
         s.reply_indexed = index_reply;
-        s.lru_moved = now;
         s.in_use = true;
         self.live += 1;
         self.live_by_kind[Kind::of(s) as usize] += 1;
@@ -425,15 +476,18 @@ impl SessionTable {
         Ok(id)
     }
 
-    /// Records a packet: counters, time, and (at most once a second) its LRU position.
+    /// Records a packet: counters, time, and its LRU position if it comes in another
+    /// period of 1,024 ms than the session's last packet. So a session's last packet is
+    /// always of the period it last moved in, and the lists stay ordered by last packet
+    /// to within a period: a session expires at most 1,024 ms late.
     #[inline]
     pub fn touch(&mut self, id: SessionId, dir: Dir, bytes: usize, now: Millis) {
         let s = &mut self.slots[id as usize];
         s.packets[dir.index()] += 1;
         s.bytes[dir.index()] += bytes as u64;
+        let moved = s.last_seen.0 >> LRU_PERIOD_BITS != now.0 >> LRU_PERIOD_BITS;
         s.last_seen = now;
-        if now.saturating_sub(s.lru_moved) >= 1000 {
-            s.lru_moved = now;
+        if moved {
             self.unlink(id);
             self.link_tail(id);
         }
@@ -485,7 +539,8 @@ impl SessionTable {
         let kind = Kind::of(&self.slots[id as usize]) as usize;
         self.live_by_kind[kind] -= 1;
         self.slots[id as usize].in_use = false;
-        self.free.push(id);
+        self.slots[id as usize].lru_next = self.free;
+        self.free = id;
         self.live -= 1;
     }
 

@@ -4,17 +4,30 @@
 //! differences those changes make to the IPv4 header checksum and to the L4 checksum
 //! (RFC 1624); a packet then only gets the new values written and two checksums
 //! adjusted. Where the "port" lives depends on the protocol (see `flow::key`).
+//!
+//! A session keeps only the [`Deltas`] of each direction: the new values are the key
+//! packets of that direction leave with, which is the other direction's key reversed,
+//! and the session has that already.
 use wire::ChecksumDelta;
 use wire::FlowKey;
 
 /// What changes in one direction: the new values, which of them apply (`changes`, a
-/// bit per field) and the two checksum deltas; 20 bytes, as every session keeps two.
+/// bit per field) and the two checksum deltas.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Rewrite {
     src_addr: u32,
     dst_addr: u32,
     sport: u16,
     dport: u16,
+    ip_delta: ChecksumDelta,
+    l4_delta: ChecksumDelta,
+    changes: u8,
+}
+
+/// What a session stores of a [`Rewrite`]: which fields change and the two checksum
+/// deltas, 6 bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deltas {
     ip_delta: ChecksumDelta,
     l4_delta: ChecksumDelta,
     changes: u8,
@@ -76,6 +89,26 @@ impl Rewrite {
             _ => ChecksumDelta::new(),
         };
         r
+    }
+
+    /// What a session keeps of this rewrite.
+    pub fn deltas(&self) -> Deltas {
+        Deltas { ip_delta: self.ip_delta, l4_delta: self.l4_delta, changes: self.changes }
+    }
+
+    /// The rewrite of [`Rewrite::between`]`(from, to)` from what a session kept of it and
+    /// the key `to`.
+    #[inline]
+    pub fn from_deltas(d: Deltas, to: &FlowKey) -> Rewrite {
+        Rewrite {
+            src_addr: to.src,
+            dst_addr: to.dst,
+            sport: to.sport,
+            dport: to.dport,
+            ip_delta: d.ip_delta,
+            l4_delta: d.l4_delta,
+            changes: d.changes,
+        }
     }
 
     pub fn is_identity(&self) -> bool {
@@ -263,6 +296,19 @@ mod tests {
             prop_assert_eq!(rewrite_and_verify(&mut out, translated), translated);
             let mut reply = craft::udp(L2X, l3(server, public), dp, pp, b"response");
             prop_assert_eq!(rewrite_and_verify(&mut reply, original.reversed()), original.reversed());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_deltas_and_the_key_make_the_rewrite(
+            s in any::<u32>(), d in any::<u32>(), sp in any::<u16>(), dp in any::<u16>(),
+            ns in any::<u32>(), nsp in any::<u16>(), proto in prop_oneof![Just(TCP), Just(UDP), Just(ICMP), Just(GRE)],
+        ) {
+            let from = FlowKey { src: s, dst: d, sport: sp, dport: dp, proto };
+            let to = FlowKey { src: ns, sport: nsp, ..from };
+            let r = Rewrite::between(&from, &to);
+            prop_assert_eq!(Rewrite::from_deltas(r.deltas(), &to), r);
         }
     }
 

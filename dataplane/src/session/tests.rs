@@ -9,7 +9,6 @@ fn udp_session(i: u32) -> NewSession {
     let translated = FlowKey { src: 0xcb00_7102, sport: 2048 + i as u16, ..original };
     NewSession {
         original,
-        reply: translated.reversed(),
         translated,
         tcp: None,
         class: TimeoutClass::Udp,
@@ -28,14 +27,14 @@ fn table(capacity: usize) -> SessionTable {
 fn both_directions_find_the_session() {
     let mut t = table(4);
     let new = udp_session(1);
-    let reply = new.reply;
+    let reply = new.reply();
     let id = t.create(new, Millis(0), |_| {}).unwrap();
     assert_eq!(t.lookup(&key(1)), Some((id, Dir::Original)));
     assert_eq!(t.lookup(&reply), Some((id, Dir::Reply)));
     assert_eq!(t.lookup(&key(2)), None);
     let s = t.get(id);
-    assert_eq!(s.rewrite[0].src_addr(), Some(0xcb00_7102));
-    assert_eq!(s.rewrite[1].dst_addr(), Some(key(1).src));
+    assert_eq!(s.rewrite(Dir::Original).src_addr(), Some(0xcb00_7102));
+    assert_eq!(s.rewrite(Dir::Reply).dst_addr(), Some(key(1).src));
 }
 
 #[test]
@@ -130,4 +129,62 @@ fn class_change_moves_between_lists() {
     t.remove(id);
     assert!(t.is_empty());
     assert!(t.lookup(&key(1)).is_none());
+}
+
+#[test]
+fn the_nat_number_held_is_the_reply_keys_destination() {
+    let mut t = table(4);
+    let mut new = udp_session(1);
+    let binding = NatBinding { public: std::net::Ipv4Addr::new(203, 0, 113, 2), port: 2049, proto: 17 };
+    new.nat = Some(binding);
+    let id = t.create(new, Millis(0), |_| {}).unwrap();
+    assert_eq!(t.get(id).nat(), Some(binding));
+    let mut portless = udp_session(2);
+    portless.nat = Some(NatBinding { port: 0, ..binding });
+    let id = t.create(portless, Millis(0), |_| {}).unwrap();
+    assert_eq!(t.get(id).nat(), None, "a binding without a port holds nothing to give back");
+}
+
+proptest::proptest! {
+    /// Whatever the packets' times, expiry takes only sessions whose timeout has passed
+    /// and leaves none more than one LRU period (1,024 ms) past it; slots freed and taken
+    /// again keep every session findable by its keys.
+    #[test]
+    fn expiry_is_never_early_and_at_most_a_period_late(
+        steps in proptest::collection::vec((0u32..12, 0u64..2500), 1..300)
+    ) {
+        let timeout = 5_000;
+        let mut t = SessionTable::new(8, Timeouts { udp: timeout / 1000, ..Timeouts::default() });
+        let mut now = 0;
+        for (which, dt) in steps {
+            now += dt;
+            match t.lookup(&key(which)) {
+                Some((id, _)) => t.touch(id, Dir::Original, 60, Millis(now)),
+                None => {
+                    let _ = t.create(udp_session(which), Millis(now), |_| {});
+                }
+            }
+            let mut early = vec![];
+            t.expire(Millis(now), 100, |s| {
+                if now < s.last_seen.0 + timeout {
+                    early.push(s.keys[0]);
+                }
+            });
+            proptest::prop_assert!(early.is_empty(), "expired early: {early:?}");
+            for (id, s) in t.iter() {
+                proptest::prop_assert!(now < s.last_seen.0 + timeout + 1024, "{id} left {} ms late", now - s.last_seen.0 - timeout);
+                proptest::prop_assert_eq!(t.lookup(&s.keys[0]), Some((id, Dir::Original)));
+                proptest::prop_assert_eq!(t.lookup(&s.keys[1]), Some((id, Dir::Reply)));
+            }
+            proptest::prop_assert_eq!(t.iter().count(), t.len());
+        }
+    }
+}
+
+/// What a session costs is what bounds the table an operator can afford: BENCHMARKS.md
+/// and deploy.md give these figures, and a field added carelessly shows here first.
+#[test]
+fn a_session_stays_within_its_budget() {
+    assert!(std::mem::size_of::<Session>() <= 144, "{} bytes", std::mem::size_of::<Session>());
+    assert!(SessionTable::memory_bytes(1 << 20) >> 20 <= 168);
 }
