@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ferrowall needs. Idempotent: installs only what is
 # missing. Needs root (or sudo).
-# Usage: scripts/setup.sh [build]   build: only what building the binaries and the
-#        Debian package needs (the container image's build stage); default: everything
-#        the tests, the lab and the benchmarks need as well.
+# Usage: scripts/setup.sh [build|profile]   build: only what building the binaries and
+#        the Debian package needs (the container image's build stage); profile: that and
+#        valgrind (scripts/profile.sh); default: everything the tests, the lab, the
+#        benchmarks and the profile need.
 set -euo pipefail
 
 BUILD_PACKAGES=(
@@ -26,10 +27,13 @@ TEST_PACKAGES=(
   # the compose file's check
   systemd systemd-container python3-yaml
 )
+# scripts/profile.sh: instructions per packet on a real EAL
+PROFILE_PACKAGES=(valgrind)
 case "${1:-all}" in
   build) PACKAGES=("${BUILD_PACKAGES[@]}") ;;
-  all) PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
-  *) echo "setup: unknown profile $1 (build or all)" >&2; exit 2 ;;
+  profile) PACKAGES=("${BUILD_PACKAGES[@]}" "${PROFILE_PACKAGES[@]}") ;;
+  all) PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${PROFILE_PACKAGES[@]}") ;;
+  *) echo "setup: unknown profile $1 (build, profile or all)" >&2; exit 2 ;;
 esac
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

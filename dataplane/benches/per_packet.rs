@@ -66,7 +66,7 @@ fn main() {
                 *hint = p.hint(f.data(), 0);
             }
             for (f, hint) in burst.iter_mut().zip(hints) {
-                black_box(p.process_hinted(f, 0, now, hint));
+                black_box(p.process_hinted(f, 0, now, hint.as_ref()));
             }
         }
     }

@@ -245,7 +245,7 @@ impl Sim {
             } else {
                 // As a worker does: read ahead, then process with what was read.
                 let hint = p.hint(frame.data(), port);
-                p.process_hinted(&mut frame, port, self.now, hint)
+                p.process_hinted(&mut frame, port, self.now, hint.as_ref())
             };
             let until = p.hold_until(self.now);
             let mut out =

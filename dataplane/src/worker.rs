@@ -54,6 +54,9 @@ const PREFETCH_SESSIONS_ABOVE: usize = 16_384;
 impl Worker {
     pub fn run(mut self, running: &AtomicBool) -> i32 {
         let mut burst = MbufBurst::default();
+        // What was read ahead of each packet of a burst: written for the packets each
+        // burst brings, never cleared (a burst of n reads only its first n).
+        let mut hints: [Option<Hint>; BURST_SIZE] = [None; BURST_SIZE];
         let mut last_publish = self.clock.millis(tsc());
         while running.load(Ordering::Relaxed) {
             let start = tsc();
@@ -63,6 +66,9 @@ impl Worker {
             let mut received = 0;
             for q in 0..self.rx.len() {
                 let n = self.rx[q].rx_burst(&mut burst);
+                if n == 0 {
+                    continue;
+                }
                 received += n;
                 let port = self.rx[q].port();
                 // In stages over the burst: load every packet's headers, then read each
@@ -71,7 +77,6 @@ impl Worker {
                 for i in 0..n {
                     burst.prefetch(i);
                 }
-                let mut hints = [None; BURST_SIZE];
                 for (i, hint) in hints.iter_mut().enumerate().take(n) {
                     *hint = burst.peek(i).and_then(|d| self.pipeline.hint(d, port));
                 }
@@ -80,10 +85,10 @@ impl Worker {
                         self.pipeline.prefetch_session(hint);
                     }
                 }
-                for hint in hints.into_iter().take(n) {
+                for hint in hints.iter().take(n) {
                     let Some(m) = burst.next() else { break };
                     self.stats.rx_packets += 1;
-                    self.handle(m, port, now, false, hint);
+                    self.handle(m, port, now, false, hint.as_ref());
                 }
             }
             for r in 0..self.handoff_rx.len() {
@@ -136,7 +141,7 @@ impl Worker {
         port: PortId,
         now: crate::clock::Millis,
         handed: bool,
-        hint: Option<Hint>,
+        hint: Option<&Hint>,
     ) {
         if m.segments() != 1 {
             return self.stats.drop(DropReason::MultiSegment);

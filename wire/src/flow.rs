@@ -16,7 +16,7 @@ use crate::{GrePacket, IpProtocol, Ipv4Packet, ParseError, TcpPacket, UdpPacket}
 use std::fmt;
 use std::net::Ipv4Addr;
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct FlowKey {
     pub src: u32,
     pub dst: u32,
@@ -25,10 +25,34 @@ pub struct FlowKey {
     pub proto: u8,
 }
 
+/// Two 64-bit words instead of five fields: every session lookup compares keys.
+impl PartialEq for FlowKey {
+    #[inline]
+    fn eq(&self, other: &FlowKey) -> bool {
+        self.words() == other.words()
+    }
+}
+
+impl Eq for FlowKey {}
+
+impl std::hash::Hash for FlowKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.words().hash(state);
+    }
+}
+
 impl FlowKey {
     #[inline]
     pub fn new(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, proto: u8) -> FlowKey {
         FlowKey { src: src.into(), dst: dst.into(), sport, dport, proto }
+    }
+
+    /// The key as two words, each field in its own bits.
+    #[inline]
+    fn words(&self) -> (u64, u64) {
+        let addrs = (u64::from(self.src) << 32) | u64::from(self.dst);
+        let rest = (u64::from(self.sport) << 24) | (u64::from(self.dport) << 8) | u64::from(self.proto);
+        (addrs, rest)
     }
 
     /// The key of a packet travelling the other way.

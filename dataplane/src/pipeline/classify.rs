@@ -114,7 +114,7 @@ pub(super) fn common_shape(d: &[u8], port_mac: &[u8; 6]) -> Option<Packet> {
         return None;
     }
     let (src, dst) = (be32(26), be32(30));
-    if is_martian(Ipv4Addr::from(src)) || is_martian(Ipv4Addr::from(dst)) {
+    if is_martian_u32(src) || is_martian_u32(dst) {
         return None;
     }
     let proto = h[23];
@@ -160,7 +160,14 @@ pub(super) fn is_portless(info: L4Info) -> bool {
 }
 
 pub(super) fn is_martian(ip: Ipv4Addr) -> bool {
-    ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || ip.is_broadcast()
+    is_martian_u32(u32::from(ip))
+}
+
+/// 0.0.0.0, 127/8, 224/4 (multicast) or 255.255.255.255, on the address as a number.
+#[inline]
+fn is_martian_u32(a: u32) -> bool {
+    // 0 and u32::MAX are the two whose successor is at most 1; no branches.
+    (a.wrapping_add(1) <= 1) | (a >> 24 == 127) | (a >> 28 == 0xe)
 }
 
 /// Whether an IPv4 packet's first fragment carries an ICMP error (never answered with

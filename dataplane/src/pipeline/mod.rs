@@ -296,14 +296,18 @@ impl Pipeline {
         frame: &mut F,
         in_port: PortId,
         now: Millis,
-        hint: Option<Hint>,
+        hint: Option<&Hint>,
     ) -> Verdict {
+        let full;
         let (pkt, hash) = match hint {
             Some(h) if h.at == frame.data().as_ptr() as usize && self.checksum_ok(frame) => {
-                (h.packet, Some(h.hash))
+                (&h.packet, Some(h.hash))
             }
             _ => match self.classify(frame.data(), in_port, frame.ipv4_checksum_ok()) {
-                Ok(Class::Ip(p)) => (p, None),
+                Ok(Class::Ip(p)) => {
+                    full = p;
+                    (&full, None)
+                }
                 Ok(Class::Fragment(f)) => {
                     trim(frame, f.total_len);
                     return self.fragment(frame, in_port, f, now);
@@ -314,7 +318,7 @@ impl Pipeline {
         };
         trim(frame, pkt.total_len);
         if pkt.info == L4Info::IcmpError {
-            return self.icmp_error(frame, in_port, &pkt, now);
+            return self.icmp_error(frame, in_port, pkt, now);
         }
         let owner =
             self.shared.owners.owner_of_frame(&pkt.key, is_portless(pkt.info), in_port, frame.rss_hash());
@@ -326,8 +330,8 @@ impl Pipeline {
             None => self.sessions.lookup(&pkt.key),
         };
         match found {
-            Some((id, dir)) => self.established(frame, in_port, &pkt, id, dir, now),
-            None => self.new_flow(frame, in_port, &pkt, now),
+            Some((id, dir)) => self.established(frame, in_port, pkt, id, dir, now),
+            None => self.new_flow(frame, in_port, pkt, now),
         }
     }
 

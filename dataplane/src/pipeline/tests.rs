@@ -474,13 +474,17 @@ fn a_hint_is_used_only_for_the_frame_it_was_read_from() {
     assert!(hint_a.is_some() && hint_b.is_some(), "plain UDP is read ahead");
     assert_eq!(e.p.hint(a.data(), 1), None, "not to the MAC of port 1");
     let created = e.p.counters.created;
-    assert_eq!(e.p.process_hinted(&mut a, 0, e.now, hint_b), Verdict::Forward(1), "b's hint is ignored");
+    assert_eq!(
+        e.p.process_hinted(&mut a, 0, e.now, hint_b.as_ref()),
+        Verdict::Forward(1),
+        "b's hint is ignored"
+    );
     assert_eq!(e.p.counters.created, created, "a's session, not a new one from b's key");
-    assert_eq!(e.p.process_hinted(&mut b, 0, e.now, hint_a), Verdict::Forward(1));
+    assert_eq!(e.p.process_hinted(&mut b, 0, e.now, hint_a.as_ref()), Verdict::Forward(1));
     assert_eq!(e.p.counters.created, created + 1, "b is a new flow whatever a's hint says");
     let mut arp = TestFrame::new(&craft::arp(true, (CLIENT_MAC, CLIENT), (MacAddr::ZERO, SERVER))).unwrap();
     assert_eq!(e.p.hint(arp.data(), 0), None, "only the common shape is read ahead");
-    assert_eq!(e.p.process_hinted(&mut arp, 0, e.now, hint_a), Verdict::SlowPath);
+    assert_eq!(e.p.process_hinted(&mut arp, 0, e.now, hint_a.as_ref()), Verdict::SlowPath);
 }
 
 #[test]

@@ -144,7 +144,7 @@ proptest! {
             let mut b = TestFrame::new(&bytes).unwrap();
             let va = full.p.process(&mut a, port, full.now);
             let hint = ahead.p.hint(b.data(), port);
-            let vb = ahead.p.process_hinted(&mut b, port, ahead.now, hint);
+            let vb = ahead.p.process_hinted(&mut b, port, ahead.now, hint.as_ref());
             prop_assert_eq!(va, vb, "{:02x?}", bytes);
             prop_assert_eq!(a.data(), b.data());
             prop_assert_eq!(full.p.counters, ahead.p.counters);
