@@ -23,8 +23,9 @@ pub fn hop_down(data: &mut [u8], src_mac: MacAddr, dst_mac: MacAddr) -> Checksum
     h[..6].copy_from_slice(&dst_mac.0);
     h[6..12].copy_from_slice(&src_mac.0);
     // TTL and protocol share the checksum's 16-bit word 4.
-    let (ttl, proto) = (h[22], h[23]);
-    h[22] = ttl.saturating_sub(1);
-    delta.add16(u16::from_be_bytes([ttl, proto]), u16::from_be_bytes([h[22], proto]));
+    if h[22] > 0 {
+        h[22] -= 1;
+        delta = ChecksumDelta::TTL_DOWN;
+    }
     delta
 }

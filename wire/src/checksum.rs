@@ -132,10 +132,20 @@ impl ChecksumDelta {
         self.add16(old as u16, new as u16);
     }
 
+    /// What decrementing a non-zero TTL (or any 16-bit word's high byte) by one does:
+    /// `~m + (m - 0x100)` is `0xFFFF - 0x100` whatever `m` is.
+    pub const TTL_DOWN: ChecksumDelta = ChecksumDelta(0xfeff);
+
     /// Both sets of changes.
     #[inline]
     pub fn plus(self, other: ChecksumDelta) -> ChecksumDelta {
         ChecksumDelta(fold(u32::from(self.0) + u32::from(other.0)))
+    }
+
+    /// [`apply`](Self::apply) of `self.plus(other)`, with one fold.
+    #[inline]
+    pub fn apply_plus(self, other: ChecksumDelta, csum: u16) -> u16 {
+        !fold(u32::from(!csum) + u32::from(self.0) + u32::from(other.0))
     }
 
     /// Applies the recorded changes to a stored checksum.
@@ -202,6 +212,19 @@ mod tests {
         #[test]
         fn sum_is_rfc1071s(data in proptest::collection::vec(any::<u8>(), 0..200)) {
             prop_assert_eq!(sum(&data), sum_by_words(&data));
+        }
+
+        #[test]
+        fn ttl_down_is_what_a_decrement_does(ttl in 1u8..=255, proto in any::<u8>(), csum in any::<u16>()) {
+            let mut d = ChecksumDelta::new();
+            d.add16(u16::from_be_bytes([ttl, proto]), u16::from_be_bytes([ttl - 1, proto]));
+            prop_assert_eq!(d.apply(csum), ChecksumDelta::TTL_DOWN.apply(csum));
+        }
+
+        #[test]
+        fn apply_plus_is_plus_then_apply(a in any::<u16>(), b in any::<u16>(), c in any::<u16>()) {
+            let (a, b) = (ChecksumDelta(a), ChecksumDelta(b));
+            prop_assert_eq!(a.apply_plus(b, c), a.plus(b).apply(c));
         }
 
         #[test]

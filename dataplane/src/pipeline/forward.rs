@@ -63,7 +63,7 @@ impl Pipeline {
         let Some(route) = self.shared.routes.lookup(dst) else {
             return Err(Verdict::Drop(DropReason::NoRoute));
         };
-        let Some(src) = self.shared.ifaces.get(route.port).map(|i| i.mac) else {
+        let Some(src) = self.port_mac(route.port) else {
             return Err(Verdict::Drop(DropReason::NoRoute));
         };
         let Some(dst) = self.neighbour(route.next_hop(dst)) else {

@@ -166,6 +166,9 @@ pub struct Pipeline {
     frag_hold_ms: u64,
     /// Each port's zone (`NO_ZONE` for none), read for every packet of a session.
     zone_of: [u8; MAX_PORTS],
+    /// Each port's MAC (`None` without an interface), read for every packet: frames
+    /// must come to it, and leave from it.
+    mac_of: [Option<MacAddr>; MAX_PORTS],
     hooks: Hooks,
     pub counters: SessionCounters,
 }
@@ -179,6 +182,12 @@ impl Pipeline {
         limits: PipelineLimits,
     ) -> Pipeline {
         let zone_of = zones_by_port(&shared.ifaces);
+        let mut mac_of = [None; MAX_PORTS];
+        for i in shared.ifaces.iter() {
+            if let Some(slot) = mac_of.get_mut(usize::from(i.port)) {
+                *slot = Some(i.mac);
+            }
+        }
         Pipeline {
             worker,
             // A different start for every run, so NAT ports are not predictable across
@@ -196,6 +205,7 @@ impl Pipeline {
             released_n: 0,
             frag_hold_ms: limits.fragment_timeout_ms / 4,
             zone_of,
+            mac_of,
             hooks: Hooks { worker, slow_inbox: None, events: None },
             counters: SessionCounters::default(),
         }
@@ -335,6 +345,11 @@ impl Pipeline {
         }
     }
 
+    #[inline]
+    fn port_mac(&self, port: PortId) -> Option<MacAddr> {
+        self.mac_of.get(usize::from(port)).copied().flatten()
+    }
+
     /// The IPv4 header checksum of a frame of the common shape: the NIC's verdict if it
     /// gave one.
     #[inline]
@@ -349,8 +364,8 @@ impl Pipeline {
     /// the bucket in cache. `None` for anything else.
     #[inline]
     pub fn hint(&self, data: &[u8], in_port: PortId) -> Option<Hint> {
-        let mac = &self.shared.ifaces.get(in_port)?.mac.0;
-        let packet = common_shape(data, mac)?;
+        let mac = self.port_mac(in_port)?;
+        let packet = common_shape(data, &mac.0)?;
         Some(Hint { packet, hash: self.sessions.prefetch(&packet.key), at: data.as_ptr() as usize })
     }
 

@@ -164,7 +164,7 @@ impl Rewrite {
             h[16..20].copy_from_slice(&self.dst_addr.to_be_bytes());
         }
         let csum = u16::from_be_bytes([h[10], h[11]]);
-        h[10..12].copy_from_slice(&self.ip_delta.plus(also).apply(csum).to_be_bytes());
+        h[10..12].copy_from_slice(&self.ip_delta.apply_plus(also, csum).to_be_bytes());
         if self.changes & (SPORT | DPORT) == 0 && self.l4_delta == ChecksumDelta::new() {
             return;
         }
