@@ -47,6 +47,8 @@ step "benchmark suite, smoke run"
 # Every scenario for seconds, its report and plot into a scratch directory: the suite
 # cannot rot unnoticed. Figures from this run mean nothing.
 scripts/bench.sh --smoke
+# And the per-stage profile of a real worker under callgrind (seconds of it).
+scripts/profile.sh --smoke
 
 step "live lab"
 cargo build --release -q -p ctrlplane

@@ -163,8 +163,11 @@ pub struct NatBinding {
 ///
 /// Kept small, a table holds millions: what follows from the keys is not stored (the
 /// values each direction is rewritten to, the NAT number held), times are 32-bit where
-/// a second is precise enough.
+/// a second is precise enough. In the order a packet reads it (`repr(C)` keeps it): a
+/// UDP packet touches the first 96 bytes, TCP's tracking follows, the LRU links and the
+/// creation time are read about once a second.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct Session {
     /// Set once, at creation: the flow index finds the session's keys here.
     pub keys: [FlowKey; 2],
