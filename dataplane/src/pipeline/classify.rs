@@ -20,9 +20,11 @@ use wire::L4Info;
 pub(super) struct Packet {
     pub(super) key: FlowKey,
     pub(super) info: L4Info,
-    pub(super) ihl: usize,
+    /// Header lengths in their wire widths: a worker keeps one of these per packet of a
+    /// burst, read ahead.
+    pub(super) ihl: u8,
     pub(super) ttl: u8,
-    pub(super) total_len: usize,
+    pub(super) total_len: u16,
     /// Whether the transport header is in this packet (not in a later fragment).
     pub(super) l4: bool,
     /// Part of a fragmented datagram.
@@ -77,9 +79,9 @@ impl Pipeline {
         Ok(Class::Ip(Packet {
             key,
             info,
-            ihl: ip.header_len() as usize,
+            ihl: ip.header_len(),
             ttl: ip.ttl(),
-            total_len: ip.total_len() as usize,
+            total_len: ip.total_len(),
             l4: true,
             fragment: false,
         }))
@@ -102,50 +104,54 @@ pub(super) fn trim<F: Frame>(frame: &mut F, total_len: usize) {
 /// header checksum is left to the caller: the NIC may have checked it already.
 #[inline]
 pub(super) fn common_shape(d: &[u8], port_mac: &[u8; 6]) -> Option<Packet> {
-    let h = d.get(..ETH_LEN + 20)?;
+    // Fixed-size views: every read below is at a constant offset, with no bounds check.
+    let h: &[u8; ETH_LEN + 20] = d.get(..ETH_LEN + 20)?.try_into().ok()?;
     if h[..6] != port_mac[..] || h[12..14] != [0x08, 0x00] || h[14] != 0x45 {
         return None;
     }
-    let be16 = |at: usize| u16::from_be_bytes([d[at], d[at + 1]]);
-    let be32 = |at: usize| u32::from_be_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]]);
-    let total_len = usize::from(be16(16));
+    let total_len = usize::from(u16::from_be_bytes([h[16], h[17]]));
     // Fragment bits (MF and the offset) all clear.
-    if total_len < 20 || d.len() < ETH_LEN + total_len || be16(20) & 0x3fff != 0 {
+    if total_len < 20 || d.len() < ETH_LEN + total_len || u16::from_be_bytes([h[20], h[21]]) & 0x3fff != 0 {
         return None;
     }
-    let (src, dst) = (be32(26), be32(30));
-    if is_martian_u32(src) || is_martian_u32(dst) {
+    let src = u32::from_be_bytes([h[26], h[27], h[28], h[29]]);
+    let dst = u32::from_be_bytes([h[30], h[31], h[32], h[33]]);
+    if is_martian_u32(src) | is_martian_u32(dst) {
         return None;
     }
     let proto = h[23];
     let l4_len = total_len - 20;
-    let info = match proto {
+    let (ports, info) = match proto {
         17 => {
-            let udp_len = if l4_len >= 8 { usize::from(be16(38)) } else { 0 };
-            if udp_len < 8 || udp_len > l4_len {
+            let u: &[u8; 8] = d.get(ETH_LEN + 20..ETH_LEN + 28)?.try_into().ok()?;
+            let udp_len = usize::from(u16::from_be_bytes([u[4], u[5]]));
+            if l4_len < 8 || udp_len < 8 || udp_len > l4_len {
                 return None;
             }
-            L4Info::Udp
+            ([u[0], u[1], u[2], u[3]], L4Info::Udp)
         }
         6 => {
-            let doff = if l4_len >= 20 { usize::from(d[46] >> 4) * 4 } else { 0 };
-            let flags = if l4_len >= 20 { d[47] } else { 0 };
-            if doff < 20 || doff > l4_len || flags & 0x02 != 0 {
+            let t: &[u8; 20] = d.get(ETH_LEN + 20..ETH_LEN + 40)?.try_into().ok()?;
+            let (doff, flags) = (usize::from(t[12] >> 4) * 4, t[13]);
+            if l4_len < 20 || doff < 20 || doff > l4_len || flags & 0x02 != 0 {
                 return None;
             }
-            L4Info::Tcp {
+            let info = L4Info::Tcp {
                 flags,
                 payload_len: (l4_len - doff) as u16,
-                seq: be32(38),
-                ack: be32(42),
-                window: be16(48),
+                seq: u32::from_be_bytes([t[4], t[5], t[6], t[7]]),
+                ack: u32::from_be_bytes([t[8], t[9], t[10], t[11]]),
+                window: u16::from_be_bytes([t[14], t[15]]),
                 wscale: None,
-            }
+            };
+            ([t[0], t[1], t[2], t[3]], info)
         }
         _ => return None,
     };
-    let key = FlowKey { src, dst, sport: be16(34), dport: be16(36), proto };
-    Some(Packet { key, info, ihl: 20, ttl: h[22], total_len, l4: true, fragment: false })
+    let sport = u16::from_be_bytes([ports[0], ports[1]]);
+    let dport = u16::from_be_bytes([ports[2], ports[3]]);
+    let key = FlowKey { src, dst, sport, dport, proto };
+    Some(Packet { key, info, ihl: 20, ttl: h[22], total_len: total_len as u16, l4: true, fragment: false })
 }
 
 /// The IPv4 header checksum of a frame of the common shape (20 bytes of header).

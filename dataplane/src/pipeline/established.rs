@@ -56,7 +56,7 @@ impl Pipeline {
         }
         let s = self.sessions.get(id);
         let (rewrite, app) = (s.rewrite(dir), s.app);
-        self.sessions.touch(id, dir, pkt.total_len, now);
+        self.sessions.touch(id, dir, usize::from(pkt.total_len), now);
         let routed = self.translate_and_forward(frame, &rewrite, pkt);
         match (app, pkt.info) {
             // Every segment of a control connection, so none overtakes another on the

@@ -90,9 +90,9 @@ impl Pipeline {
         let pkt = Packet {
             key,
             info: f.first.map_or(L4Info::Other, |(_, info)| info),
-            ihl: f.ihl,
+            ihl: f.ihl as u8,
             ttl: f.ttl,
-            total_len: f.total_len,
+            total_len: f.total_len as u16,
             l4: f.first.is_some(),
             fragment: true,
         };

@@ -23,8 +23,9 @@ impl Pipeline {
         pkt: &Packet,
         now: Millis,
     ) -> Verdict {
-        let icmp_at = ETH_LEN + pkt.ihl;
-        let quoted = frame.data().get(icmp_at..ETH_LEN + pkt.total_len).and_then(icmp_error::quoted_key);
+        let icmp_at = ETH_LEN + usize::from(pkt.ihl);
+        let end = ETH_LEN + usize::from(pkt.total_len);
+        let quoted = frame.data().get(icmp_at..end).and_then(icmp_error::quoted_key);
         let Some((quoted, portless)) = quoted else {
             return Verdict::Drop(DropReason::IcmpNoSession);
         };

@@ -326,7 +326,7 @@ impl Pipeline {
                 Err(reason) => return Verdict::Drop(reason),
             },
         };
-        trim(frame, pkt.total_len);
+        trim(frame, usize::from(pkt.total_len));
         if pkt.info == L4Info::IcmpError {
             return self.icmp_error(frame, in_port, pkt, now);
         }
