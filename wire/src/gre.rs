@@ -415,8 +415,44 @@ impl GreRepr {
     }
 }
 
+/// The Call ID of an enhanced GRE packet (RFC 2637: version 1, the key present, PPP,
+/// none of the flags version 1 does not allow) from its first 8 bytes, `len` being the
+/// whole GRE packet's length: what [`GrePacket::new_checked`] then
+/// [`GrePacket::call_id`] give for it, read at fixed offsets. `None` for anything else
+/// (version 0 among it), which the full view decides.
+#[inline]
+pub fn enhanced_call_id(head: &[u8; 8], len: usize) -> Option<u16> {
+    let flags = u16::from_be_bytes([head[0], head[1]]);
+    let v1 = flags & !V1_ALLOWED == 0 && flags & VERSION_MASK == 1 && flags & FLAG_K != 0;
+    if !v1 || u16::from_be_bytes([head[2], head[3]]) != PROTO_PPP {
+        return None;
+    }
+    let header_len = 8 + 4 * usize::from(flags & FLAG_S != 0) + 4 * usize::from(flags & FLAG_A != 0);
+    (len >= header_len).then(|| u16::from_be_bytes([head[6], head[7]]))
+}
+
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The fixed-offset reader agrees with the full view on any bytes.
+        #[test]
+        fn enhanced_call_id_is_the_views(bytes in proptest::collection::vec(any::<u8>(), 8..40), v1 in any::<bool>(), k in any::<bool>()) {
+            let mut b = bytes;
+            if v1 {
+                // Often the shape itself, so that both answers are exercised.
+                b[0] = (b[0] & 0x10) | if k { 0x20 } else { 0 };
+                b[1] = (b[1] & 0x80) | 1;
+                b[2] = 0x88;
+                b[3] = 0x0b;
+            }
+            let head: [u8; 8] = b[..8].try_into().unwrap();
+            let view = GrePacket::new_checked(&b[..]).ok().filter(|g| g.version() == 1).and_then(|g| g.call_id());
+            prop_assert_eq!(enhanced_call_id(&head, b.len()), view);
+        }
+    }
+
     use super::*;
 
     /// A captured PPTP data packet, from the outer IPv4 payload on.

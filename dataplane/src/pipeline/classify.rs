@@ -99,7 +99,7 @@ pub(super) fn trim<F: Frame>(frame: &mut F, total_len: usize) {
 
 /// What [`Pipeline::classify`] concludes of a frame of the common shape, read at fixed
 /// offsets: IPv4 to the port's MAC, no options, not a fragment, addresses fit to forward,
-/// and UDP or TCP without SYN (a SYN's options are read by the full parse).
+/// and UDP, TCP without SYN, or enhanced GRE (PPTP's data) (a SYN's options are read by the full parse).
 /// `None` for anything else, which `classify` then decides, drops included. The IPv4
 /// header checksum is left to the caller: the NIC may have checked it already.
 #[inline]
@@ -145,6 +145,11 @@ pub(super) fn common_shape(d: &[u8], port_mac: &[u8; 6]) -> Option<Packet> {
                 wscale: None,
             };
             ([t[0], t[1], t[2], t[3]], info)
+        }
+        47 => {
+            let g: &[u8; 8] = d.get(ETH_LEN + 20..ETH_LEN + 28)?.try_into().ok()?;
+            let call_id = wire::gre::enhanced_call_id(g, l4_len)?.to_be_bytes();
+            ([0, 0, call_id[0], call_id[1]], L4Info::Gre { version: 1 })
         }
         _ => return None,
     };

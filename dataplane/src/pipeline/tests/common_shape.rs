@@ -6,20 +6,25 @@
 use super::*;
 use proptest::prelude::*;
 
-/// A change to a frame: xor a byte of its first 64, cut it, mend the IPv4 checksum.
+/// A change to a frame: xor a byte of its first 64, cut it, make the IPv4 total length
+/// claim fewer bytes than there are, mend the IPv4 checksum.
 #[derive(Debug, Clone, Copy)]
 struct Mutation {
     at: usize,
     xor: u8,
     cut: Option<usize>,
+    shorter: Option<u16>,
     mend_checksum: bool,
 }
 
 fn mutation() -> impl Strategy<Value = Option<Mutation>> {
+    let cut = proptest::option::weighted(0.15, 14usize..80);
+    let shorter = proptest::option::weighted(0.2, 1u16..24);
     proptest::option::weighted(
         0.6,
-        (0usize..64, 1u8..=255, proptest::option::weighted(0.15, 14usize..80), any::<bool>())
-            .prop_map(|(at, xor, cut, mend_checksum)| Mutation { at, xor, cut, mend_checksum }),
+        (0usize..64, 1u8..=255, cut, shorter, any::<bool>()).prop_map(
+            |(at, xor, cut, shorter, mend_checksum)| Mutation { at, xor, cut, shorter, mend_checksum },
+        ),
     )
 }
 
@@ -30,6 +35,10 @@ fn mutate(mut f: Vec<u8>, m: Option<Mutation>) -> Vec<u8> {
     }
     if let Some(len) = m.cut {
         f.truncate(len.max(1));
+    }
+    if let (Some(by), Some(t)) = (m.shorter, f.get_mut(16..18)) {
+        let claimed = u16::from_be_bytes([t[0], t[1]]).saturating_sub(by);
+        t.copy_from_slice(&claimed.to_be_bytes());
     }
     if m.mend_checksum && f.len() >= 34 && f[14] >> 4 == 4 {
         let ihl = usize::from(f[14] & 0xf) * 4;
@@ -43,11 +52,13 @@ fn mutate(mut f: Vec<u8>, m: Option<Mutation>) -> Vec<u8> {
 }
 
 /// One step: a frame out of the inside, or back from the server to a NAT number a
-/// session holds (`pick` among those seen), TCP or UDP, with any flags and numbers.
+/// session holds (`pick` among those seen), UDP, TCP or enhanced GRE, with any flags
+/// and numbers.
 #[derive(Debug, Clone, Copy)]
 struct Step {
     back: bool,
-    tcp: bool,
+    /// 17 (UDP), 6 (TCP) or 47 (GRE).
+    proto: u8,
     pick: u8,
     flags: u8,
     seq: u32,
@@ -57,30 +68,27 @@ struct Step {
 }
 
 fn step() -> impl Strategy<Value = Step> {
-    (any::<bool>(), any::<bool>(), any::<u8>(), any::<u8>(), 0u32..4000, 0u32..4000, 1u8..4, mutation())
-        .prop_map(|(back, tcp, pick, flags, seq, ack, ttl, m)| Step {
-            back,
-            tcp,
-            pick,
-            flags,
-            seq,
-            ack,
-            ttl,
-            m,
-        })
+    let proto = prop_oneof![Just(17u8), Just(6u8), Just(47u8)];
+    (any::<bool>(), proto, any::<u8>(), any::<u8>(), 0u32..4000, 0u32..4000, 1u8..4, mutation()).prop_map(
+        |(back, proto, pick, flags, seq, ack, ttl, m)| Step { back, proto, pick, flags, seq, ack, ttl, m },
+    )
 }
 
 /// The frame of a step; `nat` holds the (protocol, public port, client port) seen leave.
 fn frame_of(s: &Step, nat: &[(u8, u16, u16)]) -> (Vec<u8>, PortId) {
     let sport = 4000 + u16::from(s.pick % 4);
-    let proto = if s.tcp { 6 } else { 17 };
+    let proto = s.proto;
+    let tcp = proto == 6;
     let build = |l2, l3, sp, dp| {
-        if s.tcp && s.pick & 0x10 != 0 {
+        if proto == 47 {
+            // The Call ID the receiver named: the destination "port" of GRE's key.
+            craft::gre_v1(l2, l3, dp, s.seq, b"\xff\x03ppp")
+        } else if tcp && s.pick & 0x10 != 0 {
             // The first 4 bytes after the header read as a window scale option.
             let mut f = craft::tcp(l2, l3, sp, dp, 1000 + s.seq, 2000 + s.ack, s.flags, &[3, 3, 7, 0, 1]);
             f[14 + 20 + 12] = 6 << 4;
             f
-        } else if s.tcp {
+        } else if tcp {
             craft::tcp(l2, l3, sp, dp, 1000 + s.seq, 2000 + s.ack, s.flags, b"data")
         } else {
             craft::udp(l2, l3, sp, dp, b"payload")
