@@ -358,8 +358,8 @@ impl Pipeline {
     }
 
     /// Reads a frame still to come, from port `in_port`: if it has the common shape
-    /// (IPv4 without options, not a fragment, UDP or TCP without SYN, to the port's
-    /// MAC), its checked facts and its key's hash, and starts loading its session's
+    /// (IPv4 without options, not a fragment, UDP, TCP without SYN or enhanced GRE, to
+    /// the port's MAC), its checked facts and its key's hash, and starts loading its session's
     /// index bucket, so that [`Pipeline::process_hinted`] parses nothing again and finds
     /// the bucket in cache. `None` for anything else.
     #[inline]
