@@ -22,7 +22,7 @@ pub fn hop_down(data: &mut [u8], src_mac: MacAddr, dst_mac: MacAddr) -> Checksum
     let Some(h) = data.get_mut(..ethernet::HEADER_LEN + 20) else { return delta };
     h[..6].copy_from_slice(&dst_mac.0);
     h[6..12].copy_from_slice(&src_mac.0);
-    // TTL and protocol share the checksum's 16-bit word 4.
+    // Callers forward only TTLs above 1; a 0 would stay 0 and change no checksum.
     if h[22] > 0 {
         h[22] -= 1;
         delta = ChecksumDelta::TTL_DOWN;

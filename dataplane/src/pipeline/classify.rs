@@ -99,8 +99,8 @@ pub(super) fn trim<F: Frame>(frame: &mut F, total_len: usize) {
 
 /// What [`Pipeline::classify`] concludes of a frame of the common shape, read at fixed
 /// offsets: IPv4 to the port's MAC, no options, not a fragment, addresses fit to forward,
-/// and UDP, TCP without SYN, or enhanced GRE (PPTP's data) (a SYN's options are read by the full parse).
-/// `None` for anything else, which `classify` then decides, drops included. The IPv4
+/// and UDP, TCP without SYN (whose options the full parse reads) or enhanced GRE (PPTP's
+/// data). `None` for anything else, which `classify` then decides, drops included. The IPv4
 /// header checksum is left to the caller: the NIC may have checked it already.
 #[inline]
 pub(super) fn common_shape(d: &[u8], port_mac: &[u8; 6]) -> Option<Packet> {
@@ -125,7 +125,7 @@ pub(super) fn common_shape(d: &[u8], port_mac: &[u8; 6]) -> Option<Packet> {
         17 => {
             let u: &[u8; 8] = d.get(ETH_LEN + 20..ETH_LEN + 28)?.try_into().ok()?;
             let udp_len = usize::from(u16::from_be_bytes([u[4], u[5]]));
-            if l4_len < 8 || udp_len < 8 || udp_len > l4_len {
+            if udp_len < 8 || udp_len > l4_len {
                 return None;
             }
             ([u[0], u[1], u[2], u[3]], L4Info::Udp)
@@ -133,7 +133,7 @@ pub(super) fn common_shape(d: &[u8], port_mac: &[u8; 6]) -> Option<Packet> {
         6 => {
             let t: &[u8; 20] = d.get(ETH_LEN + 20..ETH_LEN + 40)?.try_into().ok()?;
             let (doff, flags) = (usize::from(t[12] >> 4) * 4, t[13]);
-            if l4_len < 20 || doff < 20 || doff > l4_len || flags & 0x02 != 0 {
+            if doff < 20 || doff > l4_len || flags & 0x02 != 0 {
                 return None;
             }
             let info = L4Info::Tcp {

@@ -49,7 +49,7 @@ impl Pipeline {
             Err(_) => ChecksumDelta::new(),
         };
         if let Some(ip) = data.get_mut(ETH_LEN..) {
-            rewrite.apply_with(ip, usize::from(pkt.ihl), proto, ttl);
+            rewrite.apply(ip, usize::from(pkt.ihl), proto, ttl);
         }
         match hop {
             Ok(hop) => Verdict::Forward(hop.port),

@@ -43,7 +43,7 @@ use crate::command::SlowInbox;
 use crate::events::EventLog;
 use crate::fragment::FragmentTable;
 use crate::ifaces::PortId;
-use crate::ifaces::{Interfaces, MAX_PORTS};
+use crate::ifaces::{Interface, Interfaces, MAX_PORTS};
 use crate::nat::{PortAllocator, NAT_SPACES};
 use crate::neigh::NeighbourCache;
 use crate::owner::{Owner, OwnerMap};
@@ -181,13 +181,8 @@ impl Pipeline {
         sessions: SessionTable,
         limits: PipelineLimits,
     ) -> Pipeline {
-        let zone_of = zones_by_port(&shared.ifaces);
-        let mut mac_of = [None; MAX_PORTS];
-        for i in shared.ifaces.iter() {
-            if let Some(slot) = mac_of.get_mut(usize::from(i.port)) {
-                *slot = Some(i.mac);
-            }
-        }
+        let zone_of = per_port(&shared.ifaces, NO_ZONE, |i| i.zone_id);
+        let mac_of = per_port(&shared.ifaces, None, |i| Some(i.mac));
         Pipeline {
             worker,
             // A different start for every run, so NAT ports are not predictable across
@@ -383,14 +378,15 @@ impl Pipeline {
 /// Marks a port without an interface in [`Pipeline`]'s zone table.
 const NO_ZONE: u8 = u8::MAX;
 
-fn zones_by_port(ifaces: &Interfaces) -> [u8; MAX_PORTS] {
-    let mut z = [NO_ZONE; MAX_PORTS];
+/// A table by port id of what each interface gives (`none` where a port has none).
+fn per_port<T: Copy>(ifaces: &Interfaces, none: T, of: impl Fn(&Interface) -> T) -> [T; MAX_PORTS] {
+    let mut table = [none; MAX_PORTS];
     for i in ifaces.iter() {
-        if let Some(slot) = z.get_mut(usize::from(i.port)) {
-            *slot = i.zone_id;
+        if let Some(slot) = table.get_mut(usize::from(i.port)) {
+            *slot = of(i);
         }
     }
-    z
+    table
 }
 
 /// A worker's NAT numbers: its slice of every public address, from `seed` (each worker

@@ -177,7 +177,8 @@ pub struct Session {
     pub zones: [crate::policy::ZoneId; 2],
     pub class: TimeoutClass,
     pub app: App,
-    /// Whether the reply key is in the index (not for one-way flows such as PPTP GRE).
+    /// Whether packets of the reply key are the session's (not for one-way flows such as
+    /// PPTP GRE, whose other direction is a session of its own).
     pub two_way: bool,
     /// Whether the reply key is in the index: always for two-way sessions; for one-way
     /// ones (PPTP GRE) so that ICMP errors about what they sent find them, when no

@@ -146,16 +146,11 @@ impl Rewrite {
 
     /// Applies the rewrite to an IPv4 packet (`ip` starts at the IPv4 header, whose
     /// length is `ihl`), protocol `proto`. The packet was checked when its key was read.
+    /// `also` is the checksum difference of a change the caller makes to the IPv4 header
+    /// too (the TTL, as a packet is forwarded): the header checksum is updated once for
+    /// both.
     #[inline]
-    pub fn apply(&self, ip: &mut [u8], ihl: usize, proto: u8) {
-        self.apply_with(ip, ihl, proto, ChecksumDelta::new());
-    }
-
-    /// [`Rewrite::apply`] when the caller changes the IPv4 header too (the TTL, as a
-    /// packet is forwarded): `also` is that change's checksum difference, and the
-    /// header checksum is updated once for both.
-    #[inline]
-    pub fn apply_with(&self, ip: &mut [u8], ihl: usize, proto: u8, also: ChecksumDelta) {
+    pub fn apply(&self, ip: &mut [u8], ihl: usize, proto: u8, also: ChecksumDelta) {
         let Some(h) = ip.get_mut(..20) else { return };
         if self.changes & SRC_ADDR != 0 {
             h[12..16].copy_from_slice(&self.src_addr.to_be_bytes());
@@ -243,7 +238,7 @@ mod tests {
         let ip_view = Ipv4Packet::new_checked(&frame[14..]).unwrap();
         let ihl = ip_view.header_len() as usize;
         let (from, _) = extract(&ip_view).unwrap();
-        Rewrite::between(&from, &to).apply(&mut frame[14..], ihl, from.proto);
+        Rewrite::between(&from, &to).apply(&mut frame[14..], ihl, from.proto, ChecksumDelta::new());
         let ip = Ipv4Packet::new_checked(&frame[14..]).unwrap();
         assert!(ip.verify_checksum(), "IPv4 header checksum");
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
